@@ -1,0 +1,53 @@
+"""The `Assistant`: the one Python API that the CLI, the UI and the evaluation all call.
+
+Out of scope: presentation (see `cli`, `ui`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import SEEDS_DIR, Settings, get_settings
+from .corpus import seed_files
+from .index import PaperIndex
+from .records import Hit, IngestSummary, Paper
+from .retrieve import Retriever
+
+BUNDLED = "bundled"
+
+
+class Assistant:
+    """Question answering over a collection of paper abstracts.
+
+    Example: Assistant().search("4-bit training stability", k=3)[0].title
+    """
+
+    def __init__(self, index_dir: Path | str | None = None, settings: Settings | None = None,
+                 corpus: str | list | None = BUNDLED, embedder=None, chroma_client=None, **components):
+        self.settings = get_settings(settings)
+        if index_dir is not None:
+            self.settings = self.settings.model_copy(update={"index_dir": Path(index_dir)})
+        self.index = PaperIndex(self.settings.index_dir, self.settings, embedder=embedder, chroma_client=chroma_client)
+        self.index.check_compatible()
+        self.retriever = Retriever(self.index)
+        self.components = components
+        if not self.index.state.papers and corpus:
+            self.ingest(seed_files(SEEDS_DIR) if corpus == BUNDLED else corpus)
+
+    def papers(self) -> list[Paper]:
+        """Every paper in the index, in listing order."""
+        return sorted(self.index.state.papers.values(), key=lambda p: (p.sources[0].listing, p.sources[0].position))
+
+    def paper(self, paper_id: str) -> Paper:
+        return self.index.state.papers[paper_id]
+
+    def search(self, query: str, k: int = 10, filters=None, mode: str | None = None) -> list[Hit]:
+        """The k papers most relevant to `query`, best first; filters on listing, year, author."""
+        if not query or not query.strip():
+            raise ValueError("the query is empty")
+        return self.retriever.search(query, k=k, filters=filters, mode=mode)
+
+    def ingest(self, paths, rebuild: bool = False) -> IngestSummary:
+        """Add files (listings, JSONL, CSV, BibTeX) to the index; all-or-nothing."""
+        paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+        return self.index.ingest(paths, rebuild=rebuild)

