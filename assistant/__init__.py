@@ -2,9 +2,8 @@
 
 from .api import Assistant
 from .config import Settings
-from .formats import CorpusError
-from .index import IndexMismatchError
-from .records import Hit, IngestSummary, Paper
+from .errors import AssistantError, BackendError, CorpusError, IndexMismatchError
+from .records import Answer, Citation, Hit, IngestSummary, Paper, Sentence
 from .retrieve import Filters
 
-__all__ = ["Assistant", "CorpusError", "Filters", "Hit", "IndexMismatchError", "IngestSummary", "Paper", "Settings"]
+__all__ = ["Assistant", "AssistantError", "Answer", "BackendError", "Citation", "CorpusError", "Filters", "Hit", "IndexMismatchError", "IngestSummary", "Paper", "Sentence", "Settings"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from .config import SEEDS_DIR, Settings, get_settings
 from .corpus import seed_files
 from .index import PaperIndex
-from .records import Hit, IngestSummary, Paper
+from .records import Answer, Hit, IngestSummary, Paper
 from .retrieve import Retriever
 
 BUNDLED = "bundled"
@@ -31,6 +31,7 @@ class Assistant:
         self.index.check_compatible()
         self.retriever = Retriever(self.index)
         self.components = components
+        self._chain = None
         if not self.index.state.papers and corpus:
             self.ingest(seed_files(SEEDS_DIR) if corpus == BUNDLED else corpus)
 
@@ -46,6 +47,22 @@ class Assistant:
         if not query or not query.strip():
             raise ValueError("the query is empty")
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
+
+    @property
+    def chain(self):
+        if self._chain is None:
+            from .answer import Chain
+
+            self._chain = Chain(self)
+        return self._chain
+
+    def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None) -> Answer:
+        """A cited answer to `question`; `history` is a list of {"role", "content"} turns."""
+        return self.chain.ask(question, history=history, filters=filters, k=k, strict=strict, backend=backend)
+
+    def ask_stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None):
+        """Yield text deltas while answering, then the final `Answer`."""
+        return self.chain.stream(question, history=history, filters=filters, k=k, strict=strict, backend=backend)
 
     def ingest(self, paths, rebuild: bool = False) -> IngestSummary:
         """Add files (listings, JSONL, CSV, BibTeX) to the index; all-or-nothing."""

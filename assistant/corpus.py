@@ -19,7 +19,7 @@ MIN_ABSTRACT_CHARS = 250
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 AUTHORS_RE = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
 DATE_RE = re.compile(rf"^\s*((?:{MONTHS})[a-z]*\.? \d{{1,2}}(?:, (\d{{4}}))?)(?:\s+\d+)?\s*$")
-URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
+URL_RE = re.compile(r"https?://[^\s<>\"')\]{}]+")
 PAGE_CHROME = {"new", "Get trending papers in your email inbox!", "Subscribe", "Daily Papers",
                "byAK and the research community", "Goto", "Collaborating Authors"}
 # Tokens that look like method names but are field jargon; never used as a derived title.
@@ -118,8 +118,8 @@ def _parse_bare(numbered: list[tuple[int, str]]) -> list[Entry]:
 
 
 def code_links(abstract: str) -> list[str]:
-    """URLs mentioned in an abstract, without trailing punctuation."""
-    return [u.rstrip(".,;:") for u in URL_RE.findall(abstract)]
+    """URLs mentioned in an abstract, without trailing punctuation or repeats."""
+    return list(dict.fromkeys(u.rstrip(".,;:") for u in URL_RE.findall(abstract)))
 
 
 def derive_title(abstract: str) -> str:

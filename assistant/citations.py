@@ -1,0 +1,80 @@
+"""Pure steps on answer text: sentence splitting, [n] marker parsing, renumbering by first use.
+
+Out of scope: deciding whether a citation supports its sentence (see `verify`).
+"""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "etc.", "Fig.", "Eq.", "cf.", "approx.", "resp.", "No.")
+SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*(?:\[\d+(?:\s*[,\-–]\s*\d+)*\])+)?\s+(?=[A-Z0-9(\[\"'$])")
+MARKER_RE = re.compile(r"\[(\d+(?:\s*[,\-–]\s*\d+)*)\]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping trailing [n] markers with their sentence.
+
+    Example: split_sentences("A works [1]. B fails, e.g. on CIFAR. C.") == ["A works [1].", "B fails, e.g. on CIFAR.", "C."]
+    """
+    text = " ".join(text.split())
+    if not text:
+        return []
+    sentences, start = [], 0
+    for match in SENTENCE_END_RE.finditer(text):
+        before = text[start: match.start()]
+        if before.endswith(ABBREVIATIONS) or re.search(r"\b[A-Z]\.$", before):
+            continue
+        end = match.end() - len(match.group(0)) + len(match.group(0).rstrip())
+        sentences.append(text[start:end].strip())
+        start = match.end()
+    sentences.append(text[start:].strip())
+    return [s for s in sentences if s]
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """The sentence without its [n] markers, and the numbers it cites in order (ranges expanded).
+
+    Example: parse_markers("X holds [2][1, 3].") == ("X holds.", [2, 1, 3])
+    """
+    numbers: list[int] = []
+    for match in MARKER_RE.finditer(sentence):
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            bounds = re.split(r"\s*[\-–]\s*", part)
+            lo, hi = int(bounds[0]), int(bounds[-1])
+            numbers.extend(range(lo, hi + 1) if 0 <= hi - lo <= 20 else [lo, hi])
+    clean = MARKER_RE.sub("", sentence)
+    clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+    return " ".join(clean.split()), list(dict.fromkeys(numbers))
+
+
+def renumber(cited: list[list[int]], valid: set[int]) -> tuple[list[list[int]], dict[int, int], int]:
+    """Drop citations to unknown sources and renumber the rest 1, 2, … in order of first use.
+
+    Returns (new numbers per sentence, old->new map, count of removed markers).
+    Example: renumber([[3], [1, 9, 3]], {1, 2, 3}) == ([[1], [2, 1]], {3: 1, 1: 2}, 1)
+    """
+    mapping: dict[int, int] = {}
+    removed = 0
+    result = []
+    for numbers in cited:
+        new = []
+        for n in numbers:
+            if n not in valid:
+                removed += 1
+                continue
+            mapping.setdefault(n, len(mapping) + 1)
+            if mapping[n] not in new:
+                new.append(mapping[n])
+        result.append(new)
+    return result, mapping, removed
+
+
+def with_markers(text: str, numbers: list[int]) -> str:
+    """Put [n] markers before a sentence's final punctuation. Example: ("A.", [1, 2]) -> "A [1][2]."""
+    if not numbers:
+        return text
+    marks = "".join(f"[{n}]" for n in numbers)
+    if text and text[-1] in ".!?":
+        return f"{text[:-1]} {marks}{text[-1]}"
+    return f"{text} {marks}"

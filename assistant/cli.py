@@ -1,0 +1,149 @@
+"""The `assistant` command: thin subcommands over the `Assistant` Python API.
+
+Out of scope: any logic of its own; every subcommand calls the same methods a Python user would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a collection of research-paper abstracts.")
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or ASSISTANT_INDEX_DIR)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="add files to the index (.txt listings, .jsonl, .csv, .bib)")
+    ingest.add_argument("paths", nargs="+", type=Path, help="files to read")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the current index content and build it anew from these files")
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    search = sub.add_parser("search", help="retrieve the papers most relevant to a query")
+    search.add_argument("query")
+    add_retrieval_options(search)
+    search.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retriever (default: hybrid)")
+    search.add_argument("--json", action="store_true", help="print hits as a JSON list")
+
+    papers = sub.add_parser("papers", help="list the indexed papers")
+    papers.add_argument("--json", action="store_true", help="print papers as JSON lines")
+
+    ask = sub.add_parser("ask", help="answer a question with cited papers")
+    ask.add_argument("question")
+    add_retrieval_options(ask)
+    ask.add_argument("--backend", choices=["auto", "openai", "local", "extractive"], help="answering backend (default: auto)")
+    ask.add_argument("--model", help="model name for the openai backend")
+    ask.add_argument("--strict", action="store_true", help="drop sentences that fail the support check")
+    ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object")
+
+    chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
+    chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
+    chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    chat.add_argument("--auth", help="USER:PASSWORD required to use the UI (or ASSISTANT_UI_AUTH)")
+    chat.add_argument("--backend", choices=["auto", "openai", "local", "extractive"], help="answering backend")
+
+    from .evaluation_cli import add_eval_parser
+
+    add_eval_parser(sub)
+    return parser
+
+
+def add_retrieval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", type=int, default=None, help="number of papers to retrieve")
+    parser.add_argument("--listing", help="only papers from listings whose file name contains this")
+    parser.add_argument("--year", type=int, help="only papers dated this year")
+    parser.add_argument("--author", help="only papers whose authors or organisation contain this")
+
+
+def filters_from(args) -> dict | None:
+    filters = {k: getattr(args, k) for k in ("listing", "year", "author") if getattr(args, k, None) is not None}
+    return filters or None
+
+
+def make_assistant(args, **kwargs):
+    from .api import Assistant
+    from .config import Settings
+
+    settings = Settings()
+    if args.quiet:
+        settings.progress = False
+    if args.index_dir:
+        settings.index_dir = args.index_dir
+    if getattr(args, "backend", None):
+        settings.llm.backend = args.backend
+    if getattr(args, "model", None):
+        settings.llm.model = args.model
+    return Assistant(settings=settings, **kwargs)
+
+
+def cmd_ingest(args) -> int:
+    summary = make_assistant(args, corpus=None).ingest(args.paths, rebuild=args.rebuild)
+    print(json.dumps(summary.to_dict()) if args.json else f"ingested: {summary}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    assistant = make_assistant(args)
+    hits = assistant.search(args.query, k=args.k or 10, filters=filters_from(args), mode=args.mode)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+    else:
+        for hit in hits:
+            print(f"{hit.rank:2d}. [{hit.score:.4f}] {hit.title}  ({hit.paper_id})")
+    return 0
+
+
+def cmd_papers(args) -> int:
+    for paper in make_assistant(args).papers():
+        print(json.dumps(paper.to_dict(), ensure_ascii=False) if args.json else f"{paper.paper_id}  {paper.title}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .render import answer_to_text
+
+    assistant = make_assistant(args)
+    answer = assistant.ask(args.question, k=args.k, filters=filters_from(args), strict=args.strict or None)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1) if args.json else answer_to_text(answer))
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from .ui import launch
+
+    launch(make_assistant(args), host=args.host, port=args.port, auth=args.auth or os.environ.get("ASSISTANT_UI_AUTH"))
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask, "chat": cmd_chat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import USER_ERRORS
+
+    try:
+        if args.command == "eval":
+            from .evaluation_cli import run_eval_command
+
+            return run_eval_command(args)
+        return COMMANDS[args.command](args)
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the index is unchanged unless the ingest finished", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

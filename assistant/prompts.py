@@ -1,0 +1,44 @@
+"""Prompt files in `prompts/`, loaded by name and filled with named placeholders.
+
+A missing or unknown placeholder is an error, so a prompt and the code filling it cannot drift
+apart silently. Out of scope: choosing what goes into a prompt (see `answer`).
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+
+from .config import PROMPTS_DIR
+
+CANNOT_ANSWER = "I cannot answer this from the indexed papers."
+
+
+class PromptError(KeyError):
+    """A prompt file is missing, or was filled with missing or unknown variables."""
+
+
+@lru_cache(maxsize=None)
+def template(name: str) -> str:
+    path = PROMPTS_DIR / f"{name}.txt"
+    if not path.is_file():
+        raise PromptError(f"no prompt file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def variables(name: str) -> set[str]:
+    """The placeholders a prompt file names. Example: variables("condense") == {"history", "question"}"""
+    return {field for _, field, _, _ in string.Formatter().parse(template(name)) if field}
+
+
+def render(name: str, **values) -> str:
+    """Fill prompt `name`; every placeholder must be given, and nothing else."""
+    wanted = variables(name)
+    missing, unknown = wanted - set(values), set(values) - wanted
+    if missing or unknown:
+        raise PromptError(f"prompt {name!r}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    return template(name).format(**values)
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in PROMPTS_DIR.glob("*.txt"))
