@@ -12,6 +12,7 @@ import importlib.util
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,7 +124,9 @@ class LlamaServer:
             raise BackendError(f"GGUF model not found: {self.model_path}")
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
                "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # llama.cpp logs a lot while loading; a pipe would fill up and block it, so log to a file.
+        self.log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         atexit.register(self.stop)
         self._wait(timeout)
         return self
@@ -134,7 +137,8 @@ class LlamaServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BackendError(f"llama.cpp server exited: {_short(self.process.stderr.read(), 400)}")
+                tail = Path(self.log.name).read_text(errors="replace")[-400:]
+                raise BackendError(f"llama.cpp server exited: {_short(tail, 400)}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2):
                     return
