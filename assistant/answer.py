@@ -10,11 +10,13 @@ from collections.abc import Iterator
 
 from . import extractive
 from .backends import make_backend, resolve_backend
+from .collection import MetadataQuery, metadata_query, unknown_terms, vocabulary
 from .citations import parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Citation, Hit, Sentence
+from .retrieve import paper_metadata
 from .verify import Verifier
 
 FOLLOW_UP_WORDS = {"it", "its", "they", "their", "them", "this", "that", "these", "those", "he", "she", "his", "her"}
@@ -29,6 +31,7 @@ class Chain:
         self._backends: dict[str, object] = dict(assistant.components.get("backends", {}))
         self.verifier = Verifier(assistant.index.embedder)
         self.extractor = extractive.Extractor(assistant.index.embedder)
+        self._vocabulary: tuple | None = None
 
     def backend(self, name: str):
         if name not in self._backends:
@@ -50,7 +53,14 @@ class Chain:
         hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
         timings["retrieve"] = _ms(t)
         answer = Answer(question=question, text="", sources=hits, backend=name)
-        if self.should_abstain(hits):
+        meta = metadata_query(standalone, self.assistant.papers()) if not filters else None
+        if meta is not None:
+            self._metadata_answer(answer, meta, k)
+            answer.timings_ms = {**timings, "total": _ms(started)}
+            yield from _as_deltas(answer.text)
+            yield answer
+            return
+        if self.should_abstain(standalone, hits, answer):
             answer.text, answer.abstained, answer.model = CANNOT_ANSWER, True, ""
             answer.timings_ms = {**timings, "total": _ms(started)}
             yield answer.text
@@ -98,12 +108,49 @@ class Chain:
         words = {w.strip("?.,!").lower() for w in question.split()}
         return f"{previous[-1]} {question}" if words & FOLLOW_UP_WORDS or len(words) <= 6 else question
 
-    def should_abstain(self, hits: list[Hit]) -> bool:
-        """No hit relevant enough: the best dense similarity is below the calibrated threshold."""
-        if not hits:
+    def should_abstain(self, question: str, hits: list[Hit], answer: Answer) -> bool:
+        """Abstain when the question names something no paper mentions, or no hit is similar enough."""
+        unknown = unknown_terms(question, self.vocabulary())
+        if unknown:
+            answer.notes.append(f"no indexed paper mentions: {', '.join(unknown)}")
             return True
-        best = max((h.dense_similarity or 0.0) for h in hits)
-        return best < self.settings.retrieval.min_similarity
+        best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
+        if best < self.settings.retrieval.min_similarity:
+            answer.notes.append(f"no indexed paper is close enough to the question (best similarity {best:.2f})")
+            return True
+        return False
+
+    def vocabulary(self) -> set[str]:
+        key = self.assistant.index.state.manifest.get("corpus_fingerprint")
+        if self._vocabulary is None or self._vocabulary[0] != key:
+            self._vocabulary = (key, vocabulary(self.assistant.papers()))
+        return self._vocabulary[1]
+
+    def _metadata_answer(self, answer: Answer, meta: MetadataQuery, k: int | None) -> None:
+        """Answer a question about the collection from paper metadata, citing each paper."""
+        papers = meta.papers
+        if meta.topic and papers:
+            hits = self.assistant.search(meta.topic, k=len(papers), filters={"paper_ids": [p.paper_id for p in papers]})
+            if meta.single:
+                close = {hits[0].paper_id} if hits else set()
+            else:
+                close = {h.paper_id for h in hits if (h.dense_similarity or 0) >= self.settings.retrieval.min_similarity + 0.1}
+            papers = [p for p in papers if p.paper_id in close]
+        answer.model = "metadata"
+        answer.notes.append("answered from the papers' listing metadata (listing, date, authors), not from abstract text")
+        shown = papers[: max(k or 10, 10)]
+        answer.sources = [Hit(paper_id=p.paper_id, title=p.title, abstract=p.abstract, score=1.0, rank=i,
+                              metadata=paper_metadata(p)) for i, p in enumerate(shown, 1)]
+        subject = f"papers {meta.description}".strip()
+        if not papers:
+            answer.text, answer.abstained = f"No indexed papers match ({subject}).", False
+            answer.sentences = [Sentence(text=answer.text)]
+            return
+        lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).")
+        answer.sentences = [lead] + [Sentence(text=f"“{p.title}”{_facts(p)}.", citations=[i], verdict="supported", score=1.0)
+                                     for i, p in enumerate(shown, 1)]
+        answer.citations = [Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)]
+        answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
 
     # ---- generation ------------------------------------------------------------------------
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> str:
@@ -153,7 +200,12 @@ class Chain:
         evidence: dict[int, list[str]] = {n: [] for n in by_new}
         for (text, _), cited in zip(parsed, numbers):
             sentence = Sentence(text=text, citations=cited)
-            if cited:
+            verbatim = [n for n in cited if text in by_new[n].abstract]
+            if verbatim:  # quoted word for word from a cited abstract: its own evidence
+                sentence.verdict, sentence.score = "supported", 1.0
+                for n in verbatim:
+                    evidence[n].extend([text] if text not in evidence[n] else [])
+            elif cited:
                 verdict = self.verifier.check_against(text, [by_new[n].abstract for n in cited])
                 sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
                 for n in cited:
@@ -175,6 +227,14 @@ class Chain:
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
         if not answer.sentences:
             answer.text, answer.abstained = CANNOT_ANSWER, True
+
+
+def _facts(paper) -> str:
+    facts = [f"dated {paper.date}" if paper.date else "",
+             f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
+             f"from {paper.organisation}" if paper.organisation else "",
+             "in " + " and ".join(s.listing_title or s.listing for s in paper.sources)]
+    return ": " + ", ".join(f for f in facts if f)
 
 
 def _as_deltas(text: str) -> Iterator[str]:

@@ -23,12 +23,14 @@ class Assistant:
     """
 
     def __init__(self, index_dir: Path | str | None = None, settings: Settings | None = None,
-                 corpus: str | list | None = BUNDLED, embedder=None, chroma_client=None, **components):
+                 corpus: str | list | None = BUNDLED, embedder=None, chroma_client=None, check_index: bool = True,
+                 **components):
         self.settings = get_settings(settings)
         if index_dir is not None:
             self.settings = self.settings.model_copy(update={"index_dir": Path(index_dir)})
         self.index = PaperIndex(self.settings.index_dir, self.settings, embedder=embedder, chroma_client=chroma_client)
-        self.index.check_compatible()
+        if check_index:  # False only for a caller about to rebuild the index under new settings
+            self.index.check_compatible()
         self.retriever = Retriever(self.index)
         self.components = components
         self._chain = None
@@ -50,11 +52,12 @@ class Assistant:
 
     @property
     def chain(self):
-        if self._chain is None:
-            from .answer import Chain
+        with self.index._lock:
+            if self._chain is None:
+                from .answer import Chain
 
-            self._chain = Chain(self)
-        return self._chain
+                self._chain = Chain(self)
+            return self._chain
 
     def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None) -> Answer:
         """A cited answer to `question`; `history` is a list of {"role", "content"} turns."""

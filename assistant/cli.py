@@ -86,7 +86,8 @@ def make_assistant(args, **kwargs):
 
 
 def cmd_ingest(args) -> int:
-    summary = make_assistant(args, corpus=None).ingest(args.paths, rebuild=args.rebuild)
+    # --rebuild is the way out of an IndexMismatchError, so it must not be refused by that check
+    summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(args.paths, rebuild=args.rebuild)
     print(json.dumps(summary.to_dict()) if args.json else f"ingested: {summary}")
     return 0
 

@@ -57,7 +57,7 @@ class RetrievalSettings(Section):
     candidates: int = Field(40, description="Chunks taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
-    min_similarity: float = Field(0.3, description="Abstain when no hit's dense similarity reaches this (calibrated on eval/).")
+    min_similarity: float = Field(0.28, description="Abstain when no hit's dense similarity reaches this (calibrated on eval/).")
 
 
 class LLMSettings(Section):

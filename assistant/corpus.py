@@ -197,8 +197,20 @@ def merge_into(kept: Paper, other: Paper) -> None:
 
 def read_listing(path: Path, text: str) -> list[Paper]:
     """Papers of one scraped listing file (already checked and decoded)."""
-    _, entries = parse_listing(text)
-    return [entry_to_paper(e, path.name, i) for i, e in enumerate(entries)]
+    layout, entries = parse_listing(text)
+    title = listing_title(layout, entries, text)
+    papers = [entry_to_paper(e, path.name, i) for i, e in enumerate(entries)]
+    for paper in papers:
+        paper.sources[0].listing_title = title
+    return papers
+
+
+def listing_title(layout: str, entries: list[Entry], text: str) -> str | None:
+    """A readable name for a listing: "author page of NAME", "Daily Papers", or None."""
+    if layout == "author" and entries and entries[0].fields.get("authors"):
+        return f"author page of {entries[0].fields['authors'][0]}"
+    head = text[: text.find(entries[0].abstract)] if entries else text
+    return "Daily Papers" if "Daily Papers" in head else None
 
 
 def seed_files(seeds_dir: Path) -> list[Path]:

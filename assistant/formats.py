@@ -80,9 +80,10 @@ def record_to_entry(record: dict, line: int) -> Entry:
     if authors:
         fields["authors"] = authors
         fields["authors_count"] = len(authors)
-    date = record.get("date") or record.get("published") or record.get("update_date") or record.get("year")
+    date = record.get("date") or record.get("published")
     if not date and record.get("versions"):
-        date = record["versions"][0].get("created")
+        date = record["versions"][0].get("created")  # arXiv: first submission, not the last metadata update
+    date = date or record.get("update_date") or record.get("year")
     if date:
         fields["date"] = str(date)
     if record.get("id"):
@@ -104,7 +105,8 @@ def _is_arxiv(record: dict) -> bool:
 def read_jsonl(path: Path, text: str) -> list[Paper]:
     """JSON Lines: one object per line with title/abstract (+ id, authors, date, url); arXiv snapshot too."""
     papers = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # split on "\n" only: str.splitlines() would also break JSON strings holding U+2028, U+0085, ...
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -145,6 +147,8 @@ def read_bibtex(path: Path, text: str) -> list[Paper]:
         line = _line_of(text.encode(), len(text[: match.start()].encode()))
         fields = _bib_fields(path, text, match.end(), line)
         fields = {k: _unbrace(v) for k, v in fields.items()}
+        if fields.get("author"):
+            fields["author"] = [_bib_name(a) for a in re.split(r"\s+and\s+", fields["author"]) if a.strip()]
         fields.setdefault("id", key)
         _require_abstract(path, fields.get("abstract"), line)
         papers.append(entry_to_paper(record_to_entry(fields, line), path.name, len(papers)))
@@ -185,6 +189,12 @@ def _bib_value(path: Path, text: str, pos: int, line: int) -> tuple[str, int]:
     if not m:
         raise CorpusError(path, "missing BibTeX field value", line)
     return m.group(0), m.end()
+
+
+def _bib_name(name: str) -> str:
+    """One BibTeX author as 'First Last'. Example: _bib_name("Chen, Tianlong") gives "Tianlong Chen"."""
+    last, comma, first = name.partition(",")
+    return f"{first.strip()} {last.strip()}" if comma else name.strip()
 
 
 def _unbrace(value: str) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from .errors import IndexMismatchError
 from .formats import load_file
 from .records import Chunk, IngestSummary, Paper
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 
 @dataclass
@@ -66,6 +67,7 @@ class PaperIndex:
         self._embedder = embedder
         self._client = chroma_client
         self._collection = None
+        self._lock = threading.RLock()
         self.state = self._load()
 
     # ---- state on disk -------------------------------------------------------------------
@@ -77,6 +79,10 @@ class PaperIndex:
         if not self.store_path.exists():
             return IndexState()
         data = json.loads(self.store_path.read_text())
+        if data["manifest"].get("version") != STORE_VERSION:
+            raise IndexMismatchError(f"the index in {self.dir} was written by another version of assistant "
+                                     f"(store version {data['manifest'].get('version')}, expected {STORE_VERSION}); "
+                                     "rebuild it with `assistant ingest --rebuild FILES` or delete the folder")
         return IndexState(
             manifest=data["manifest"],
             papers={p["paper_id"]: Paper.from_dict(p) for p in data["papers"]},
@@ -106,9 +112,10 @@ class PaperIndex:
     # ---- Chroma ----------------------------------------------------------------------------
     @property
     def embedder(self):
-        if self._embedder is None:
-            self._embedder = make_embedder(self.settings)
-        return self._embedder
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(self.settings)
+            return self._embedder
 
     @property
     def collection_name(self) -> str:
@@ -116,10 +123,11 @@ class PaperIndex:
 
     @property
     def collection(self):
-        if self._collection is None:
-            client = self._client or chroma_client(self.settings, self.dir)
-            self._collection = client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
-        return self._collection
+        with self._lock:  # concurrent first questions (UI queue) must not open Chroma twice
+            if self._collection is None:
+                client = self._client or chroma_client(self.settings, self.dir)
+                self._collection = client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
+            return self._collection
 
     def dense_query(self, vector, n: int, paper_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """Nearest committed chunks to a query vector: [(chunk_id, cosine similarity)]."""

@@ -15,6 +15,7 @@ class Source:
     listing: str
     position: int
     line: int = 0
+    listing_title: str | None = None
 
 
 @dataclass

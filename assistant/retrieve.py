@@ -20,6 +20,7 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     author: str | None = None
+    paper_ids: list[str] | None = None
 
     @classmethod
     def of(cls, value: "Filters | dict | None") -> "Filters | None":
@@ -27,11 +28,13 @@ class Filters:
             return value
         unknown = set(value) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}; use listing, year, year_from, year_to, author")
+            raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}; use listing, year, year_from, year_to, author, paper_ids")
         return cls(**value)
 
     def accepts(self, paper: Paper) -> bool:
         """Example: Filters(listing="001").accepts(p) is True when p appears in 001_….txt."""
+        if self.paper_ids is not None and paper.paper_id not in self.paper_ids:
+            return False
         if self.listing and not any(self.listing in name for name in paper.listings):
             return False
         if self.year is not None and paper.year != self.year:

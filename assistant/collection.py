@@ -1,0 +1,135 @@
+"""Questions about the collection itself, answered from paper metadata rather than text similarity.
+
+Understands listings (by file-name prefix, an author page's author, or "Daily Papers"), years,
+author counts ("single author", "exactly 12 authors", "most authors"), dates ("oldest",
+"newest"), organisations, papers found in several listings, and "how many". Also the corpus
+vocabulary used to notice questions about things no indexed paper mentions.
+Out of scope: free-text topics, which go through `retrieve`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .records import Paper
+from .verify import terms
+
+NUMBER_WORDS = {"single": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+@dataclass
+class MetadataQuery:
+    """What a metadata question asks for; `papers` are the matching papers, best first."""
+
+    description: str
+    papers: list[Paper] = field(default_factory=list)
+    count_only: bool = False
+    topic: str = ""
+    single: bool = False
+
+
+def vocabulary(papers: list[Paper]) -> set[str]:
+    """Lower-cased words and hyphen parts of every title, abstract, author and organisation."""
+    vocab: set[str] = set()
+    for p in papers:
+        text = " ".join([p.title, p.abstract, *p.authors, p.organisation or ""]).lower()
+        tokens = re.findall(r"[a-z0-9][a-z0-9\-]*", text)
+        for token in tokens:
+            vocab.add(token)
+            vocab.update(token.split("-"))
+        # "large LLMs" also vouches for the compound "Large-LLM".
+        vocab.update(f"{a}-{b.removesuffix('s')}" for a, b in zip(tokens, tokens[1:]))
+    return vocab
+
+
+def unknown_terms(question: str, vocab: set[str]) -> list[str]:
+    """Named terms of a question (GaLore, FP8, QLoRA) that no indexed paper mentions.
+
+    Example: unknown_terms("What does GaLore save?", {"lora"}) == ["galore"]
+    """
+    named = set(terms(question)) | {t.lower() for t in re.findall(r"\b[A-Z]{3,}\b", question)}
+    # Capitalised words inside a sentence are names too (Whisper, Sora), unless they start it.
+    named |= {w.lower() for w in re.findall(r"(?<![.?!:]\s)(?<!^)\b[A-Z][a-z]{3,}\b", question)}
+    return sorted(t for t in named if t not in vocab and t.removesuffix("s") not in vocab)
+
+
+def listing_names(paper: Paper) -> set[str]:
+    """Names a reader may use for the listings holding a paper."""
+    names = set()
+    for source in paper.sources:
+        names.add(source.listing.lower())
+        if source.listing_title:
+            names.add(source.listing_title.lower())
+    return names
+
+
+def parse_date(date: str | None) -> datetime | None:
+    for fmt in ("%b %d, %Y", "%B %d, %Y"):
+        try:
+            return datetime.strptime(date or "", fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def metadata_query(question: str, papers: list[Paper]) -> MetadataQuery | None:
+    """Parse a question about the collection; None when it is not one."""
+    q = question.lower()
+    scope, described = _scope(q, papers)
+    selected, what = _select(q, scope)
+    if selected is None and not described:
+        return None
+    if selected is None:
+        selected, what = scope, ""
+    count_only = bool(re.search(r"\bhow many papers\b", q))
+    topic = _topic(q) if not what else ""
+    single = not what and not count_only and not topic
+    return MetadataQuery(description=" ".join(x for x in (what, described) if x), papers=selected,
+                         count_only=count_only, topic=topic or (question if single else ""), single=single)
+
+
+def _scope(q: str, papers: list[Paper]) -> tuple[list[Paper], str]:
+    titles = {s.listing_title for p in papers for s in p.sources if s.listing_title}
+    for title in sorted(titles, key=len, reverse=True):
+        key = title.lower().replace("author page of ", "")
+        if key in q or (title.startswith("author page of ") and _name_in(key, q)):
+            return [p for p in papers if title.lower() in listing_names(p)], f"in the listing “{title}”"
+    m = re.search(r"\blisting (\d{3})\b", q)
+    if m:
+        return [p for p in papers if any(n.startswith(m.group(1)) for n in listing_names(p))], f"in listing {m.group(1)}"
+    return papers, ""
+
+
+def _name_in(name: str, q: str) -> bool:
+    parts = name.replace(",", " ").split()
+    return len(parts) >= 2 and all(part in q for part in parts)
+
+
+def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
+    year = re.search(r"\b(?:dated|from|in|published)\s+((?:19|20)\d{2})\b", q)
+    exact = re.search(r"\b(?:exactly\s+)?(\d+|single|one|two|three)\s+authors?\b", q)
+    if "more than one" in q and "listing" in q or "other listings" in q or "several listings" in q:
+        return [p for p in scope if len(p.listings) > 1], "found in more than one listing"
+    if "most authors" in q:
+        best = max((p.authors_count or 0 for p in scope), default=0)
+        return [p for p in scope if best and p.authors_count == best], f"with the most authors ({best})"
+    if exact and ("exactly" in q or exact.group(1) in NUMBER_WORDS):
+        n = int(exact.group(1)) if exact.group(1).isdigit() else NUMBER_WORDS[exact.group(1)]
+        return [p for p in scope if p.authors_count == n], f"with {n} author{'s' if n != 1 else ''}"
+    if "organisation" in q or "organization" in q:
+        return [p for p in scope if p.organisation], "listed with an organisation"
+    if re.search(r"\b(oldest|earliest|newest|most recent|latest)\b", q):
+        dated = [p for p in scope if parse_date(p.date)]
+        if dated:
+            pick = (min if re.search(r"\b(oldest|earliest)\b", q) else max)(dated, key=lambda p: parse_date(p.date))
+            return [pick], "the oldest by date" if re.search(r"\b(oldest|earliest)\b", q) else "the newest by date"
+    if year:
+        return [p for p in scope if p.year == int(year.group(1))], f"dated {year.group(1)}"
+    return None, ""
+
+
+def _topic(q: str) -> str:
+    found = re.findall(r"\b(?:about|study|studies|studying|concerning|on the topic of)\s+(.+?)\??$", q)
+    return found[-1] if found else ""

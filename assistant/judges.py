@@ -1,0 +1,235 @@
+"""Support judges for the evaluation, and their calibration on `eval/claims.jsonl`.
+
+A judge answers one question: does this source text (or these sources together) support this
+claim? The offline judge is the project's `Verifier`; the LLM judge asks any OpenAI-compatible
+endpoint, three times at temperature 0, and keeps the majority, caching every response on disk.
+Out of scope: what is judged (see `evaluation`), the verifier's features (see `verify`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import PACKAGE_DIR, SEEDS_DIR, get_settings
+from .prompts import render
+
+EVAL_DIR = PACKAGE_DIR.parent / "eval"
+CLAIMS_PATH = EVAL_DIR / "claims.jsonl"
+CACHE_DIR = EVAL_DIR / "cache"
+OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/negation features, logistic, tuned on claims dev"
+LABEL_RE = re.compile(r"\b(UNSUPPORTED|NOT SUPPORTED|SUPPORTED)\b")
+
+
+@dataclass
+class Judgement:
+    """A judge's label for one (claim, source) pair and a score in [0, 1] (share of votes, or probability)."""
+
+    label: str
+    score: float
+
+    @property
+    def supported(self) -> bool:
+        return self.label == "supported"
+
+
+class OfflineJudge:
+    """The offline `Verifier` as a judge; verdicts and claim vectors are memoised for the run."""
+
+    def __init__(self, verifier):
+        self.verifier = verifier
+        self.name = verifier.name
+        self.description = OFFLINE_DESCRIPTION
+        self._verdicts: dict[tuple[str, str], Judgement] = {}
+        self._vectors: dict[str, object] = {}
+
+    def prepare(self, claims: list[str]) -> None:
+        """Embed new claims in one batch (a speed-up only)."""
+        new = [c for c in dict.fromkeys(claims) if c not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self.verifier.embedder.embed(new)))
+
+    def check(self, claim: str, source: str) -> Judgement:
+        key = (claim, source)
+        if key not in self._verdicts:
+            self.prepare([claim])
+            verdict = self.verifier.check(claim, source, self._vectors[claim])
+            self._verdicts[key] = Judgement(verdict.label, round(float(verdict.score), 4))
+        return self._verdicts[key]
+
+    def supports(self, claim: str, sources: list[str]) -> bool:
+        """Several sources together support a claim when one of them does (the Verifier's `check_against`)."""
+        return any(self.check(claim, s).supported for s in sources)
+
+
+class LLMJudge:
+    """An OpenAI-compatible model as a judge: majority of `votes` calls at temperature 0, cached on disk.
+
+    `backend` is anything with `complete(messages, max_tokens, temperature) -> str` (an `OpenAIBackend`).
+    """
+
+    def __init__(self, backend, model: str | None = None, cache_dir: Path | str | None = None, votes: int = 3,
+                 description: str = ""):
+        self.backend = backend
+        self.model = model or getattr(backend, "model", "unknown")
+        self.cache_dir = Path(cache_dir) if cache_dir else CACHE_DIR
+        self.votes = votes
+        self.name = f"llm:{self.model}"
+        self.description = description or f"{self.model}, temperature 0, majority of {votes} calls, prompts/judge.txt"
+        self._memo: dict[tuple[str, str], Judgement] = {}
+
+    def prepare(self, claims: list[str]) -> None:
+        pass
+
+    def check(self, claim: str, source: str) -> Judgement:
+        key = (claim, source)
+        if key not in self._memo:
+            self._memo[key] = self.vote(render("judge", claim=claim, source=source))
+        return self._memo[key]
+
+    def supports(self, claim: str, sources: list[str]) -> bool:
+        """Several sources together are shown to the model as one source text."""
+        return bool(sources) and self.check(claim, "\n\n".join(sources)).supported
+
+    def vote(self, prompt: str) -> Judgement:
+        """Majority label over up to `votes` calls; stops once the majority is decided."""
+        needed = self.votes // 2 + 1
+        ayes = noes = 0
+        for call in range(self.votes):
+            if parse_label(self.response(prompt, call)) == "supported":
+                ayes += 1
+            else:
+                noes += 1
+            if ayes >= needed or noes >= needed:
+                break
+        return Judgement("supported" if ayes >= needed else "unsupported", round(ayes / (ayes + noes), 4))
+
+    def response(self, prompt: str, call: int) -> str:
+        """The model's reply to call number `call` for `prompt`, from the disk cache when present."""
+        key = hashlib.sha256(json.dumps([self.model, prompt, call]).encode("utf-8")).hexdigest()
+        path = self.cache_dir / f"{key}.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))["response"]
+        text = self.backend.complete([{"role": "user", "content": prompt}], 8, 0.0)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"model": self.model, "call": call, "response": text}), encoding="utf-8")
+        tmp.replace(path)
+        return text
+
+
+def parse_label(text: str) -> str:
+    """'supported' or 'unsupported'; anything unreadable counts as unsupported.
+
+    Example: parse_label(" Supported.") == "supported"; parse_label("NOT SUPPORTED") == "unsupported"
+    """
+    match = LABEL_RE.search(text.upper())
+    return "supported" if match and match.group(1) == "SUPPORTED" else "unsupported"
+
+
+def make_judge(name: str = "offline", settings=None, embedder=None, verifier=None, model: str | None = None,
+               base_url: str | None = None, cache_dir: Path | str | None = None):
+    """A judge by name: 'offline' (the Verifier) or 'llm' (settings.llm.model at settings.llm.base_url)."""
+    settings = get_settings(settings)
+    if name == "offline":
+        if verifier is None:
+            from .embeddings import make_embedder
+            from .verify import Verifier
+
+            verifier = Verifier(embedder or make_embedder(settings))
+        return OfflineJudge(verifier)
+    if name == "llm":
+        from .backends import OpenAIBackend
+
+        model, base_url = model or settings.llm.model, base_url or settings.llm.base_url
+        backend = OpenAIBackend(model, base_url, timeout=settings.llm.timeout, retries=settings.llm.retries)
+        where = base_url or "the OpenAI API"
+        return LLMJudge(backend, model, cache_dir, description=f"{model} at {where}, temperature 0, majority of 3 calls, prompts/judge.txt")
+    raise ValueError(f"unknown judge {name!r}; use 'offline' or 'llm'")
+
+
+# ---- calibration -------------------------------------------------------------------------------
+def balanced_accuracy(predicted: list[bool], actual: list[bool]) -> float:
+    """Mean of the true-positive and true-negative rates. Example: ([1, 0, 0, 0], [1, 1, 0, 0]) -> 0.75"""
+    rates = []
+    for positive in (True, False):
+        cases = [p for p, a in zip(predicted, actual) if bool(a) == positive]
+        if cases:
+            rates.append(sum(bool(p) == positive for p in cases) / len(cases))
+    return sum(rates) / len(rates) if rates else 0.0
+
+
+def cohen_kappa(predicted: list[bool], actual: list[bool]) -> float:
+    """Agreement beyond chance between two binary raters. Example: ([1, 0, 0, 0], [1, 1, 0, 0]) -> 0.5"""
+    n = len(actual)
+    if n == 0:
+        return 0.0
+    observed = sum(bool(p) == bool(a) for p, a in zip(predicted, actual)) / n
+    p_yes, a_yes = sum(map(bool, predicted)) / n, sum(map(bool, actual)) / n
+    chance = p_yes * a_yes + (1 - p_yes) * (1 - a_yes)
+    if math.isclose(chance, 1.0):
+        return 1.0 if observed == 1.0 else 0.0
+    return (observed - chance) / (1 - chance)
+
+
+def load_jsonl(path: Path | str) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def seed_abstracts() -> dict[str, str]:
+    """paper_id -> abstract for the bundled seed listings (what claims.jsonl is written against)."""
+    from .corpus import merge, seed_files
+    from .formats import load_file
+
+    papers, _ = merge([p for path in seed_files(SEEDS_DIR) for p in load_file(path)])
+    return {p.paper_id: p.abstract for p in papers}
+
+
+def calibrate(judge="offline", claims_path: Path | str | None = None, abstracts: dict[str, str] | None = None,
+              settings=None, progress: bool = False) -> dict:
+    """A judge's agreement with the human labels of claims.jsonl: per split and per kind of claim."""
+    judge = make_judge(judge, settings) if isinstance(judge, str) else judge
+    abstracts = abstracts if abstracts is not None else seed_abstracts()
+    rows = load_jsonl(claims_path or CLAIMS_PATH)
+    known = [r for r in rows if r["paper_id"] in abstracts]
+    judge.prepare([r["claim"] for r in known])
+    if progress:
+        from tqdm import tqdm
+
+        known = tqdm(known, desc=f"calibrating {judge.name}", unit="claim")
+    predictions = [(r, judge.check(r["claim"], abstracts[r["paper_id"]]).supported) for r in known]
+    splits, kinds = {}, {}
+    for split in sorted({r["split"] for r, _ in predictions}):
+        chosen = [(p, r["label"] == "supported") for r, p in predictions if r["split"] == split]
+        predicted, actual = [p for p, _ in chosen], [a for _, a in chosen]
+        splits[split] = {"n": len(chosen), "accuracy": round(sum(p == a for p, a in chosen) / len(chosen), 4),
+                         "balanced_accuracy": round(balanced_accuracy(predicted, actual), 4),
+                         "kappa": round(cohen_kappa(predicted, actual), 4)}
+    for kind in sorted({r["kind"] for r, _ in predictions}):
+        for split in splits:
+            chosen = [p == (r["label"] == "supported") for r, p in predictions if r["kind"] == kind and r["split"] == split]
+            if chosen:
+                kinds.setdefault(kind, {})[split] = {"n": len(chosen), "accuracy": round(sum(chosen) / len(chosen), 4)}
+    return {"judge": judge.name, "description": judge.description, "splits": splits, "per_kind": kinds,
+            "skipped": len(rows) - len(known)}
+
+
+def calibration_markdown(result: dict) -> str:
+    """The calibration result as two Markdown tables (per split, then accuracy per kind of claim)."""
+    lines = [f"Judge: `{result['judge']}` ({result['description']})", "",
+             "| split | n | accuracy | balanced accuracy | Cohen's kappa |", "|---|---:|---:|---:|---:|"]
+    for split, m in result["splits"].items():
+        lines.append(f"| {split} | {m['n']} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | {m['kappa']:.3f} |")
+    splits = list(result["splits"])
+    lines += ["", "| kind | " + " | ".join(f"{s} accuracy (n)" for s in splits) + " |", "|---|" + "---:|" * len(splits)]
+    for kind, by_split in result["per_kind"].items():
+        cells = [f"{by_split[s]['accuracy']:.3f} ({by_split[s]['n']})" if s in by_split else "—" for s in splits]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    if result.get("skipped"):
+        lines += ["", f"{result['skipped']} claim(s) skipped: their paper is not in the collection."]
+    return "\n".join(lines)

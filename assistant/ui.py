@@ -1,0 +1,351 @@
+"""The chat UI (Gradio): a chat with cited, streamed answers, a sources panel, the corpus, ingest.
+
+The UI is thin: it calls the same `Assistant` methods as a Python user (`ask_stream`, `papers`,
+`ingest`) and renders what they return; the rendering functions are pure (answer -> HTML).
+Out of scope: answering, retrieval and support checking (see `answer`, `retrieve`, `verify`).
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from .citations import MARKER_RE, parse_markers, with_markers  # noqa: E402
+from .errors import USER_ERRORS, AssistantError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+ALL = "All"
+BACKENDS = ["auto", "openai", "local", "extractive"]
+EXAMPLES = ["How does Stable-SPAM stabilise 4-bit training?", "Which papers study mixture-of-experts efficiency?",
+            "What is DANCE?"]
+PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
+UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
+
+CSS = """
+.cite { font-weight: 600; text-decoration: none; }
+.unsupported { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
+.answer-meta { margin-top: .5em; font-size: .8em; opacity: .75; }
+.abstained-badge { font-weight: 600; color: #b45309; }
+.src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em; margin: .5em 0; }
+.src-card.active { outline: 3px solid #f59e0b; background: rgba(245, 158, 11, .08); }
+.src-card .abstract { font-size: .9em; }
+.src-card .meta { font-size: .8em; opacity: .8; }
+.src-card mark { background: #fde68a; color: inherit; }
+#sources-panel { max-height: 720px; overflow-y: auto; }
+"""
+
+# Citation links are handled here rather than by the browser, so that a click scrolls the sources
+# panel (not the page) and highlights the card, opening an older turn's collapsed sources if needed.
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.cite, a[href^='#src-']");
+  if (!link) return;
+  event.preventDefault(); event.stopPropagation();
+  const card = document.getElementById((link.getAttribute("href") || "").slice(1));
+  if (!card) return;
+  for (let d = card.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
+  document.querySelectorAll(".src-card.active").forEach((c) => c.classList.remove("active"));
+  card.classList.add("active");
+  card.scrollIntoView({behavior: "smooth", block: "nearest"});
+}, true);
+</script>"""
+
+
+# ---- pure rendering -----------------------------------------------------------------------------
+def link_markers(text: str, turn: int) -> str:
+    """Escape text and turn its [n] markers into links to source cards.
+
+    Example: link_markers("X [1].", 0) == 'X <a class="cite" href="#src-0-1">[1]</a>.'
+    """
+    out, last = [], 0
+    for match in MARKER_RE.finditer(text):
+        out.append(html.escape(text[last:match.start()]))
+        out.append("".join(f'<a class="cite" href="#src-{turn}-{n}">[{n}]</a>' for n in parse_markers(match.group(0))[1]))
+        last = match.end()
+    return "".join(out) + html.escape(text[last:])
+
+
+def sentence_html(sentence, turn: int) -> str:
+    """One answer sentence with linked markers; an unsupported one is marked with ⚠ and a wavy underline."""
+    text = sentence.text if MARKER_RE.search(sentence.text) else with_markers(sentence.text, sentence.citations)
+    body = link_markers(text, turn)
+    if sentence.verdict == "unsupported":
+        return f'<span class="unsupported" title="{UNSUPPORTED_TITLE}">⚠ {body}</span>'
+    return body
+
+
+def meta_html(answer) -> str:
+    """The line under an answer: backend, model, time, then any notes."""
+    total = answer.timings_ms.get("total") if answer.timings_ms else None
+    parts = [answer.backend or "?", answer.model] + ([f"{total:.0f} ms"] if total is not None else [])
+    notes = "".join(f"<br>note: {html.escape(n)}" for n in answer.notes)
+    return f'<div class="answer-meta">{" · ".join(html.escape(p) for p in parts if p)}{notes}</div>'
+
+
+def answer_html(answer, turn: int) -> str:
+    """A finished answer as chat HTML: linked [n] markers, flagged sentences, abstention, meta line."""
+    if answer.abstained:
+        closest = "".join(f'<li><a class="cite" href="#src-{turn}-{h.rank}">[{h.rank}]</a> {html.escape(h.title)}</li>'
+                          for h in answer.sources)
+        body = (f'<span class="abstained-badge">No answer in the indexed papers.</span> {html.escape(answer.text)}'
+                + (f"<br>Closest papers:<ul>{closest}</ul>" if closest else ""))
+    elif answer.sentences:
+        body = " ".join(sentence_html(s, turn) for s in answer.sentences)
+    else:
+        body = link_markers(answer.text, turn)
+    return f'<div class="answer{" abstained" if answer.abstained else ""}">{body}</div>{meta_html(answer)}'
+
+
+def highlight(abstract: str, evidence: list[str]) -> str:
+    """Escape an abstract and wrap each verbatim evidence sentence in <mark>.
+
+    Example: highlight("A b. C d.", ["C d."]) == "A b. <mark>C d.</mark>"
+    """
+    text = " ".join(abstract.split())
+    spans = []
+    for sentence in evidence:
+        start = text.find(" ".join(sentence.split()))
+        if sentence.strip() and start >= 0:
+            spans.append((start, start + len(" ".join(sentence.split()))))
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(f"{html.escape(text[last:start])}<mark>{html.escape(text[start:end])}</mark>")
+        last = end
+    return "".join(out) + html.escape(text[last:])
+
+
+def people(meta: dict, limit: int = 3) -> str:
+    """Example: people({"authors": ["A", "B", "C", "D"]}) == "A, B, C et al." """
+    authors = meta.get("authors") or []
+    shown = ", ".join(authors[:limit]) + (" et al." if len(authors) > limit else "")
+    if not shown and meta.get("authors_count"):
+        shown = f"{meta['authors_count']} authors"
+    return "; ".join(p for p in (shown, meta.get("organisation")) if p)
+
+
+def card_html(number: int, title: str, abstract: str, meta: dict, evidence: list[str], turn: int) -> str:
+    """One source card: number, title, listing(s), date, people, links, abstract with evidence marked."""
+    facts = [", ".join(meta.get("listings") or []), meta.get("date") or meta.get("year"), people(meta), meta.get("venue")]
+    links = [f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>'
+             for label, u in [("paper", meta.get("url"))] + [("code", c) for c in meta.get("code_links") or []] if u]
+    line = " · ".join([html.escape(str(f)) for f in facts if f] + links)
+    return (f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
+            f"<div><b>[{number}] {html.escape(title)}</b></div><div class=\"meta\">{line}</div>"
+            f'<div class="abstract">{highlight(abstract, evidence)}</div></div>')
+
+
+def sources_html(answer, turn: int) -> str:
+    """The cards of one answer: its cited papers, or for an abstention the closest papers."""
+    hits = {h.paper_id: h for h in answer.sources}
+    if answer.abstained or not answer.citations:
+        cards = [card_html(h.rank, h.title, h.abstract, h.metadata, [], turn) for h in answer.sources]
+        heading = "Closest papers (not cited)" if cards else "No sources"
+    else:
+        cards = []
+        for c in answer.citations:
+            hit = hits.get(c.paper_id)
+            cards.append(card_html(c.number, c.title, hit.abstract if hit else " ".join(c.evidence),
+                                   hit.metadata if hit else {}, c.evidence, turn))
+        heading = "Cited papers"
+    return f'<div class="turn-sources" data-turn="{turn}"><h4>{heading}</h4>{"".join(cards)}</div>'
+
+
+def sources_panel(turns: list[str]) -> str:
+    """The latest answer's cards open, earlier answers' cards collapsed below them."""
+    if not turns:
+        return '<p class="sources-empty">Sources of the answer appear here.</p>'
+    older = "".join(f"<details><summary>Sources of answer {i + 1}</summary>{t}</details>"
+                    for i, t in reversed(list(enumerate(turns[:-1]))))
+    return turns[-1] + older
+
+
+def error_html(err: Exception) -> str:
+    """An error as one plain line in the chat. Example: "⚠ Could not answer: the endpoint is down" """
+    return f'<div class="answer-error">⚠ Could not answer: {html.escape(str(err))}</div>'
+
+
+def paper_rows(papers, query: str = "") -> list[list]:
+    """Rows of the corpus table, keeping papers whose fields contain every word of `query`."""
+    rows = []
+    for p in papers:
+        row = [p.paper_id, p.title, ", ".join(p.listings), p.date or (str(p.year) if p.year else ""),
+               people({"authors": p.authors, "authors_count": p.authors_count, "organisation": p.organisation}),
+               "yes" if p.title_derived else ""]
+        haystack = " ".join(row).lower()
+        if all(word in haystack for word in query.lower().split()):
+            rows.append(row)
+    return rows
+
+
+def filters_from(listing: str | None, year: str | None) -> dict | None:
+    """Example: filters_from("All", "2024") == {"year": 2024}"""
+    filters = {}
+    if listing and listing != ALL:
+        filters["listing"] = listing
+    if year and year != ALL:
+        filters["year"] = int(year)
+    return filters or None
+
+
+def check_access(host: str, auth: str | None) -> tuple[str, str] | None:
+    """The (user, password) pair from "user:password"; refuses a non-loopback host without one."""
+    credentials = None
+    if auth:
+        user, _, password = auth.partition(":")
+        if not user or not password:
+            raise AssistantError("auth must look like USER:PASSWORD (both non-empty)")
+        credentials = (user, password)
+    if host not in LOOPBACK and credentials is None:
+        raise AssistantError(f"refusing to serve the UI on {host} without a password: pass --auth USER:PASSWORD "
+                             f"(or set ASSISTANT_UI_AUTH), or bind to 127.0.0.1")
+    return credentials
+
+
+# ---- the app ------------------------------------------------------------------------------------
+def corpus_choices(papers) -> tuple[list[str], list[str]]:
+    """Listing and year choices for the filter dropdowns."""
+    listings = sorted({name for p in papers for name in p.listings})
+    years = sorted({str(p.year) for p in papers if p.year}, reverse=True)
+    return [ALL] + listings, [ALL] + years
+
+
+def count_text(papers) -> str:
+    """Example: count_text([p1, p2]) == "**2 papers** in the index" """
+    return f"**{len(papers)} papers** in the index"
+
+
+def build_app(assistant):
+    """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
+    settings = assistant.settings
+    model_settable = "model" in inspect.signature(assistant.ask_stream).parameters
+    papers = assistant.papers()
+    listings, years = corpus_choices(papers)
+
+    def respond(message, chat, history, turns, listing, year, backend, model, k, strict):
+        if not message or not message.strip():
+            yield gr.skip(), chat, history, turns, gr.skip()
+            return
+        chat = chat + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
+        yield "", chat, history, turns, gr.skip()
+        partial, answer = "", None
+        try:
+            for item in assistant.ask_stream(message, history=list(history), filters=filters_from(listing, year),
+                                             k=int(k), strict=bool(strict), backend=backend, **model_option(model)):
+                if isinstance(item, str):
+                    partial += item
+                    chat[-1] = {"role": "assistant", "content": html.escape(partial)}
+                    yield gr.skip(), chat, history, turns, gr.skip()
+                else:
+                    answer = item
+        except Exception as err:
+            if not isinstance(err, USER_ERRORS):  # an internal bug: its traceback goes to the log, not the page
+                log.exception("answering failed")
+                err = RuntimeError(f"internal error ({type(err).__name__}); the server log has the details")
+            chat[-1] = {"role": "assistant", "content": error_html(err)}
+            yield gr.skip(), chat, history, turns, gr.skip()
+            return
+        turn = len(turns)
+        chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
+        history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+        turns = turns + [sources_html(answer, turn)]
+        yield gr.skip(), chat, history, turns, sources_panel(turns)
+
+    def model_option(model):
+        # Only sent when changed and accepted, so an Assistant without a `model` argument still works.
+        return {"model": model} if model_settable and model and model != settings.llm.model else {}
+
+    def pick_example(selected: gr.SelectData):
+        return selected.value["text"]
+
+    def search_papers(query):
+        return paper_rows(assistant.papers(), query or "")
+
+    def refresh(query):
+        current = assistant.papers()
+        listing_choices, year_choices = corpus_choices(current)
+        return (paper_rows(current, query or ""), count_text(current),
+                gr.update(choices=listing_choices), gr.update(choices=year_choices))
+
+    def ingest(files, query, progress=gr.Progress(track_tqdm=True)):
+        if not files:
+            return ('<div class="ingest-error">Choose one or more files first.</div>',) + refresh(query)
+        progress(0, desc="Reading and indexing…")
+        try:
+            summary = assistant.ingest([str(f) for f in files])
+        except USER_ERRORS as err:
+            return (f'<div class="ingest-error">⚠ Not ingested, the index is unchanged: {html.escape(str(err))}</div>',) + refresh(query)
+        return (f'<div class="ingest-summary">Ingested: {html.escape(str(summary))}</div>',) + refresh(query)
+
+    with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
+        history = gr.State([])
+        turns = gr.State([])
+        with gr.Tab("Chat", elem_id="tab-chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None, group_consecutive_messages=False,
+                                      examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
+                                      placeholder="Ask about the indexed papers; answers cite them as [n].")
+                    with gr.Row():
+                        question = gr.Textbox(elem_id="question", placeholder="Ask a question…", show_label=False, scale=5,
+                                              submit_btn=True)
+                        clear = gr.Button("New conversation", elem_id="clear", scale=1)
+                    with gr.Accordion("Filters and settings (apply to the next question)", open=False, elem_id="options"):
+                        with gr.Row():
+                            listing = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
+                            year = gr.Dropdown(years, value=ALL, label="Year", elem_id="filter-year")
+                        with gr.Row():
+                            backend = gr.Dropdown(BACKENDS, value=settings.llm.backend, label="Backend", elem_id="backend")
+                            model = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model",
+                                               interactive=model_settable)
+                            k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
+                            strict = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources")
+        with gr.Tab("Corpus", elem_id="tab-corpus"):
+            count = gr.Markdown(count_text(papers), elem_id="paper-count")
+            search = gr.Textbox(elem_id="corpus-search", placeholder="Search titles, ids, listings, authors…", show_label=False)
+            table = gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
+                                 wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])
+        with gr.Tab("Ingest", elem_id="tab-ingest"):
+            files = gr.File(label="Files (.txt listings, .jsonl, .csv, .bib)", file_count="multiple", type="filepath",
+                            file_types=[".txt", ".jsonl", ".csv", ".bib"], elem_id="ingest-files")
+            add = gr.Button("Add to index", variant="primary", elem_id="ingest-button")
+            status = gr.HTML("", elem_id="ingest-status")
+
+        options = [listing, year, backend, model, k, strict]
+        chat_outputs = [question, chat, history, turns, sources]
+        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask")
+        chat.example_select(pick_example, None, question).then(
+            respond, [question, chat, history, turns] + options, chat_outputs)
+        for event in (clear.click, chat.clear):
+            event(lambda: ([], [], [], sources_panel([])), None, [chat, history, turns, sources], queue=False)
+        search.change(search_papers, search, table, queue=False)
+        refreshed = [table, count, listing, year]
+        add.click(ingest, [files, search], [status] + refreshed, concurrency_limit=1)
+        demo.load(refresh, search, refreshed, queue=False)
+    return demo
+
+
+def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, **options):
+    """Serve the UI; anything but loopback needs auth ("user:password"). Returns the running Blocks."""
+    credentials = check_access(host, auth)
+    demo = build_app(assistant)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=host, server_port=port, auth=credentials, share=False, ssr_mode=False, mcp_server=False,
+                css=CSS, head=HEAD, theme=theme(), footer_links=[], **options)
+    return demo
+
+
+def theme():
+    """The default theme with system fonts, so the page fetches nothing from font CDNs."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])

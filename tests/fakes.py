@@ -1,0 +1,61 @@
+"""A scriptable fake LLM backend for deterministic tests of the answering chain (llm's MockModel style).
+
+Out of scope: transport faults of real endpoints (see test_backends_llama, which uses real servers).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+
+class FakeLLM:
+    """Answers each call with the next enqueued script; records every call's messages in `history`.
+
+    Example: fake.enqueue("A [1]."); list(fake.stream(messages, 10, 0.0)) == ["A", " [1]."]
+    A script may mix text chunks and exceptions; an exception is raised when the stream reaches it.
+    """
+
+    name = "openai"
+
+    def __init__(self, model: str = "fake-model"):
+        self.model = model
+        self.usage: dict = {}
+        self.history: list[list[dict]] = []
+        self.calls: list[dict] = []
+        self._scripts: deque = deque()
+
+    def enqueue(self, script, finish_reason: str = "stop", usage: dict | None = None) -> "FakeLLM":
+        """Queue one reply: a string (streamed word by word) or a list of chunks and exceptions."""
+        chunks = _words(script) if isinstance(script, str) else list(script)
+        self._scripts.append((chunks, finish_reason, dict(usage or {})))
+        return self
+
+    def reset(self) -> None:
+        self.usage, self.history, self.calls = {}, [], []
+        self._scripts.clear()
+
+    @property
+    def pending(self) -> int:
+        return len(self._scripts)
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+        self.history.append([dict(m) for m in messages])
+        self.calls.append({"max_tokens": max_tokens, "temperature": temperature})
+        self.usage = {}
+        if not self._scripts:
+            raise AssertionError(f"FakeLLM got an unscripted call: {messages[-1]['content'][:200]!r}")
+        chunks, finish_reason, usage = self._scripts.popleft()
+        for chunk in chunks:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+        self.usage = {**usage, "finish_reason": finish_reason}
+
+    def complete(self, messages: list[dict], max_tokens: int, temperature: float) -> str:
+        return "".join(self.stream(messages, max_tokens, temperature))
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]

@@ -1,0 +1,242 @@
+"""The index on disk: the seed build, incremental ingest, settings fingerprints and a killed ingest."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.api import Assistant
+from assistant.config import SEEDS_DIR, Settings
+from assistant.corpus import seed_files
+from assistant.errors import IndexMismatchError
+from assistant.formats import load_file
+from assistant.index import chunk_paper, corpus_fingerprint
+
+pytestmark = pytest.mark.slow
+
+STABLE_SPAM_QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
+STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
+SEED_CHUNKS = 219  # one abstract is long enough for two chunks
+
+LONG_ABSTRACT = " ".join(
+    f"In experiment {i}, the quokka tracker followed {i + 3} marsupials across the Rottnest dunes and logged "
+    f"their burrow temperatures, foraging routes and nightly sleep patterns for season {i % 4 + 1}."
+    for i in range(40))  # about 1,000 tokens: more than one 512-token chunk
+NEW_PAPERS = [
+    {"title": "Quokka Tracking at Scale", "abstract": LONG_ABSTRACT},
+    {"title": "Sourdough Fermentation Kinetics",
+     "abstract": "We measure how wild yeast and lactobacilli in sourdough starters compete for maltose, and model "
+                 "the rise of a loaf as a function of hydration, flour type and kitchen temperature."},
+    {"title": "Lighthouse Keepers' Logbooks as Climate Records",
+     "abstract": "Nineteenth-century lighthouse logbooks record wind, fog and sea state every four hours; we digitise "
+                 "12,000 pages and show they reproduce reanalysis storm tracks around the North Sea."},
+]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_seed_index__store_and_manifest_describe_218_papers(seed_index_dir, seed_assistant):
+    store = json.loads((seed_index_dir / "store.json").read_text())
+    manifest = json.loads((seed_index_dir / "manifest.json").read_text())
+    assert store["manifest"] == manifest
+    assert len(store["papers"]) == len(seed_assistant.papers()) == manifest["papers"] == 218
+    assert len(store["chunks"]) == manifest["chunks"] == SEED_CHUNKS
+    assert manifest["fingerprint"] == {"embedding_provider": "local", "embedding_model": "all-MiniLM-L6-v2",
+                                       "chunk_size": 512, "chunk_overlap": 32, "tokenizer": "cl100k_base"}
+    assert manifest["dimension"] == 384
+    assert manifest["corpus_fingerprint"] == corpus_fingerprint(seed_assistant.index.state.papers)
+    assert re.fullmatch(r"[0-9a-f]{16}", manifest["corpus_fingerprint"])
+    assert sorted(manifest["files"]) == [p.name for p in seed_files(SEEDS_DIR)]
+    assert manifest["collection"] == f"papers-{Settings().index_key()}"
+
+
+def test_seed_index__chunk_ids_number_each_papers_chunks_and_start_with_its_title(seed_assistant):
+    papers = seed_assistant.index.state.papers
+    per_paper: dict[str, list[int]] = {}
+    for chunk in seed_assistant.index.state.chunks:
+        assert chunk.chunk_id == f"{chunk.paper_id}:{chunk.position}"
+        assert chunk.text.startswith(papers[chunk.paper_id].title + "\n\n")
+        per_paper.setdefault(chunk.paper_id, []).append(chunk.position)
+    assert sorted(per_paper) == sorted(papers)
+    assert all(positions == list(range(len(positions))) for positions in per_paper.values())
+
+
+def test_seed_index__chroma_holds_exactly_the_committed_chunks(seed_assistant):
+    stored = seed_assistant.index.collection.get(include=["metadatas"])
+    committed = {c.chunk_id: c.paper_id for c in seed_assistant.index.state.chunks}
+    assert sorted(stored["ids"]) == sorted(committed)
+    assert all(committed[cid] == meta["paper_id"] for cid, meta in zip(stored["ids"], stored["metadatas"]))
+
+
+def test_seed_index__reopening_needs_no_embedding(seed_index_dir):
+    class NoEmbedder:
+        def embed(self, texts):
+            raise AssertionError("reopening an index must not embed anything")
+
+    assistant = Assistant(index_dir=seed_index_dir, embedder=NoEmbedder())
+    assert len(assistant.papers()) == 218
+    assert assistant.search("4-bit training", k=1, mode="bm25")[0].title == STABLE_SPAM_TITLE
+
+
+def test_ingest__seed_files_again_embed_nothing(fresh_index_copy, embedder):
+    assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    before = {pid: p.to_dict() for pid, p in assistant.index.state.papers.items()}
+    summary = assistant.ingest(seed_files(SEEDS_DIR))
+    assert (summary.files, summary.entries, summary.papers) == (5, 222, 218)
+    assert (summary.new_papers, summary.chunks_embedded, summary.total_papers) == (0, 0, 218)
+    assert {pid: p.to_dict() for pid, p in assistant.index.state.papers.items()} == before  # no source added twice
+    assert len(assistant.index.state.chunks) == SEED_CHUNKS
+
+
+def test_ingest__new_file_embeds_only_its_own_chunks_and_twice_adds_nothing(fresh_index_copy, embedder, tmp_path):
+    path = write_jsonl(tmp_path / "three.jsonl", NEW_PAPERS)
+    chunks = [c for p in load_file(path) for c in chunk_paper(p, 512, 32)]
+    assert len(chunks) > 3  # the long abstract gives more than one chunk
+    assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+
+    first = assistant.ingest([path])
+    assert (first.new_papers, first.chunks_embedded, first.total_papers) == (3, len(chunks), 221)
+    assert [c.chunk_id for c in assistant.index.state.chunks[SEED_CHUNKS:]] == [c.chunk_id for c in chunks]
+    assert assistant.search("sourdough starter yeast maltose", k=1)[0].title == "Sourdough Fermentation Kinetics"
+
+    second = assistant.ingest([path])
+    assert (second.new_papers, second.chunks_embedded, second.total_papers, second.duplicates_merged) == (0, 0, 221, 0)
+    reopened = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    assert len(reopened.papers()) == 221
+    assert len(reopened.index.state.chunks) == SEED_CHUNKS + len(chunks) == reopened.index.collection.count()
+    assert json.loads((fresh_index_copy / "manifest.json").read_text())["files"]["three.jsonl"]
+
+
+def test_ingest__copy_of_a_seed_abstract_adds_a_source_not_a_paper(fresh_index_copy, embedder, seed_assistant, tmp_path):
+    seed = next(p for p in seed_assistant.papers() if p.title == STABLE_SPAM_TITLE)
+    copy = {"title": "Stable SPAM (preprint)", "abstract": "  " + seed.abstract.upper() + " ", "authors": ["Ann Lee"],
+            "date": "2025-02-24", "url": "https://example.org/stable-spam"}
+    path = write_jsonl(tmp_path / "repeat.jsonl", [copy, NEW_PAPERS[1]])
+    assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    summary = assistant.ingest([path])
+    assert (summary.new_papers, summary.duplicates_merged, summary.total_papers) == (1, 1, 219)
+    assert summary.chunks_embedded == 1  # the sourdough paper only
+    paper = assistant.paper(seed.paper_id)
+    assert [(s.listing[:3], s.position) for s in paper.sources] == [("000", 8), ("rep", 0)]
+    assert paper.title == STABLE_SPAM_TITLE and paper.abstract == seed.abstract  # the first copy's text is kept
+    assert (paper.authors, paper.date, paper.url) == (["Tianlong Chen", "Ann Lee"], "2025-02-24",
+                                                       "https://example.org/stable-spam")
+    reopened = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    assert reopened.paper(seed.paper_id).listings == [paper.sources[0].listing, "repeat.jsonl"]
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"embedding": {"model": "other-model"}}, "embedding_model: index has 'all-MiniLM-L6-v2', settings ask for 'other-model'"),
+    ({"chunk": {"size": 256}}, "chunk_size: index has 512, settings ask for 256"),
+    ({"chunk": {"overlap": 0}}, "chunk_overlap: index has 32, settings ask for 0"),
+])
+def test_open__index_built_with_other_settings_is_refused_with_the_rebuild_command(seed_index_dir, embedder, settings, named):
+    with pytest.raises(IndexMismatchError) as caught:
+        Assistant(index_dir=seed_index_dir, settings=Settings(**settings), embedder=embedder)
+    assert "`assistant ingest --rebuild`" in str(caught.value) and named in str(caught.value)
+
+
+def test_open__batch_retrieval_and_progress_settings_do_not_shape_the_index(seed_index_dir, embedder):
+    settings = Settings(embedding={"batch_size": 8}, retrieval={"k": 2, "mode": "bm25"}, progress=True)
+    assert len(Assistant(index_dir=seed_index_dir, settings=settings, embedder=embedder).papers()) == 218
+
+
+def test_cli_ingest_rebuild__replaces_an_index_built_with_other_settings(fresh_index_copy, tmp_path):
+    path = write_jsonl(tmp_path / "three.jsonl", NEW_PAPERS)
+    env = dict(os.environ, ASSISTANT_CHUNK__SIZE="256")
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(fresh_index_copy), "ingest",
+                             "--rebuild", "--json", str(path)], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["new_papers"], summary["total_papers"]) == (3, 3)
+    manifest = json.loads((fresh_index_copy / "manifest.json").read_text())
+    assert (manifest["fingerprint"]["chunk_size"], manifest["papers"], sorted(manifest["files"])) == (256, 3, ["three.jsonl"])
+    with pytest.raises(IndexMismatchError):
+        Assistant(index_dir=fresh_index_copy)  # default settings (512 tokens) now mismatch
+
+
+# ---- a killed ingest -------------------------------------------------------------------------
+
+WORDS = ("alpha beta gamma delta sparse dense kernel tensor graph node edge latent prior posterior sample batch "
+         "token vector matrix gradient loss margin robust noisy label signal filter layer block head query key value "
+         "memory cache router expert agent policy reward planner critic actor world model dataset corpus benchmark "
+         "metric score ranking retrieval index shard replica cluster server client protocol budget schedule").split()
+PROGRESS_RE = re.compile(r"embedding chunks:\s+\d+%.*\|\s*[1-9]\d*/")
+KILLED_INGEST = """
+import sys
+from assistant.api import Assistant
+from assistant.config import Settings
+Assistant(index_dir=sys.argv[1], corpus=None, settings=Settings(progress=True)).ingest([sys.argv[2]])
+"""
+
+
+def synthetic_papers(n: int, words: int = 60) -> list[dict]:
+    rng = random.Random(1234)
+    return [{"title": f"Synthetic study {i}", "abstract": f"Study {i}: " + " ".join(rng.choices(WORDS, k=words)) + "."}
+            for i in range(n)]
+
+
+def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
+    """Read the child's stderr until tqdm shows at least one embedded batch; returns what was read."""
+    seen, deadline = b"", time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1.0):
+                continue
+            data = os.read(process.stderr.fileno(), 65536)
+            if not data:
+                break
+            seen += data
+            text = seen.decode(errors="replace")
+            if any(PROGRESS_RE.search(part) for part in re.split(r"[\r\n]", text)):
+                return text
+    process.kill()
+    pytest.fail(f"no 'embedding chunks' progress with a finished batch (exit {process.poll()}):\n"
+                f"{seen.decode(errors='replace')[-3000:]}")
+
+
+def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embedding(fresh_index_copy, embedder, tmp_path):
+    big = write_jsonl(tmp_path / "big.jsonl", synthetic_papers(3000))
+    env = dict(os.environ, ASSISTANT_PROGRESS="true")
+    process = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(fresh_index_copy), str(big)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        wait_for_progress(process, timeout=240)
+        assert process.poll() is None, "the ingest finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+    assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    assert len(assistant.papers()) == 218
+    assert len(assistant.index.state.chunks) == SEED_CHUNKS
+    hits = assistant.search(STABLE_SPAM_QUESTION, k=5)
+    assert hits[0].title == STABLE_SPAM_TITLE and len(hits) == 5
+    assert all(not h.title.startswith("Synthetic study") for h in assistant.search("sparse kernel tensor graph", k=10))
+    left_over = assistant.index.collection.count() - SEED_CHUNKS  # chunks the killed run added but never committed
+    assert left_over >= Settings().embedding.batch_size
+
+    summary = assistant.ingest([big])
+    new_chunks = len(assistant.index.state.chunks) - SEED_CHUNKS
+    assert (summary.new_papers, summary.total_papers) == (3000, 218 + 3000)
+    assert summary.chunks_embedded == new_chunks - left_over < new_chunks
+    assert assistant.index.collection.count() == len(assistant.index.state.chunks)
+    assert len(Assistant(index_dir=fresh_index_copy, embedder=embedder).papers()) == 3218

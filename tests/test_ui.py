@@ -1,0 +1,331 @@
+"""The chat UI: pure rendering (answer -> HTML) table-driven, and the real app in a real browser."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from assistant import ui
+from assistant.api import Assistant
+from assistant.config import Settings
+from assistant.errors import AssistantError, BackendError
+from assistant.records import Answer, Citation, Hit, IngestSummary, Paper, Sentence, Source
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
+STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
+NEW_TITLE = "Quokka Lattices for Sparse Sunflower Attention"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+WAIT_MS = 180_000
+
+
+# ---- pure rendering ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, turn, expected", [
+    ("X [1].", 0, 'X <a class="cite" href="#src-0-1">[1]</a>.'),
+    ("A [2][1, 3]", 4, 'A <a class="cite" href="#src-4-2">[2]</a><a class="cite" href="#src-4-1">[1]</a>'
+                       '<a class="cite" href="#src-4-3">[3]</a>'),
+    ("a < b & no marker", 0, "a &lt; b &amp; no marker"),
+    ("range [1-2].", 1, 'range <a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a>.'),
+])
+def test_link_markers__escapes_text_and_links_each_cited_number(text, turn, expected):
+    assert ui.link_markers(text, turn) == expected
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    (Sentence("It works.", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
+    (Sentence("It works [1].", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
+    (Sentence("Plain.", [], "uncited"), "Plain."),
+    (Sentence("It flies.", [2], "unsupported"),
+     f'<span class="unsupported" title="{ui.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>'),
+])
+def test_sentence_html__adds_markers_once_and_flags_unsupported(sentence, expected):
+    assert ui.sentence_html(sentence, 0) == expected
+
+
+@pytest.mark.parametrize("abstract, evidence, expected", [
+    ("A b. C d.", ["C d."], "A b. <mark>C d.</mark>"),
+    ("A  b.\nC d.", ["A b."], "<mark>A b.</mark> C d."),
+    ("A b. C d.", ["missing."], "A b. C d."),
+    ("x < y. Z.", ["x < y."], "<mark>x &lt; y.</mark> Z."),
+    ("A b. C d.", ["C d.", "A b.", ""], "<mark>A b.</mark> <mark>C d.</mark>"),
+])
+def test_highlight__marks_verbatim_evidence_in_the_abstract(abstract, evidence, expected):
+    assert ui.highlight(abstract, evidence) == expected
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ({"authors": ["A", "B", "C", "D"]}, "A, B, C et al."),
+    ({"authors": ["A"], "organisation": "Lab"}, "A; Lab"),
+    ({"authors": [], "authors_count": 7}, "7 authors"),
+    ({}, ""),
+])
+def test_people__shortens_author_lists(meta, expected):
+    assert ui.people(meta) == expected
+
+
+def make_hit(paper_id="p1", title="Paper One", abstract="First claim. Second claim.", rank=1, **meta):
+    return Hit(paper_id=paper_id, title=title, abstract=abstract, score=0.5, rank=rank,
+               metadata={"listings": ["000_a.txt"], "date": "2025-02-01", "authors": ["Ada"], **meta})
+
+
+def make_answer(**fields):
+    base = dict(question="q", text="First claim [1].", citations=[Citation(1, "p1", "Paper One", ["First claim."])],
+                sources=[make_hit()], sentences=[Sentence("First claim.", [1], "supported")], backend="extractive",
+                model="mmr-sentences", timings_ms={"total": 12.3})
+    return Answer(**{**base, **fields})
+
+
+def test_answer_html__links_markers_and_shows_backend_model_time_and_notes():
+    html = ui.answer_html(make_answer(notes=["openai backend failed: down; answered with extractive"]), 2)
+    assert '<a class="cite" href="#src-2-1">[1]</a>' in html
+    assert "extractive · mmr-sentences · 12 ms" in html
+    assert "note: openai backend failed: down; answered with extractive" in html
+
+
+def test_answer_html__abstention_says_so_and_offers_the_closest_papers():
+    answer = make_answer(text="I cannot answer.", abstained=True, citations=[], sentences=[],
+                         sources=[make_hit(), make_hit("p2", "Paper Two", rank=2)])
+    html = ui.answer_html(answer, 0)
+    assert "No answer in the indexed papers." in html and "Closest papers" in html
+    assert '<a class="cite" href="#src-0-2">[2]</a> Paper Two' in html
+    cards = ui.sources_html(answer, 0)
+    assert "Closest papers (not cited)" in cards and 'id="src-0-1"' in cards and 'id="src-0-2"' in cards
+    assert "<mark>" not in cards
+
+
+def test_sources_html__one_card_per_citation_with_metadata_links_and_evidence():
+    answer = make_answer(sources=[make_hit(url="https://arxiv.org/abs/1", code_links=["https://github.com/x/y"],
+                                           organisation="Lab")])
+    card = ui.sources_html(answer, 3)
+    assert 'id="src-3-1"' in card and "[1] Paper One" in card
+    assert "000_a.txt · 2025-02-01 · Ada; Lab" in card
+    assert '<a href="https://arxiv.org/abs/1" target="_blank" rel="noopener noreferrer">paper</a>' in card
+    assert ">code</a>" in card
+    assert "<mark>First claim.</mark> Second claim." in card
+
+
+def test_sources_panel__keeps_the_latest_open_and_older_turns_collapsed():
+    assert "appear here" in ui.sources_panel([])
+    panel = ui.sources_panel(["<p>one</p>", "<p>two</p>", "<p>three</p>"])
+    assert panel.startswith("<p>three</p>")
+    assert panel.index("Sources of answer 2") < panel.index("Sources of answer 1")
+
+
+def make_paper(paper_id, title, **fields):
+    return Paper(paper_id=paper_id, title=title, abstract="x", sources=[Source("001_b.txt", 0)], **fields)
+
+
+PAPERS = [make_paper("a1", "Sparse Attention", authors=["Ada Lovelace"], date="2024-05-01"),
+          make_paper("b2", "Dense Models", organisation="Lab X", year=2023, title_derived=True)]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("", [["a1", "Sparse Attention", "001_b.txt", "2024-05-01", "Ada Lovelace", ""],
+          ["b2", "Dense Models", "001_b.txt", "2023", "Lab X", "yes"]]),
+    ("sparse", [["a1", "Sparse Attention", "001_b.txt", "2024-05-01", "Ada Lovelace", ""]]),
+    ("lab x", [["b2", "Dense Models", "001_b.txt", "2023", "Lab X", "yes"]]),
+    ("nothing-like-this", []),
+])
+def test_paper_rows__filters_on_every_query_word(query, expected):
+    assert ui.paper_rows(PAPERS, query) == expected
+
+
+@pytest.mark.parametrize("listing, year, expected", [
+    ("All", "All", None), (None, None, None), ("001_b.txt", "All", {"listing": "001_b.txt"}),
+    ("All", "2024", {"year": 2024}),
+])
+def test_filters_from__maps_dropdowns_to_filters(listing, year, expected):
+    assert ui.filters_from(listing, year) == expected
+
+
+@pytest.mark.parametrize("host, auth, expected", [
+    ("127.0.0.1", None, None), ("localhost", None, None), ("0.0.0.0", "me:secret", ("me", "secret")),
+    ("127.0.0.1", "me:pa:ss", ("me", "pa:ss")),
+])
+def test_check_access__allows_loopback_or_credentials(host, auth, expected):
+    assert ui.check_access(host, auth) == expected
+
+
+@pytest.mark.parametrize("host, auth", [("0.0.0.0", None), ("192.168.1.5", ""), ("0.0.0.0", "nopassword"), ("::", ":x")])
+def test_launch__refuses_a_public_host_without_auth(host, auth):
+    with pytest.raises(AssistantError, match="USER:PASSWORD"):
+        ui.launch(object(), host=host, port=free_port(), auth=auth)
+
+
+# ---- the real app in a real browser ------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_app(browser):
+    """Serve an assistant on a free loopback port and open it; yields (page, off-host requests)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    demos, contexts = [], []
+
+    def start(assistant):
+        demo = ui.launch(assistant, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+        demos.append(demo)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        elsewhere: list[str] = []
+        page.on("request", lambda r: urlparse(r.url).hostname in (None, "127.0.0.1", "localhost") or elsewhere.append(r.url))
+        page.goto(demo.local_url)
+        page.wait_for_selector("#question textarea")
+        return page, elsewhere
+
+    yield start
+    for context in contexts:
+        context.close()
+    for demo in demos:
+        demo.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def upload(page, path: Path) -> None:
+    page.set_input_files("#ingest-files input[type=file]", str(path))
+    page.locator("#ingest-files").get_by_text(path.name).first.wait_for()
+    page.click("#ingest-button")
+
+
+@pytest.fixture
+def extractive_assistant(fresh_index_copy, embedder):
+    assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    assistant.settings.llm.backend = "extractive"
+    return assistant
+
+
+@pytest.mark.slow
+def test_chat_cites_stable_spam_then_an_ingested_paper_appears_in_the_corpus(open_app, extractive_assistant, tmp_path):
+    page, elsewhere = open_app(extractive_assistant)
+    shot(page, "01-start")
+    ask(page, QUESTION)
+    page.wait_for_selector("#chat a.cite[href$='-1']")
+    card = page.locator("#sources-panel .src-card", has_text=STABLE_SPAM_TITLE).first
+    card.wait_for()
+    shot(page, "02-answer")
+    assert "extractive" in page.locator("#chat .answer-meta").last.inner_text()
+
+    page.locator("#chat a.cite[href$='-1']").first.click()
+    active = page.locator("#sources-panel .src-card.active")
+    active.wait_for()
+    shot(page, "03-citation-clicked")
+    assert STABLE_SPAM_TITLE in active.inner_text()
+    abstract = next(p.abstract for p in extractive_assistant.papers() if p.title == STABLE_SPAM_TITLE)
+    marks = active.locator("mark").all_inner_texts()
+    assert marks and all(" ".join(m.split()) in abstract for m in marks)
+
+    new = tmp_path / "new-paper.jsonl"
+    new.write_text(json.dumps({"id": "uitest-0001", "title": NEW_TITLE, "authors": "Ada Quokka, Ben Lattice",
+                               "date": "2025-03-04", "abstract": "We introduce quokka lattices, a sparse attention "
+                               "pattern shaped like a sunflower. It halves memory on long sequences."}) + "\n")
+    open_tab(page, "Ingest")
+    upload(page, new)
+    page.wait_for_selector("#ingest-status .ingest-summary")
+    shot(page, "04-ingested")
+    assert "1 new" in page.inner_text("#ingest-status")
+
+    open_tab(page, "Corpus")
+    page.fill("#corpus-search textarea, #corpus-search input", "quokka sunflower")
+    page.wait_for_function("title => document.querySelector('#corpus-table').textContent.includes(title)", arg=NEW_TITLE)
+    shot(page, "05-corpus-search")
+    assert STABLE_SPAM_TITLE not in page.text_content("#corpus-table")
+    assert "219 papers" in page.inner_text("#paper-count")
+    assert elsewhere == []
+
+
+@pytest.mark.slow
+def test_uploading_a_binary_file_shows_the_error_and_keeps_the_corpus(open_app, extractive_assistant, tmp_path):
+    page, _ = open_app(extractive_assistant)
+    before = len(extractive_assistant.papers())
+    binary = tmp_path / "broken.jsonl"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    open_tab(page, "Ingest")
+    upload(page, binary)
+    page.wait_for_selector("#ingest-status .ingest-error")
+    shot(page, "06-binary-refused")
+    message = page.inner_text("#ingest-status")
+    assert "broken.jsonl" in message and "binary" in message and "Traceback" not in message
+    open_tab(page, "Corpus")
+    assert f"{before} papers" in page.inner_text("#paper-count")
+    assert len(extractive_assistant.papers()) == before
+
+
+class ScriptedAssistant:
+    """Stands in for Assistant where the UI must show what the real one rarely produces on demand."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.calls: list[dict] = []
+
+    def papers(self):
+        return PAPERS
+
+    def ingest(self, paths):
+        return IngestSummary()
+
+    def ask_stream(self, question, history=None, filters=None, k=None, strict=None, backend=None):
+        self.calls.append({"question": question, "history": history, "filters": filters, "k": k, "backend": backend})
+        if "down" in question:
+            raise BackendError("the openai endpoint at http://127.0.0.1:9/v1 is unreachable (connection refused)")
+        yield "It flies [2]."
+        yield make_answer(text="It works [1]. It flies [2].", sources=[make_hit(), make_hit("p2", "Paper Two", rank=2)],
+                          citations=[Citation(1, "p1", "Paper One", ["First claim."]), Citation(2, "p2", "Paper Two", [])],
+                          sentences=[Sentence("It works.", [1], "supported"), Sentence("It flies.", [2], "unsupported")])
+
+
+@pytest.mark.slow
+def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
+    scripted = ScriptedAssistant(Settings())
+    page, _ = open_app(scripted)
+    page.locator("#chat").get_by_text(ui.EXAMPLES[2]).first.click()
+    flagged = page.locator("#chat .unsupported").first
+    flagged.wait_for()
+    assert "⚠" in flagged.inner_text() and flagged.get_attribute("title") == ui.UNSUPPORTED_TITLE
+
+    ask(page, "And does it swim?")
+    page.locator("#chat .answer-meta").nth(1).wait_for()
+    assert scripted.calls[0]["question"] == ui.EXAMPLES[2] and scripted.calls[0]["history"] == []
+    assert scripted.calls[1]["history"] == [{"role": "user", "content": ui.EXAMPLES[2]},
+                                            {"role": "assistant", "content": "It works [1]. It flies [2]."}]
+    assert scripted.calls[1]["backend"] == scripted.settings.llm.backend and scripted.calls[1]["filters"] is None
+    page.locator("#chat a.cite[href='#src-0-1']").first.click()
+    page.wait_for_selector("#sources-panel details[open] #src-0-1.active")
+    shot(page, "07-follow-up-older-citation")
+
+    ask(page, "Is the endpoint down?")
+    page.locator("#chat .answer-error").first.wait_for()
+    shot(page, "08-unsupported-and-error")
+    error = page.locator("#chat .answer-error").first.inner_text()
+    assert "unreachable (connection refused)" in error and "Traceback" not in page.inner_text("#chat")
