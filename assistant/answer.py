@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from . import extractive
 from .backends import make_backend, resolve_backend
 from .collection import MetadataQuery, metadata_query, unknown_terms, vocabulary
-from .citations import parse_markers, renumber, split_sentences, with_markers
+from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
 from .prompts import CANNOT_ANSWER, render
@@ -78,6 +78,7 @@ class Chain:
                 raise
             answer.notes.append(f"{name} backend failed: {err}; answered with the extractive backend instead")
             answer.backend = "extractive"
+            answer.sources = hits  # the extractive answer numbers all hits, not the prompt's subset
             raw = self._extractive(standalone, hits, answer)
             yield "\n\n"
             yield from _as_deltas(raw)
@@ -192,7 +193,7 @@ class Chain:
         if CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
             answer.text, answer.abstained = CANNOT_ANSWER, True
             return
-        parsed = [parse_markers(s) for s in split_sentences(raw)]
+        parsed = attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
         numbers, mapping, removed = renumber([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
@@ -200,7 +201,7 @@ class Chain:
         evidence: dict[int, list[str]] = {n: [] for n in by_new}
         for (text, _), cited in zip(parsed, numbers):
             sentence = Sentence(text=text, citations=cited)
-            verbatim = [n for n in cited if text in by_new[n].abstract]
+            verbatim = [n for n in cited if len(text.split()) >= 5 and text in by_new[n].abstract]
             if verbatim:  # quoted word for word from a cited abstract: its own evidence
                 sentence.verdict, sentence.score = "supported", 1.0
                 for n in verbatim:

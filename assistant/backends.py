@@ -51,7 +51,7 @@ class OpenAIBackend:
         import openai
 
         self.usage = {}
-        finished = None
+        finished, received = None, False
         try:
             stream = self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, stream=True)
@@ -60,6 +60,7 @@ class OpenAIBackend:
                     self.usage = {"prompt": event.usage.prompt_tokens, "completion": event.usage.completion_tokens}
                 for choice in event.choices or []:
                     if choice.delta and choice.delta.content:
+                        received = True
                         yield choice.delta.content
                     if choice.finish_reason:
                         finished = choice.finish_reason
@@ -68,6 +69,8 @@ class OpenAIBackend:
         except openai.APITimeoutError:
             raise BackendError(f"{self.where()} did not answer in time") from None
         except openai.APIConnectionError:
+            if received:  # it was reachable: the connection broke while the answer was streaming
+                raise BackendError(f"the connection to {self.where()} broke before the answer was complete") from None
             raise BackendError(f"cannot reach {self.where()}; is the server running?") from None
         except (openai.OpenAIError, ValueError) as err:
             raise BackendError(f"{self.where()} sent a malformed response: {_short(str(err))}") from None
@@ -154,6 +157,9 @@ class LlamaServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 class LocalBackend(OpenAIBackend):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "etc.", "Fig.", "Eq.", "cf.", "approx.", "resp.", "No.")
-SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*(?:\[\d+(?:\s*[,\-–]\s*\d+)*\])+)?\s+(?=[A-Z0-9(\[\"'$])")
+# Markers written after the full stop ("A holds. [2] [1] B …", or at the very end) stay with their sentence.
+SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,\-–]\s*\d+)*\])*(?:\s+(?=[A-Z0-9(\[\"'$])|\s*$)")
 MARKER_RE = re.compile(r"\[(\d+(?:\s*[,\-–]\s*\d+)*)\]")
 
 
@@ -46,6 +47,25 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
     clean = MARKER_RE.sub("", sentence)
     clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
     return " ".join(clean.split()), list(dict.fromkeys(numbers))
+
+
+def attach_stray_markers(parsed: list[tuple[str, list[int]]]) -> list[tuple[str, list[int]]]:
+    """Fold wordless sentences ("[1]." on its own) into a neighbour: their numbers go to the sentence before, else after.
+
+    Example: attach_stray_markers([("A holds.", []), (".", [1]), ("B.", [2])]) == [("A holds.", [1]), ("B.", [2])]
+    """
+    result: list[tuple[str, list[int]]] = []
+    pending: list[int] = []
+    for text, numbers in parsed:
+        if not re.search(r"\w", text):
+            if result:
+                result[-1] = (result[-1][0], list(dict.fromkeys(result[-1][1] + numbers)))
+            else:
+                pending.extend(numbers)
+            continue
+        result.append((text, list(dict.fromkeys(pending + numbers))))
+        pending = []
+    return result
 
 
 def renumber(cited: list[list[int]], valid: set[int]) -> tuple[list[list[int]], dict[int, int], int]:

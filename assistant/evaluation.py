@@ -97,24 +97,25 @@ def faithfulness(claims: list[str], sources: list[str], supports) -> tuple[float
 
 # ---- correctness -------------------------------------------------------------------------------
 def normalise(text: str) -> str:
-    """Lower case, dashes unified, punctuation dropped (but not inside numbers or before %).
+    """Lower case; dashes and hyphens become spaces; punctuation dropped, except inside numbers and %.
 
-    Example: normalise("Llama‑2, (7.8%)!") == "llama-2 7.8%"
+    Example: normalise("Llama‑2, (7.8%)!") == "llama 2 7.8%"
     """
     text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+    text = re.sub(r"[\-\u2010-\u2015\u2212]", " ", text)
     text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)
-    text = re.sub(r"[^a-z0-9%.,\- ]", " ", text)
+    text = re.sub(r"[^a-z0-9%., ]", " ", text)
     return " ".join(text.split())
 
 
 def key_fact_found(fact: str, answer: str) -> bool:
-    """A key fact is found when its normalised text occurs in the normalised answer (whole tokens), or
+    """A key fact is found when its normalised text occurs in the normalised answer (as whole tokens), or
     when every number in it and at least 80% of its content words (stemmed) occur in the answer.
 
     Example: key_fact_found("206 system metrics", "It uses 206 metrics of the system.") is True
     """
-    if f" {normalise(fact)} " in f" {normalise(answer)} ":
+    fact, answer = normalise(fact), normalise(answer)
+    if fact and f" {fact} " in f" {answer} ":
         return True
     words, nums = content_words(fact), numbers(fact)
     if not words and not nums:

@@ -118,7 +118,7 @@ def cmd_verify(args) -> int:
     for pair in pairs:
         judgement = judge.check(pair["claim"], pair["source"])
         extra = {k: v for k, v in pair.items() if k != "source"}
-        print(json.dumps({**extra, "label": judgement.label, "score": judgement.score}, ensure_ascii=False))
+        print(json.dumps({**extra, "label": judgement.label, "score": round(judgement.score, 4)}, ensure_ascii=False))
         sys.stdout.flush()
     return 0
 

@@ -59,7 +59,7 @@ class OfflineJudge:
         if key not in self._verdicts:
             self.prepare([claim])
             verdict = self.verifier.check(claim, source, self._vectors[claim])
-            self._verdicts[key] = Judgement(verdict.label, round(float(verdict.score), 4))
+            self._verdicts[key] = Judgement(verdict.label, float(verdict.score))
         return self._verdicts[key]
 
     def supports(self, claim: str, sources: list[str]) -> bool:
@@ -107,7 +107,7 @@ class LLMJudge:
                 noes += 1
             if ayes >= needed or noes >= needed:
                 break
-        return Judgement("supported" if ayes >= needed else "unsupported", round(ayes / (ayes + noes), 4))
+        return Judgement("supported" if ayes >= needed else "unsupported", ayes / (ayes + noes))
 
     def response(self, prompt: str, call: int) -> str:
         """The model's reply to call number `call` for `prompt`, from the disk cache when present."""

