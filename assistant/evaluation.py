@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .judges import EVAL_DIR, calibrate, load_jsonl, make_judge
+from .judges import CACHE_DIR, EVAL_DIR, calibrate, load_jsonl, make_judge
 from .verify import content_words, numbers
 
 QUESTIONS_PATH = EVAL_DIR / "questions.jsonl"
@@ -188,8 +188,25 @@ def aggregate(rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED) ->
 
 
 # ---- one question --------------------------------------------------------------------------------
-def score_question(question: dict, answer, ranked: list[str], judge, abstracts: dict[str, str]) -> dict:
-    """One row of the report: the answer, what was retrieved, every metric, and the failures."""
+def paper_record(paper) -> str:
+    """What a citation points at: the paper's record in one line (title, date, authors, organisation,
+    listings), a blank line, then its abstract. Metadata answers cite the first part, text answers the abstract."""
+    count = paper.authors_count or len(paper.authors)
+    facts = [f"dated {paper.date}" if paper.date else "", f"{count} author{'s' if count != 1 else ''}" if count else "",
+             f"from {paper.organisation}" if paper.organisation else "",
+             "in " + " and ".join(getattr(s, "listing_title", None) or s.listing for s in paper.sources)]
+    return f"“{paper.title}”: " + ", ".join(f for f in facts if f) + f".\n\n{paper.abstract}"
+
+
+def score_question(question: dict, answer, ranked: list[str], judge, papers: dict, records: dict[str, str] | None = None) -> dict:
+    """One row of the report: the answer, what was retrieved, every metric, and the failures.
+
+    `papers` maps paper_id -> Paper; `records` (paper_id -> paper_record text) is a cache of what citations point at.
+    """
+    records = records if records is not None else {}
+    for c in answer.citations:
+        if c.paper_id not in records and c.paper_id in papers:
+            records[c.paper_id] = paper_record(papers[c.paper_id])
     gold = set(question.get("paper_ids") or [])
     answerable = question["type"] != "unanswerable"
     metrics: dict = dict.fromkeys(METRICS)
@@ -198,7 +215,7 @@ def score_question(question: dict, answer, ranked: list[str], judge, abstracts: 
             metrics[f"hit@{k}"], metrics[f"recall@{k}"] = hit_at_k(ranked, gold, k), recall_at_k(ranked, gold, k)
         metrics["mrr"], metrics["ndcg@10"] = reciprocal_rank(ranked, gold), ndcg_at_k(ranked, gold)
     metrics["abstained"] = float(answer.abstained)
-    cited = {c.number: abstracts.get(c.paper_id, "") for c in answer.citations}
+    cited = {c.number: records.get(c.paper_id, "") for c in answer.citations}
     if not answer.abstained:
         claims = [s.text for s in answer.sentences]
         judge.prepare(claims)
@@ -207,8 +224,8 @@ def score_question(question: dict, answer, ranked: list[str], judge, abstracts: 
         pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
         metrics["citation_recall"], metrics["citation_precision"] = citation_scores(pairs, judge.supports)
         if answer.citations:
-            metrics["evidence_verbatim"] = float(all(e in abstracts.get(c.paper_id, "") for c in answer.citations
-                                                     for e in c.evidence))
+            metrics["evidence_verbatim"] = float(all(c.paper_id in papers and e in papers[c.paper_id].abstract
+                                                     for c in answer.citations for e in c.evidence))
     if answerable:
         metrics["citation_gold"] = float(any(c.paper_id in gold for c in answer.citations))
         metrics["key_fact_recall"] = key_fact_recall(question.get("key_facts") or [], "" if answer.abstained else answer.text)
@@ -217,6 +234,7 @@ def score_question(question: dict, answer, ranked: list[str], judge, abstracts: 
            "backend": answer.backend, "model": answer.model, "gold": sorted(gold), "retrieved": ranked,
            "cited": [c.paper_id for c in answer.citations], "metrics": metrics,
            "citations": [{"number": c.number, "paper_id": c.paper_id, "evidence": c.evidence} for c in answer.citations],
+           "sentences": [{"text": s.text, "citations": s.citations} for s in answer.sentences],
            "latency_ms": answer.timings_ms.get("total"), "tokens": dict(answer.tokens), "notes": list(answer.notes)}
     row["failures"] = failures(row)
     return row
@@ -262,8 +280,12 @@ def load_questions(path: Path | str | None = None, limit: int | None = None) -> 
 
 
 def run(assistant, questions_path: Path | str | None = None, backend: str | None = None, judge="offline",
-        out_dir: Path | str | None = None, limit: int | None = None, calibration: bool = True) -> Report:
-    """Answer every question with `assistant`, score the answers with `judge`, optionally write the report."""
+        out_dir: Path | str | None = None, limit: int | None = None, calibration: bool = True,
+        cache_dir: Path | str | None = CACHE_DIR) -> Report:
+    """Answer every question with `assistant`, score the answers with `judge`, optionally write the report.
+
+    `judge` is 'offline', 'llm' or a judge object; the judge's calibration is cached in `cache_dir` (None: not cached).
+    """
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -271,20 +293,30 @@ def run(assistant, questions_path: Path | str | None = None, backend: str | None
         verifier = getattr(assistant.chain, "verifier", None) if judge == "offline" else None
         judge = make_judge(judge, assistant.settings, embedder=assistant.index.embedder, verifier=verifier)
     questions = load_questions(questions_path, limit)
-    abstracts = {p.paper_id: p.abstract for p in assistant.papers()}
-    rows = []
+    papers = {p.paper_id: p for p in assistant.papers()}
+    records: dict[str, str] = {}
+    rows, seconds = [], dict.fromkeys(["answer", "retrieval", "judge", "calibration"], 0.0)
     for question in tqdm(questions, desc="evaluating", unit="question", disable=not assistant.settings.progress):
+        t = time.perf_counter()
         answer = assistant.ask(question["question"], history=question.get("history") or None, backend=backend)
+        seconds["answer"] += time.perf_counter() - t
+        t = time.perf_counter()
         ranked = [h.paper_id for h in assistant.search(retrieval_query(question), k=max(KS))]
-        rows.append(score_question(question, answer, ranked, judge, abstracts))
+        seconds["retrieval"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rows.append(score_question(question, answer, ranked, judge, papers, records))
+        seconds["judge"] += time.perf_counter() - t
     overall, per_type = aggregate(rows)
+    t = time.perf_counter()
+    result = calibrate(judge, abstracts={pid: p.abstract for pid, p in papers.items()}, cache_dir=cache_dir) if calibration else {}
+    seconds["calibration"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - started
     meta = {"questions_path": str(questions_path or QUESTIONS_PATH), "questions": len(rows),
             "backend": ", ".join(sorted({r["backend"] for r in rows})), "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
             "judge": judge.name, "judge_description": judge.description, "retrieval_mode": assistant.settings.retrieval.mode,
-            "retrieval_k": assistant.settings.retrieval.k, "papers": len(abstracts), "bootstrap": {"resamples": RESAMPLES, "seed": SEED},
-            "claims": "one claim per answer sentence", "seconds": None}
-    result = calibrate(judge, abstracts=abstracts) if calibration else {}
-    meta["seconds"] = round(time.perf_counter() - started, 1)
+            "retrieval_k": assistant.settings.retrieval.k, "papers": len(papers), "bootstrap": {"resamples": RESAMPLES, "seed": SEED},
+            "claims": "one claim per answer sentence", "sources": "a citation points at the paper's record (title, date, authors, listings) and abstract",
+            "seconds": {k: round(v, 1) for k, v in seconds.items()}}
     report = Report(meta, overall, per_type, result, rows)
     if out_dir is not None:
         report.write(out_dir)
@@ -311,9 +343,9 @@ def report_markdown(report: Report) -> str:
     lines = ["# Evaluation report", "",
              f"{meta['questions']} questions from `{meta['questions_path']}`; backend {meta['backend']}"
              f"{' (' + meta['model'] + ')' if meta['model'] else ''}; {meta['retrieval_mode']} retrieval over {meta['papers']} papers; "
-             f"judge `{meta['judge']}` ({meta['judge_description']}); claims: {meta['claims']}; "
+             f"judge `{meta['judge']}` ({meta['judge_description']}); claims: {meta['claims']}; sources: {meta['sources']}; "
              f"95% intervals: percentile bootstrap, {meta['bootstrap']['resamples']} resamples, seed {meta['bootstrap']['seed']}; "
-             f"{meta['seconds']} s.", "", "## Overall", "", "| metric | value | 95% CI | n |", "|---|---:|---:|---:|"]
+             f"{meta['seconds']['total']} s (answering {meta['seconds']['answer']} s).", "", "## Overall", "", "| metric | value | 95% CI | n |", "|---|---:|---:|---:|"]
     labels = {**METRICS, "abstention_precision": "abstention precision", "abstention_recall": "abstention recall",
               "abstention_f1": "abstention F1", "abstention_rate_answerable": "abstention rate on answerable",
               "latency_p50_ms": "latency p50 (ms)", "latency_p95_ms": "latency p95 (ms)",

@@ -124,8 +124,8 @@ def cmd_verify(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .judges import calibrate, calibration_markdown
+    from .judges import CACHE_DIR, calibrate, calibration_markdown
 
-    result = calibrate(make_judge_from(args), claims_path=args.claims, progress=not args.quiet)
+    result = calibrate(make_judge_from(args), claims_path=args.claims, progress=not args.quiet, cache_dir=CACHE_DIR)
     print(calibration_markdown(result))
     return 0

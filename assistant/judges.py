@@ -13,11 +13,12 @@ import json
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PACKAGE_DIR, SEEDS_DIR, get_settings
-from .prompts import render
+from .prompts import render, template
 
 EVAL_DIR = PACKAGE_DIR.parent / "eval"
 CLAIMS_PATH = EVAL_DIR / "claims.jsonl"
@@ -55,12 +56,21 @@ class OfflineJudge:
             self._vectors.update(zip(new, self.verifier.embedder.embed(new)))
 
     def check(self, claim: str, source: str) -> Judgement:
+        """The best verdict over the source's blank-line-separated parts (a paper record: card, then abstract)."""
         key = (claim, source)
         if key not in self._verdicts:
             self.prepare([claim])
-            verdict = self.verifier.check(claim, source, self._vectors[claim])
-            self._verdicts[key] = Judgement(verdict.label, float(verdict.score))
+            verdicts = [self.verifier.check(claim, part, self._vectors[claim]) for part in paragraphs(source)]
+            best = max(verdicts, key=lambda v: v.score)
+            self._verdicts[key] = Judgement(best.label, float(best.score))
         return self._verdicts[key]
+
+    def fingerprint(self) -> dict:
+        """What the judge's verdicts depend on, for caching its calibration."""
+        module = sys.modules[type(self.verifier).__module__]
+        code = hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest() if getattr(module, "__file__", None) else ""
+        return {"name": self.name, "weights": getattr(self.verifier, "weights", None), "code": code,
+                "embedder": getattr(self.verifier.embedder, "name", type(self.verifier.embedder).__name__)}
 
     def supports(self, claim: str, sources: list[str]) -> bool:
         """Several sources together support a claim when one of them does (the Verifier's `check_against`)."""
@@ -92,6 +102,9 @@ class LLMJudge:
             self._memo[key] = self.vote(render("judge", claim=claim, source=source))
         return self._memo[key]
 
+    def fingerprint(self) -> dict:
+        return {"name": self.name, "prompt": template("judge"), "votes": self.votes}
+
     def supports(self, claim: str, sources: list[str]) -> bool:
         """Several sources together are shown to the model as one source text."""
         return bool(sources) and self.check(claim, "\n\n".join(sources)).supported
@@ -121,6 +134,11 @@ class LLMJudge:
         tmp.write_text(json.dumps({"model": self.model, "call": call, "response": text}), encoding="utf-8")
         tmp.replace(path)
         return text
+
+
+def paragraphs(source: str) -> list[str]:
+    """Blank-line-separated parts of a source. Example: paragraphs("A.\\n\\nB.") == ["A.", "B."]"""
+    return [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()] or [source]
 
 
 def parse_label(text: str) -> str:
@@ -191,18 +209,36 @@ def seed_abstracts() -> dict[str, str]:
 
 
 def calibrate(judge="offline", claims_path: Path | str | None = None, abstracts: dict[str, str] | None = None,
-              settings=None, progress: bool = False) -> dict:
-    """A judge's agreement with the human labels of claims.jsonl: per split and per kind of claim."""
+              settings=None, progress: bool = False, cache_dir: Path | str | None = None) -> dict:
+    """A judge's agreement with the human labels of claims.jsonl: per split and per kind of claim.
+
+    With `cache_dir`, the result is kept there, keyed by the judge's fingerprint, the claims and the abstracts.
+    """
     judge = make_judge(judge, settings) if isinstance(judge, str) else judge
     abstracts = abstracts if abstracts is not None else seed_abstracts()
     rows = load_jsonl(claims_path or CLAIMS_PATH)
     known = [r for r in rows if r["paper_id"] in abstracts]
+    cached = None
+    if cache_dir is not None and hasattr(judge, "fingerprint"):
+        blob = json.dumps([judge.fingerprint(), known, {r["paper_id"]: abstracts[r["paper_id"]] for r in known}], sort_keys=True)
+        cached = Path(cache_dir) / f"calibration-{hashlib.sha256(blob.encode()).hexdigest()}.json"
+        if cached.is_file():
+            return json.loads(cached.read_text(encoding="utf-8"))
     judge.prepare([r["claim"] for r in known])
     if progress:
         from tqdm import tqdm
 
         known = tqdm(known, desc=f"calibrating {judge.name}", unit="claim")
     predictions = [(r, judge.check(r["claim"], abstracts[r["paper_id"]]).supported) for r in known]
+    result = {"judge": judge.name, "description": judge.description, **agreement(predictions), "skipped": len(rows) - len(predictions)}
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(result), encoding="utf-8")
+    return result
+
+
+def agreement(predictions: list[tuple[dict, bool]]) -> dict:
+    """Per split (accuracy, balanced accuracy, kappa) and per kind (accuracy) of (claim row, predicted supported)."""
     splits, kinds = {}, {}
     for split in sorted({r["split"] for r, _ in predictions}):
         chosen = [(p, r["label"] == "supported") for r, p in predictions if r["split"] == split]
@@ -215,8 +251,7 @@ def calibrate(judge="offline", claims_path: Path | str | None = None, abstracts:
             chosen = [p == (r["label"] == "supported") for r, p in predictions if r["kind"] == kind and r["split"] == split]
             if chosen:
                 kinds.setdefault(kind, {})[split] = {"n": len(chosen), "accuracy": round(sum(chosen) / len(chosen), 4)}
-    return {"judge": judge.name, "description": judge.description, "splits": splits, "per_kind": kinds,
-            "skipped": len(rows) - len(known)}
+    return {"splits": splits, "per_kind": kinds}
 
 
 def calibration_markdown(result: dict) -> str:

@@ -13,8 +13,8 @@ import pytest
 
 from assistant import evaluation as ev
 from assistant.cli import main
-from assistant.judges import (Judgement, LLMJudge, balanced_accuracy, calibrate, calibration_markdown, cohen_kappa,
-                              parse_label)
+from assistant.judges import (Judgement, LLMJudge, OfflineJudge, balanced_accuracy, calibrate, calibration_markdown,
+                              cohen_kappa, paragraphs, parse_label)
 from assistant.prompts import render
 
 
@@ -203,6 +203,56 @@ def test_calibrate__reports_each_split_and_kind_against_the_labels(tmp_path):
     assert "| test | 3 | 0.667 | 0.750 | 0.400 |" in calibration_markdown(result)
 
 
+def test_calibrate__caches_the_result_by_judge_fingerprint(tmp_path):
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(json.dumps({"id": "c1", "paper_id": "p1", "claim": "A", "label": "supported", "kind": "verbatim",
+                                  "split": "test"}) + "\n")
+    right, wrong = ListJudge({("A", "abstract")}), ListJudge(set())
+    right.fingerprint = wrong.fingerprint = lambda: {"name": "fake"}
+    first = calibrate(right, claims_path=claims, abstracts={"p1": "abstract"}, cache_dir=tmp_path / "cache")
+    again = calibrate(wrong, claims_path=claims, abstracts={"p1": "abstract"}, cache_dir=tmp_path / "cache")
+    assert first == again and first["splits"]["test"]["accuracy"] == 1.0
+    changed = calibrate(wrong, claims_path=claims, abstracts={"p1": "other abstract"}, cache_dir=tmp_path / "cache")
+    assert changed["splits"]["test"]["accuracy"] == 0.0
+
+
+# ---- the offline judge -------------------------------------------------------------------------
+class WordVerifier:
+    """Verifier stand-in: the score is the share of the claim's words in the source; records every check."""
+
+    name = "word-verifier"
+
+    class embedder:
+        name = "none"
+
+        @staticmethod
+        def embed(texts):
+            return [None] * len(texts)
+
+    def __init__(self):
+        self.checked: list[str] = []
+
+    def check(self, claim, source, claim_vector=None):
+        self.checked.append(source)
+        score = len(set(claim.split()) & set(source.split())) / len(set(claim.split()))
+        return Judgement("supported" if score >= 0.5 else "unsupported", score)
+
+
+@pytest.mark.parametrize("source, parts", [("A.\n\nB.", ["A.", "B."]), ("A.\n  \nB.\nC.", ["A.", "B.\nC."]), ("x", ["x"])])
+def test_paragraphs__split_a_source_on_blank_lines(source, parts):
+    assert paragraphs(source) == parts
+
+
+def test_offline_judge__takes_the_best_paragraph_and_remembers_verdicts():
+    verifier = WordVerifier()
+    judge = OfflineJudge(verifier)
+    assert judge.check("dated 2021 two authors", "dated 2021 two authors\n\nan abstract about cats").score == 1.0
+    assert judge.check("dated 2021 two authors", "dated 2021 two authors\n\nan abstract about cats").supported
+    assert verifier.checked == ["dated 2021 two authors", "an abstract about cats"]  # the second check was remembered
+    assert judge.supports("cats abstract", ["dogs", "an abstract about cats"])
+    assert not judge.supports("cats abstract", [])
+
+
 # ---- the LLM judge -----------------------------------------------------------------------------
 class ScriptedBackend:
     """An OpenAI-compatible backend stand-in: returns queued replies and records every call."""
@@ -268,7 +318,7 @@ def test_parse_label__reads_the_first_verdict_word(text, label):
 def offline_report(seed_assistant, tmp_path_factory):
     """The whole question set, extractive backend, offline judge; report files in a temporary folder."""
     out = tmp_path_factory.mktemp("eval-report")
-    return ev.run(seed_assistant, backend="extractive", judge="offline", out_dir=out), out
+    return ev.run(seed_assistant, backend="extractive", judge="offline", out_dir=out, cache_dir=out / "cache"), out
 
 
 @pytest.mark.slow
