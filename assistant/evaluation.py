@@ -228,7 +228,8 @@ def score_question(question: dict, answer, ranked: list[str], judge, papers: dic
                                                      for c in answer.citations for e in c.evidence))
     if answerable:
         metrics["citation_gold"] = float(any(c.paper_id in gold for c in answer.citations))
-        metrics["key_fact_recall"] = key_fact_recall(question.get("key_facts") or [], "" if answer.abstained else answer.text)
+        prose = " ".join(s.text for s in answer.sentences) or answer.text  # without [n] markers, which are numbers too
+        metrics["key_fact_recall"] = key_fact_recall(question.get("key_facts") or [], "" if answer.abstained else prose)
     row = {"id": question["id"], "type": question["type"], "question": question["question"],
            "query": retrieval_query(question), "answer": answer.text, "abstained": answer.abstained,
            "backend": answer.backend, "model": answer.model, "gold": sorted(gold), "retrieved": ranked,
@@ -326,6 +327,15 @@ def run(assistant, questions_path: Path | str | None = None, backend: str | None
 # ---- report files --------------------------------------------------------------------------------
 TYPE_COLUMNS = ["recall@5", "mrr", "faithfulness", "citation_recall", "citation_precision", "citation_gold",
                 "key_fact_recall", "abstained"]
+DEFINITIONS = """\
+- Retrieval: `Assistant.search(query, k=10)`; the query is the question, preceded by the previous user turn for follow-ups.
+- Claims are answer sentences (one claim per sentence). A citation points at the cited paper's record (title, date, authors, listings) and abstract.
+- Faithfulness: share of an answer's claims supported by the sources the answer cites (all of them together); fully supported: all are.
+- Citation recall / precision (ALCE, Gao et al. 2023): a sentence is recalled when its cited sources together support it; a citation is precise when its sentence is recalled, unless it supports nothing alone while the sentence's other citations still do.
+- Citation-gold rate: share of answerable questions whose answer cites at least one gold paper (abstentions count as misses).
+- Correctness: key-fact recall; a fact is found when its normalised text (lower case, hyphens as spaces, punctuation dropped) occurs in the answer, or when all its numbers and at least 80% of its stemmed content words do. Abstentions score 0.
+- Abstention: abstaining is the positive prediction, unanswerable the positive class; undefined ratios are 0.
+"""
 PLOT_METRICS = ["recall@5", "faithfulness", "citation_recall", "citation_gold", "key_fact_recall", "abstained"]
 
 
@@ -359,6 +369,7 @@ def report_markdown(report: Report) -> str:
     for qtype, metrics in report.per_type.items():
         n = sum(r["type"] == qtype for r in report.questions)
         lines.append(f"| {qtype} | {n} | " + " | ".join(_cell(metrics[k]) for k in TYPE_COLUMNS) + " |")
+    lines += ["", "## Definitions", "", DEFINITIONS.rstrip()]
     if report.calibration:
         lines += ["", "## Judge calibration (eval/claims.jsonl; test is held out, dev was used for tuning)", "",
                   calibration_markdown(report.calibration)]
