@@ -3,28 +3,24 @@
 Per question: retrieval (hit@k, recall@k, MRR, nDCG@10), faithfulness, ALCE citation recall and
 precision, citation-gold rate, key-fact recall, abstention, latency and tokens; aggregated per
 question type with bootstrap 95% intervals. Claims are answer sentences, one claim per sentence.
-Out of scope: judging support (see `judges`), command-line parsing (see `evaluation_cli`).
+Out of scope: judging support and matching key facts (see `judges`), command-line parsing (see `evaluation_cli`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .judges import CACHE_DIR, EVAL_DIR, calibrate, load_jsonl, make_judge
-from .verify import content_words, numbers
+from .judges import CACHE_DIR, EVAL_DIR, calibrate, key_fact_recall, load_jsonl, make_judge
 
 QUESTIONS_PATH = EVAL_DIR / "questions.jsonl"
 KS = (1, 5, 10)
 SEED, RESAMPLES = 0, 1000
-FACT_WORD_SHARE = 0.8
 # Per-question metrics: key -> label, in report order. None means "does not apply to this question".
 METRICS = {
     **{f"hit@{k}": f"hit@{k}" for k in KS}, **{f"recall@{k}": f"recall@{k}" for k in KS},
@@ -93,40 +89,6 @@ def faithfulness(claims: list[str], sources: list[str], supports) -> tuple[float
         return 0.0, False
     supported = sum(bool(sources) and supports(c, sources) for c in claims)
     return supported / len(claims), supported == len(claims)
-
-
-# ---- correctness -------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    """Lower case; dashes and hyphens become spaces; punctuation dropped, except inside numbers and %.
-
-    Example: normalise("Llama‑2, (7.8%)!") == "llama 2 7.8%"
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\-\u2010-\u2015\u2212]", " ", text)
-    text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)
-    text = re.sub(r"[^a-z0-9%., ]", " ", text)
-    return " ".join(text.split())
-
-
-def key_fact_found(fact: str, answer: str) -> bool:
-    """A key fact is found when its normalised text occurs in the normalised answer (as whole tokens), or
-    when every number in it and at least 80% of its content words (stemmed) occur in the answer.
-
-    Example: key_fact_found("206 system metrics", "It uses 206 metrics of the system.") is True
-    """
-    fact, answer = normalise(fact), normalise(answer)
-    if fact and f" {fact} " in f" {answer} ":
-        return True
-    words, nums = content_words(fact), numbers(fact)
-    if not words and not nums:
-        return False
-    enough = math.ceil(FACT_WORD_SHARE * len(words))
-    return nums <= numbers(answer) and len(words & content_words(answer)) >= enough
-
-
-def key_fact_recall(facts: list[str], answer: str) -> float | None:
-    """Share of key facts found in the answer; None without key facts."""
-    return sum(key_fact_found(f, answer) for f in facts) / len(facts) if facts else None
 
 
 # ---- abstention and aggregation -----------------------------------------------------------------
@@ -215,17 +177,8 @@ def score_question(question: dict, answer, ranked: list[str], judge, papers: dic
             metrics[f"hit@{k}"], metrics[f"recall@{k}"] = hit_at_k(ranked, gold, k), recall_at_k(ranked, gold, k)
         metrics["mrr"], metrics["ndcg@10"] = reciprocal_rank(ranked, gold), ndcg_at_k(ranked, gold)
     metrics["abstained"] = float(answer.abstained)
-    cited = {c.number: records.get(c.paper_id, "") for c in answer.citations}
     if not answer.abstained:
-        claims = [s.text for s in answer.sentences]
-        judge.prepare(claims)
-        share, full = faithfulness(claims, list(cited.values()), judge.supports)
-        metrics["faithfulness"], metrics["fully_supported"] = share, float(full)
-        pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
-        metrics["citation_recall"], metrics["citation_precision"] = citation_scores(pairs, judge.supports)
-        if answer.citations:
-            metrics["evidence_verbatim"] = float(all(c.paper_id in papers and e in papers[c.paper_id].abstract
-                                                     for c in answer.citations for e in c.evidence))
+        metrics.update(support_metrics(answer, judge, papers, records))
     if answerable:
         metrics["citation_gold"] = float(any(c.paper_id in gold for c in answer.citations))
         prose = " ".join(s.text for s in answer.sentences) or answer.text  # without [n] markers, which are numbers too
@@ -239,6 +192,20 @@ def score_question(question: dict, answer, ranked: list[str], judge, papers: dic
            "latency_ms": answer.timings_ms.get("total"), "tokens": dict(answer.tokens), "notes": list(answer.notes)}
     row["failures"] = failures(row)
     return row
+
+
+def support_metrics(answer, judge, papers: dict, records: dict[str, str]) -> dict:
+    """Faithfulness, ALCE citation recall and precision, and whether every evidence string is verbatim."""
+    cited = {c.number: records.get(c.paper_id, "") for c in answer.citations}
+    claims = [s.text for s in answer.sentences]
+    judge.prepare(claims)
+    share, full = faithfulness(claims, list(cited.values()), judge.supports)
+    pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
+    recall, precision = citation_scores(pairs, judge.supports)
+    verbatim = (float(all(c.paper_id in papers and e in papers[c.paper_id].abstract for c in answer.citations for e in c.evidence))
+                if answer.citations else None)
+    return {"faithfulness": share, "fully_supported": float(full), "citation_recall": recall,
+            "citation_precision": precision, "evidence_verbatim": verbatim}
 
 
 def failures(row: dict) -> list[str]:
@@ -312,16 +279,23 @@ def run(assistant, questions_path: Path | str | None = None, backend: str | None
     result = calibrate(judge, abstracts={pid: p.abstract for pid, p in papers.items()}, cache_dir=cache_dir) if calibration else {}
     seconds["calibration"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
-    meta = {"questions_path": str(questions_path or QUESTIONS_PATH), "questions": len(rows),
-            "backend": ", ".join(sorted({r["backend"] for r in rows})), "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
-            "judge": judge.name, "judge_description": judge.description, "retrieval_mode": assistant.settings.retrieval.mode,
-            "retrieval_k": assistant.settings.retrieval.k, "papers": len(papers), "bootstrap": {"resamples": RESAMPLES, "seed": SEED},
-            "claims": "one claim per answer sentence", "sources": "a citation points at the paper's record (title, date, authors, listings) and abstract",
-            "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+    meta = run_meta(assistant, questions_path, rows, judge, seconds)
     report = Report(meta, overall, per_type, result, rows)
     if out_dir is not None:
         report.write(out_dir)
     return report
+
+
+def run_meta(assistant, questions_path, rows: list[dict], judge, seconds: dict) -> dict:
+    """What a run used: questions, backend and model, judge, retrieval settings, how claims and sources are read, time."""
+    return {"questions_path": str(questions_path or QUESTIONS_PATH), "questions": len(rows),
+            "backend": ", ".join(sorted({r["backend"] for r in rows})),
+            "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
+            "judge": judge.name, "judge_description": judge.description, "retrieval_mode": assistant.settings.retrieval.mode,
+            "retrieval_k": assistant.settings.retrieval.k, "papers": len(assistant.papers()),
+            "bootstrap": {"resamples": RESAMPLES, "seed": SEED}, "claims": "one claim per answer sentence",
+            "sources": "a citation points at the paper's record (title, date, authors, listings) and abstract",
+            "seconds": {k: round(v, 1) for k, v in seconds.items()}}
 
 
 # ---- report files --------------------------------------------------------------------------------
@@ -386,6 +360,17 @@ def write_plots(report: Report, out_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    paths = []
+    for name, draw in (("scores_by_type.png", _plot_scores), ("latency.png", _plot_latency)):
+        fig = draw(report, plt)
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        paths.append(out_dir / name)
+    return paths
+
+
+def _plot_scores(report: Report, plt):
     types = list(report.per_type)
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(PLOT_METRICS)
@@ -401,20 +386,19 @@ def write_plots(report: Report, out_dir: Path) -> list[Path]:
     ax.set_ylabel("score (95% bootstrap CI)")
     ax.set_title(f"Scores per question type — {report.meta['backend']}, judge {report.meta['judge']}")
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    fig.tight_layout()
-    scores = out_dir / "scores_by_type.png"
-    fig.savefig(scores, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def _plot_latency(report: Report, plt):
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist([r["latency_ms"] for r in report.questions if r["latency_ms"] is not None], bins=30, color="#4c72b0")
-    ax.set_xlabel("answer latency (ms, timings_ms total)")
+    latencies = [max(r["latency_ms"], 1.0) for r in report.questions if r["latency_ms"] is not None]
+    bins = np.logspace(0, np.log10(max(latencies, default=10) * 1.1), 30)  # log scale: cold starts are 10-100x slower
+    ax.hist(latencies, bins=bins, color="#4c72b0")
+    ax.set_xscale("log")
+    ax.set_xlabel("answer latency (ms, timings_ms total; log scale)")
     ax.set_ylabel("questions")
     ax.set_title(f"Latency — p50 {report.overall['latency_p50_ms']['value']} ms, p95 {report.overall['latency_p95_ms']['value']} ms")
-    fig.tight_layout()
-    latency = out_dir / "latency.png"
-    fig.savefig(latency, dpi=110)
-    plt.close(fig)
-    return [scores, latency]
+    return fig
 
 
 def write_report(report: Report, out_dir: Path) -> list[Path]:

