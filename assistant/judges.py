@@ -25,7 +25,7 @@ from .verify import content_words, numbers
 EVAL_DIR = PACKAGE_DIR.parent / "eval"
 CLAIMS_PATH = EVAL_DIR / "claims.jsonl"
 CACHE_DIR = EVAL_DIR / "cache"
-OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/negation features, logistic, tuned on claims dev"
+OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/name/polarity features, logistic, tuned on claims dev"
 FACT_WORD_SHARE = 0.8
 LABEL_RE = re.compile(r"\b(UNSUPPORTED|NOT SUPPORTED|SUPPORTED)\b")
 

@@ -3,8 +3,10 @@
 It is not an NLI model (none can be loaded offline here). It is a small logistic model over
 features computed with what this machine has: the best sentence-embedding similarity between
 the claim and the source's sentences (and sentence pairs), content-word coverage, number
-agreement, negation agreement and named-term agreement. Its weights are tuned on the dev split
-of `eval/claims.jsonl` by `eval/tune_verifier.py` and shipped in `data/verifier.json`.
+agreement (digits and number words, and what each number counts), named-term agreement (with
+acronyms spelled out) and polarity agreement with the best-aligned passage (negations, more vs
+fewer). Its weights are tuned on the dev split of `eval/claims.jsonl` by `eval/tune_verifier.py`
+and shipped in `data/verifier.json`.
 Out of scope: splitting answers into claims (see `citations`).
 """
 
@@ -22,16 +24,26 @@ from .citations import split_sentences
 from .config import PACKAGE_DIR
 
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
-NAME = "offline-minilm-lexical-v1"
+NAME = "offline-minilm-lexical-v2"
 STOPWORDS = set("""a an the of and or in on at to for by with from as is are was were be been being this that these those
 it its their they we our us which who whom whose what when where how than then so such can could may might will would
 also both each more most other some into over under via using use used based between while about per through only
 paper method approach propose proposes proposed show shows shown results""".split())
-NEGATIONS = {"not", "no", "never", "without", "cannot", "fails", "fail", "neither", "nor", "unable", "lack", "lacks",
-             "worse", "underperforms", "underperform", "decrease", "decreases", "increases", "increase", "less", "more",
-             "slower", "faster", "lower", "higher", "fewer"}
-DEFAULT_WEIGHTS = {"bias": -9.0, "similarity": 9.0, "coverage": 6.0, "number_mismatch": -4.0,
-                   "term_mismatch": -2.5, "negation_mismatch": -2.0, "threshold": 0.5}
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split()) if i >= 2}  # "one of", "zero-shot": rarely counts
+NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12",
+                     "twice": "2", "double": "2", "triple": "3"})
+UP = set("""increase increases increased increasing higher more better improve improves improved improvement
+improvements outperform outperforms outperformed exceed exceeds surpass surpasses above faster gain gains promising
+enhance enhances enhanced boost boosts superior larger greater stronger match matches matching""".split())
+DOWN = set("""decrease decreases decreased reduce reduces reduced reduction lower less fewer worse underperform
+underperforms underperformed below slower degrade degrades degradation drop drops hurt hurts little short inferior
+smaller weaker""".split())
+NEGATORS = set("""not no never without cannot neither nor fail fails failed unable lack lacks none avoid avoids
+avoiding instead rather unlike""".split())
+DEFAULT_WEIGHTS = {"bias": -3.36, "similarity": 3.0, "coverage": 3.39, "number_mismatch": -5.22,
+                   "name_mismatch": -2.42, "polarity_mismatch": -2.37, "threshold": 0.58}  # = data/verifier.json, rounded
 
 
 @dataclass
@@ -66,14 +78,87 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in re.findall(r"\d[\d,]*\.?\d*", text)}
 
 
+def quantities(text: str) -> list[tuple[str, str]]:
+    """(number, the word it counts) pairs, number words included.
+
+    Example: quantities("five models on 3 datasets") == [("5", "model"), ("3", "dataset")]
+    """
+    tokens = re.findall(r"\d[\d,]*\.?\d*|[A-Za-z][A-Za-z\-]*", text)
+    found = []
+    for i, token in enumerate(tokens):
+        value = NUMBER_WORDS.get(token.lower()) or (token.replace(",", "").rstrip(".%") if token[0].isdigit() else None)
+        if value is None:
+            continue
+        following = next((_stem(t.lower()) for t in tokens[i + 1:i + 3] if t.lower() not in STOPWORDS
+                          and not t[0].isdigit() and t.lower() not in NUMBER_WORDS), "")
+        found.append((value, following))
+    return found
+
+
 def terms(text: str) -> set[str]:
     """Named terms: tokens with a capital after the first letter or a digit (ImageNet-1K, LLaMA, GPT-4)."""
     tokens = re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", text)
     return {t.lower() for t in tokens if any(c.isupper() for c in t[1:]) or (any(c.isdigit() for c in t) and any(c.isalpha() for c in t))}
 
 
-def _negations(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z']+", text.lower()) if w in NEGATIONS or w.endswith("n't")}
+def names(text: str) -> set[str]:
+    """Named terms plus capitalised words past a sentence's first word (Mistral, Alibaba), lower-cased."""
+    found = set(terms(text))
+    for sentence in split_sentences(text) or [text]:
+        for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", sentence)[1:]:
+            if word[0].isupper() and word.lower() not in STOPWORDS:
+                found.add(word.lower())
+    return found
+
+
+def missing_names(claim: str, source: str) -> set[str]:
+    """The claim's names that the source neither contains nor spells out (DPO: Direct Preference Optimization)."""
+    lowered = source.lower()
+    words = re.findall(r"[a-z0-9]+", lowered)
+    initials = "".join(w[0] for w in words)
+    missing = set()
+    for name in names(claim):
+        letters = re.sub(r"[^a-z0-9]", "", name)
+        if name in lowered or letters in re.sub(r"[^a-z0-9]", "", lowered):
+            continue
+        if name.isalpha() and 2 <= len(name) <= 6 and name in initials:
+            continue
+        missing.add(name)
+    return missing
+
+
+def number_mismatch(claim: str, source: str) -> float:
+    """1 when the claim has a number the source lacks, or counts a thing with another number than the source."""
+    source_pairs = quantities(source)
+    have = {value for value, _ in source_pairs} | numbers(source)
+    for value, noun in quantities(claim):
+        if value not in have:
+            return 1.0
+        counted = {v for v, n in source_pairs if n == noun and noun}
+        if counted and value not in counted:
+            return 1.0
+    return 0.0
+
+
+def polarity_mismatch(claim: str, passage: str) -> float:
+    """1 when the claim and its aligned passage disagree in negation or in direction (more vs fewer).
+
+    Only the words one side has and the other lacks count, so a shared "reduction" or "not" cancels out.
+    Example: polarity_mismatch("X increases minima", "X reduces minima") == 1.0
+    """
+    claim_words = set(re.findall(r"[a-z][a-z'\-]*", claim.lower()))
+    passage_words = set(re.findall(r"[a-z][a-z'\-]*", passage.lower()))
+    only_claim, only_passage = claim_words - passage_words, passage_words - claim_words
+
+    def negated(words: set[str]) -> bool:
+        return any(w in NEGATORS or w.endswith("n't") or w.startswith("non-") for w in words)
+
+    def direction(words: set[str]) -> int:
+        up, down = bool(words & UP), bool(words & DOWN)
+        return 0 if up == down else (1 if up else -1)
+
+    directions = direction(only_claim) * direction(only_passage)
+    return float(negated(only_claim) != negated(only_passage) or directions < 0)
 
 
 class Verifier:
@@ -97,20 +182,20 @@ class Verifier:
 
     def features(self, claim: str, source: str, claim_vector=None) -> tuple[dict, list[str]]:
         units, vectors = self.units(source)
+        sentence_count = len(split_sentences(source) or [source])
         vector = self.embedder.embed_query(claim) if claim_vector is None else claim_vector
         sims = vectors @ vector
-        order = np.argsort(-sims)
-        best = units[int(order[0])]
+        order = [int(i) for i in np.argsort(-sims)]
+        best = units[order[0]]
         claim_words = content_words(claim)
-        source_words = content_words(source)
-        coverage = len(claim_words & source_words) / max(1, len(claim_words))
-        missing_numbers = numbers(claim) - numbers(source)
-        missing_terms = terms(claim) - {t.lower() for t in re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", source)}
-        negation_mismatch = _negations(claim) ^ _negations(best)
-        feats = {"similarity": float(sims[int(order[0])]), "coverage": coverage,
-                 "number_mismatch": float(len(missing_numbers) > 0), "term_mismatch": min(1.0, len(missing_terms) / 2),
-                 "negation_mismatch": min(1.0, len(negation_mismatch) / 2)}
-        evidence = [u for u in (units[int(i)] for i in order[:3]) if u in units[: len(split_sentences(source) or [source])]][:2]
+        overlap = [len(claim_words & content_words(u)) / max(1, len(claim_words)) for u in units]
+        aligned = sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:2]
+        coverage = len(claim_words & content_words(source)) / max(1, len(claim_words))
+        feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
+                 "number_mismatch": number_mismatch(claim, source),
+                 "name_mismatch": min(1.0, len(missing_names(claim, source)) / 1),
+                 "polarity_mismatch": min(polarity_mismatch(claim, units[i]) for i in aligned)}
+        evidence = [units[i] for i in order[:3] if i < sentence_count][:2]
         return feats, evidence or [best]
 
     def check(self, claim: str, source: str, claim_vector=None) -> Verdict:

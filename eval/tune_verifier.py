@@ -18,7 +18,7 @@ from assistant.embeddings import LocalEmbedder
 from assistant.verify import DEFAULT_WEIGHTS, WEIGHTS_PATH, Verifier, probability
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = ["similarity", "coverage", "number_mismatch", "term_mismatch", "negation_mismatch"]
+FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "polarity_mismatch"]
 
 
 def load(split: str) -> list[dict]:
@@ -32,7 +32,7 @@ def featurise(verifier: Verifier, rows: list[dict], abstracts: dict) -> tuple[np
     return X, y
 
 
-def fit(X: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 4000, lr: float = 0.5) -> np.ndarray:
+def fit(X: np.ndarray, y: np.ndarray, l2: float = 0.001, steps: int = 20000, lr: float = 0.5) -> np.ndarray:
     """Plain gradient-descent logistic regression (bias first)."""
     A = np.hstack([np.ones((len(X), 1)), X])
     w = np.zeros(A.shape[1])
@@ -67,6 +67,10 @@ def main() -> None:
     print("weights:", json.dumps({k: round(v, 3) for k, v in weights.items()}))
     print(f"dev  balanced accuracy: {balanced_accuracy((probs_d >= best).astype(float), yd):.3f} (n={len(yd)})")
     print(f"test balanced accuracy: {balanced_accuracy((probs_t >= best).astype(float), yt):.3f} (n={len(yt)})")
+    for split, rows, probs in (("dev", load("dev"), probs_d), ("test", load("test"), probs_t)):
+        kinds = sorted({r["kind"] for r in rows})
+        right = {k: [(p >= best) == (r["label"] == "supported") for r, p in zip(rows, probs) if r["kind"] == k] for k in kinds}
+        print(f"{split:4} accuracy by kind: " + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in right.items()))
     if args.write:
         WEIGHTS_PATH.write_text(json.dumps(weights, indent=2) + "\n")
         print(f"wrote {WEIGHTS_PATH}")
