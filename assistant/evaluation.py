@@ -288,7 +288,9 @@ def run(assistant, questions_path: Path | str | None = None, backend: str | None
 
 def run_meta(assistant, questions_path, rows: list[dict], judge, seconds: dict) -> dict:
     """What a run used: questions, backend and model, judge, retrieval settings, how claims and sources are read, time."""
-    return {"questions_path": str(questions_path or QUESTIONS_PATH), "questions": len(rows),
+    path = Path(questions_path or QUESTIONS_PATH).resolve()
+    shown = path.relative_to(EVAL_DIR.parent) if path.is_relative_to(EVAL_DIR.parent) else path
+    return {"questions_path": str(shown), "questions": len(rows),
             "backend": ", ".join(sorted({r["backend"] for r in rows})),
             "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
             "judge": judge.name, "judge_description": judge.description, "retrieval_mode": assistant.settings.retrieval.mode,

@@ -317,8 +317,8 @@ def build_app(assistant):
             table = gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
                                  wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])
         with gr.Tab("Ingest", elem_id="tab-ingest"):
-            files = gr.File(label="Files (.txt listings, .jsonl, .csv, .bib)", file_count="multiple", type="filepath",
-                            file_types=[".txt", ".jsonl", ".csv", ".bib"], elem_id="ingest-files")
+            files = gr.File(label="Files (.txt listings, .jsonl, .csv, .bib, arXiv .json)", file_count="multiple", type="filepath",
+                            file_types=[".txt", ".jsonl", ".ndjson", ".json", ".csv", ".bib"], elem_id="ingest-files")
             add = gr.Button("Add to index", variant="primary", elem_id="ingest-button")
             status = gr.HTML("", elem_id="ingest-status")
 

@@ -335,6 +335,8 @@ def test_offline_evaluation__meets_the_quality_thresholds(offline_report, seed_a
     assert measured["abstention_recall"] >= 0.9, measured
     assert measured["abstention_rate_answerable"] <= 0.05, measured
     assert measured["faithfulness"] >= 0.9, measured
+    judge_test = report.calibration["splits"]["test"]
+    assert judge_test["n"] == 148 and judge_test["balanced_accuracy"] >= 0.85, judge_test  # the target
     for row in rows:
         for citation in row["citations"]:
             abstract = seed_assistant.paper(citation["paper_id"]).abstract
