@@ -31,7 +31,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
-	$(PY) eval/bench_retrieval.py
+	$(PY) eval/bench.py
 
 eval: $(VENV)/.installed
 	$(VENV)/bin/assistant eval --out eval/results/extractive

@@ -162,7 +162,7 @@ class Chain:
     def _generate(self, question: str, hits: list[Hit], name: str, answer: Answer):
         backend = self.backend(name)
         answer.model = backend.model
-        messages, used = self.messages(question, hits)
+        messages, used = self.messages(question, hits, getattr(backend, "context_window", None))
         answer.sources = used
         chunks = []
         for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature):
@@ -175,10 +175,11 @@ class Chain:
             answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
         return text
 
-    def messages(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
-        """Chat messages with numbered sources, dropping the lowest-ranked ones to fit the context window."""
+    def messages(self, question: str, hits: list[Hit], window: int | None = None) -> tuple[list[dict], list[Hit]]:
+        """Chat messages with numbered sources, dropping the lowest-ranked ones to fit the context window
+        (the backend's `window` when it knows it, else settings.llm.context_window)."""
         system = render("system", cannot_answer=CANNOT_ANSWER)
-        budget = self.settings.llm.context_window - self.settings.llm.max_tokens - 64
+        budget = min(window or self.settings.llm.context_window, self.settings.llm.context_window) - self.settings.llm.max_tokens - 64
         used = list(hits)
         while True:
             sources = "\n\n".join(render("source", number=i, title=h.title, abstract=h.abstract) for i, h in enumerate(used, 1))

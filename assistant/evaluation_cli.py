@@ -1,4 +1,5 @@
-"""The `assistant eval` command: run the evaluation (default), compare two runs, verify pairs, calibrate judges.
+"""The `assistant eval` command: run the evaluation (default), compare two runs, tabulate runs, verify pairs,
+calibrate judges.
 
 Out of scope: any logic of its own; it calls `evaluation` and `judges` as a Python user would.
 """
@@ -14,6 +15,13 @@ COMPARED = ["hit@5", "recall@5", "recall@10", "mrr", "ndcg@10", "faithfulness", 
             "citation_precision", "citation_gold", "key_fact_recall", "abstention_precision", "abstention_recall",
             "abstention_f1", "abstention_rate_answerable", "latency_p50_ms", "latency_p95_ms", "tokens_prompt",
             "tokens_completion"]
+
+TABLE_COLUMNS = [("recall@5", "recall@5"), ("mrr", "MRR"), ("ndcg@10", "nDCG@10"), ("faithfulness", "faithful claims"),
+                 ("fully_supported", "fully supported"), ("citation_recall", "citation recall"),
+                 ("citation_precision", "citation precision"), ("citation_gold", "cites a gold paper"),
+                 ("key_fact_recall", "key-fact recall"), ("abstention_precision", "abstention precision"),
+                 ("abstention_recall", "abstention recall"), ("abstention_rate_answerable", "abstains on answerable"),
+                 ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"), ("tokens_completion", "tokens out")]
 
 
 def add_judge_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
@@ -40,6 +48,8 @@ def add_eval_parser(sub) -> None:
     compare = commands.add_parser("compare", help="side-by-side overall metrics of two runs, with deltas")
     compare.add_argument("run_a", type=Path, help="report folder (or report.json) of run A")
     compare.add_argument("run_b", type=Path, help="report folder (or report.json) of run B")
+    table = commands.add_parser("table", help="one markdown row per run (backend, model) with the main metrics")
+    table.add_argument("runs", type=Path, nargs="+", help="report folders (or report.json files)")
     verify = commands.add_parser("verify", help="judge {claim, source} pairs from a JSONL file; one JSON line each")
     verify.add_argument("pairs", type=Path, help="JSONL file with a claim and a source per line")
     add_judge_options(verify, defaults=False)
@@ -50,7 +60,8 @@ def add_eval_parser(sub) -> None:
 
 def run_eval_command(args) -> int:
     command = getattr(args, "eval_command", None) or "run"
-    return {"run": cmd_run, "compare": cmd_compare, "verify": cmd_verify, "calibrate": cmd_calibrate}[command](args)
+    commands = {"run": cmd_run, "compare": cmd_compare, "table": cmd_table, "verify": cmd_verify, "calibrate": cmd_calibrate}
+    return commands[command](args)
 
 
 def make_judge_from(args, **kwargs):
@@ -103,6 +114,25 @@ def cmd_compare(args) -> int:
     print(f"A: {args.run_a}  ({a['meta']['backend']}, judge {a['meta']['judge']}, {a['meta']['questions']} questions)")
     print(f"B: {args.run_b}  ({b['meta']['backend']}, judge {b['meta']['judge']}, {b['meta']['questions']} questions)")
     print(overall_table({"A": a["overall"], "B": b["overall"]}))
+    return 0
+
+
+def markdown_table(reports: list[dict]) -> str:
+    """One row per run: backend, model, judge, questions, then TABLE_COLUMNS (values; latencies in whole ms)."""
+    header = ["backend", "model", "judge", "questions"] + [label for _, label in TABLE_COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * 4 + "---:|" * len(TABLE_COLUMNS)]
+    for report in reports:
+        meta, overall = report["meta"], report["overall"]
+        cells = [meta["backend"], meta.get("model") or "—", f"`{meta['judge']}`", str(meta["questions"])]
+        for key, _ in TABLE_COLUMNS:
+            value = overall.get(key, {}).get("value")
+            cells.append("—" if value is None else f"{value:.0f}" if key.startswith(("latency", "tokens")) else f"{value:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cmd_table(args) -> int:
+    print(markdown_table([load_report(path) for path in args.runs]))
     return 0
 
 

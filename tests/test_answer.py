@@ -319,6 +319,16 @@ def test_prompt__drops_lowest_ranked_sources_to_fit_the_context_window(assistant
     assert "removed 1 citation marker(s) that pointed at no retrieved paper" in answer.notes
 
 
+def test_prompt__fits_the_backends_own_smaller_context_window(assistant, fake, hits, monkeypatch):
+    # A llama.cpp server started with n_ctx=2048 ends the stream mid-answer when the prompt overflows it.
+    monkeypatch.setattr(fake, "context_window", 1200, raising=False)
+    assert assistant.settings.llm.context_window > 1200
+    fake.enqueue(f"{SPAM_CLAIM} [1].")
+    answer = assistant.ask(QUESTION)
+    assert 1 <= len(answer.sources) < len(hits)
+    assert sum(count_tokens(m["content"]) for m in fake.history[0]) <= 1200 - assistant.settings.llm.max_tokens
+
+
 # ---- the extractive backend (no LLM) --------------------------------------------------------------
 
 @pytest.fixture(scope="module")

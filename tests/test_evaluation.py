@@ -358,6 +358,10 @@ def test_offline_evaluation__writes_json_markdown_and_two_plots(offline_report, 
     assert main(["eval", "compare", str(out), str(out / "report.json")]) == 0
     table = capsys.readouterr().out
     assert "recall@5" in table and "+0.000" in table
+    assert main(["eval", "table", str(out), str(out)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| extractive |")]
+    faithfulness = f"{data['overall']['faithfulness']['value']:.3f}"
+    assert len(rows) == 2 and f"| {faithfulness} |" in rows[0], rows
 
 
 @pytest.mark.slow
