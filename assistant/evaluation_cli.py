@@ -90,7 +90,13 @@ def load_report(path: Path) -> dict:
     path = path / "report.json" if path.is_dir() else path
     if not path.is_file():
         raise FileNotFoundError(f"no evaluation report at {path}; run `assistant eval --out DIR` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not an evaluation report (not JSON: {err})") from None
+    if not isinstance(report, dict) or not {"meta", "overall"} <= set(report):
+        raise ValueError(f"{path} is not an evaluation report (no \"meta\" and \"overall\")")
+    return report
 
 
 def overall_table(runs: dict[str, dict]) -> str:

@@ -169,31 +169,34 @@ class Verifier:
     def __init__(self, embedder, weights: dict | None = None):
         self.embedder = embedder
         self.weights = weights or load_weights()
-        self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._cache: dict[str, tuple] = {}
 
     def units(self, source: str) -> tuple[list[str], np.ndarray]:
         """The source's sentences and adjacent pairs, with their embeddings."""
+        units, vectors, _, _ = self._prepared(source)
+        return units, vectors
+
+    def _prepared(self, source: str) -> tuple[list[str], np.ndarray, list[set[str]], int]:
+        """Units, their embeddings, their content words and the number of single sentences, cached per source."""
         if source not in self._cache:
             sentences = split_sentences(source) or [source]
-            pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
-            units = sentences + pairs
-            self._cache[source] = (units, self.embedder.embed(units))
+            units = sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
+            self._cache[source] = (units, self.embedder.embed(units), [content_words(u) for u in units], len(sentences))
         return self._cache[source]
 
     def features(self, claim: str, source: str, claim_vector=None) -> tuple[dict, list[str]]:
-        units, vectors = self.units(source)
-        sentence_count = len(split_sentences(source) or [source])
+        units, vectors, unit_words, sentence_count = self._prepared(source)
         vector = self.embedder.embed_query(claim) if claim_vector is None else claim_vector
         sims = vectors @ vector
         order = [int(i) for i in np.argsort(-sims)]
         best = units[order[0]]
         claim_words = content_words(claim)
-        overlap = [len(claim_words & content_words(u)) / max(1, len(claim_words)) for u in units]
+        overlap = [len(claim_words & words) / max(1, len(claim_words)) for words in unit_words]
         aligned = sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:2]
         coverage = len(claim_words & content_words(source)) / max(1, len(claim_words))
         feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
                  "number_mismatch": number_mismatch(claim, source),
-                 "name_mismatch": min(1.0, len(missing_names(claim, source)) / 1),
+                 "name_mismatch": float(bool(missing_names(claim, source))),
                  "polarity_mismatch": min(polarity_mismatch(claim, units[i]) for i in aligned)}
         evidence = [units[i] for i in order[:3] if i < sentence_count][:2]
         return feats, evidence or [best]

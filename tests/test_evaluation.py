@@ -400,3 +400,16 @@ def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_pa
     assert 2 <= len(list(tmp_path.glob("*.json"))) <= 3
     again = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)  # server is gone
     assert again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.") == first
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("{not json", "not JSON"),
+    ('{"questions": []}', 'no "meta" and "overall"'),
+    ("[1, 2]", 'no "meta" and "overall"'),
+], ids=["not json", "no meta", "a list"])
+def test_eval_table__refuses_a_file_that_is_not_a_report(tmp_path, capsys, content, expected):
+    path = tmp_path / "report.json"
+    path.write_text(content)
+    assert main(["eval", "table", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "is not an evaluation report" in error and expected in error
