@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from . import extractive
 from .backends import make_backend, resolve_backend
+from .config import settings_with
 from .collection import MetadataQuery, metadata_query, unknown_terms, vocabulary
 from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
@@ -33,21 +34,26 @@ class Chain:
         self.extractor = extractive.Extractor(assistant.index.embedder)
         self._vocabulary: tuple | None = None
 
-    def backend(self, name: str):
-        if name not in self._backends:
-            self._backends[name] = make_backend(name, self.settings)
-        return self._backends[name]
+    def backend(self, name: str, model: str | None = None):
+        """The backend called `name`; for 'openai', `model` picks another model than settings.llm.model."""
+        model = model if name == "openai" and model and model != self.settings.llm.model else None
+        key = f"{name}:{model}" if model else name
+        if key not in self._backends:
+            settings = settings_with({"llm.model": model}, self.settings) if model else self.settings
+            self._backends[key] = make_backend(name, settings)
+        return self._backends[key]
 
     # ---- the chain --------------------------------------------------------------------------
-    def stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None) -> Iterator:
-        """Yield text deltas, then the final Answer."""
+    def stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None,
+               model: str | None = None) -> Iterator:
+        """Yield text deltas, then the final Answer; `model` is the openai backend's model for this question."""
         if not question or not question.strip():
             raise ValueError("the question is empty")
         timings: dict[str, float] = {}
         started = time.perf_counter()
         name = resolve_backend(self.settings, backend)
         strict = self.settings.llm.strict if strict is None else strict
-        standalone = self.condense(question, history or [], name)
+        standalone = self.condense(question, history or [], name, model)
         timings["condense"] = _ms(started)
         t = time.perf_counter()
         hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
@@ -72,7 +78,7 @@ class Chain:
                 raw = self._extractive(standalone, hits, answer)
                 yield from _as_deltas(raw)
             else:
-                raw = yield from self._generate(standalone, hits, name, answer)
+                raw = yield from self._generate(standalone, hits, self.backend(name, model), answer)
         except BackendError as err:
             if not self.settings.llm.fallback_extractive:
                 raise
@@ -92,7 +98,7 @@ class Chain:
     def ask(self, question: str, **kwargs) -> Answer:
         return [item for item in self.stream(question, **kwargs)][-1]
 
-    def condense(self, question: str, history: list[dict], backend: str) -> str:
+    def condense(self, question: str, history: list[dict], backend: str, model: str | None = None) -> str:
         """A standalone question for retrieval; follow-ups are combined with the previous turn."""
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
@@ -101,7 +107,7 @@ class Chain:
             try:
                 turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-4:])
                 prompt = render("condense", history=turns, question=question)
-                text = self.backend(backend).complete([{"role": "user", "content": prompt}], 80, 0.0).strip()
+                text = self.backend(backend, model).complete([{"role": "user", "content": prompt}], 80, 0.0).strip()
                 if text and CANNOT_ANSWER not in text:
                     return text.splitlines()[0]
             except BackendError:
@@ -159,8 +165,7 @@ class Chain:
         chosen = self.extractor.choose(question, hits)
         return " ".join(with_markers(sentence, [number]) for sentence, number in chosen)
 
-    def _generate(self, question: str, hits: list[Hit], name: str, answer: Answer):
-        backend = self.backend(name)
+    def _generate(self, question: str, hits: list[Hit], backend, answer: Answer):
         answer.model = backend.model
         messages, used = self.messages(question, hits, getattr(backend, "context_window", None))
         answer.sources = used

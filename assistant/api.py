@@ -16,6 +16,15 @@ from .retrieve import Retriever
 BUNDLED = "bundled"
 
 
+def filters_from(listing: str | None = None, year: int | str | None = None, author: str | None = None) -> dict | None:
+    """The `filters` argument of `search` and `ask` from optional choices; unset ones are left out.
+
+    Example: filters_from(listing=None, year="2024") == {"year": 2024}
+    """
+    chosen = {"listing": listing, "year": None if year is None else int(year), "author": author}
+    return {key: value for key, value in chosen.items() if value is not None} or None
+
+
 class Assistant:
     """Question answering over a collection of paper abstracts.
 
@@ -59,13 +68,14 @@ class Assistant:
                 self._chain = Chain(self)
             return self._chain
 
-    def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None) -> Answer:
-        """A cited answer to `question`; `history` is a list of {"role", "content"} turns."""
-        return self.chain.ask(question, history=history, filters=filters, k=k, strict=strict, backend=backend)
+    def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None) -> Answer:
+        """A cited answer to `question`; `history` is a list of {"role", "content"} turns; `model` for the openai backend."""
+        return self.chain.ask(question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model)
 
-    def ask_stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None):
+    def ask_stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None):
         """Yield text deltas while answering, then the final `Answer`."""
-        return self.chain.stream(question, history=history, filters=filters, k=k, strict=strict, backend=backend)
+        return self.chain.stream(question, history=history, filters=filters, k=k, strict=strict, backend=backend,
+                                 model=model)
 
     def ingest(self, paths, rebuild: bool = False) -> IngestSummary:
         """Add files (listings, JSONL, CSV, BibTeX) to the index; all-or-nothing."""

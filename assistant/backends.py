@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,8 +16,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .config import Settings, secret
+from .config import BACKENDS, Settings, secret  # noqa: F401 (BACKENDS: the one list, re-exported here)
 from .errors import BackendError
+from .ports import free_port
 
 
 def resolve_backend(settings: Settings, requested: str | None = None) -> str:
@@ -98,12 +98,6 @@ def default_gguf() -> Path | None:
         return None
     found = sorted(Path(list(spec.submodule_search_locations)[0]).rglob("*.gguf"))
     return found[0] if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LlamaServer:

@@ -11,10 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from .config import BACKENDS, settings_with
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question with cited papers")
     ask.add_argument("question")
     add_retrieval_options(ask)
-    ask.add_argument("--backend", choices=["auto", "openai", "local", "extractive"], help="answering backend (default: auto)")
+    ask.add_argument("--backend", choices=BACKENDS, help="answering backend (default: auto)")
     ask.add_argument("--model", help="model name for the openai backend")
     ask.add_argument("--strict", action="store_true", help="drop sentences that fail the support check")
     ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object")
@@ -49,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
     chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     chat.add_argument("--auth", help="USER:PASSWORD required to use the UI (or ASSISTANT_UI_AUTH)")
-    chat.add_argument("--backend", choices=["auto", "openai", "local", "extractive"], help="answering backend")
+    chat.add_argument("--backend", choices=BACKENDS, help="answering backend")
 
     from .evaluation_cli import add_eval_parser
 
@@ -64,25 +61,19 @@ def add_retrieval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--author", help="only papers whose authors or organisation contain this")
 
 
-def filters_from(args) -> dict | None:
-    filters = {k: getattr(args, k) for k in ("listing", "year", "author") if getattr(args, k, None) is not None}
-    return filters or None
+def filters_of(args) -> dict | None:
+    from .api import filters_from
+
+    return filters_from(getattr(args, "listing", None), getattr(args, "year", None), getattr(args, "author", None))
 
 
 def make_assistant(args, **kwargs):
+    """An Assistant with the command line's settings overrides (index folder, progress, backend, model)."""
     from .api import Assistant
-    from .config import Settings
 
-    settings = Settings()
-    if args.quiet:
-        settings.progress = False
-    if args.index_dir:
-        settings.index_dir = args.index_dir
-    if getattr(args, "backend", None):
-        settings.llm.backend = args.backend
-    if getattr(args, "model", None):
-        settings.llm.model = args.model
-    return Assistant(settings=settings, **kwargs)
+    overrides = {"index_dir": args.index_dir, "progress": False if args.quiet else None,
+                 "llm.backend": getattr(args, "backend", None), "llm.model": getattr(args, "model", None)}
+    return Assistant(settings=settings_with(overrides), **kwargs)
 
 
 def cmd_ingest(args) -> int:
@@ -94,7 +85,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_search(args) -> int:
     assistant = make_assistant(args)
-    hits = assistant.search(args.query, k=args.k or 10, filters=filters_from(args), mode=args.mode)
+    hits = assistant.search(args.query, k=args.k or 10, filters=filters_of(args), mode=args.mode)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
     else:
@@ -113,7 +104,7 @@ def cmd_ask(args) -> int:
     from .render import answer_to_text
 
     assistant = make_assistant(args)
-    answer = assistant.ask(args.question, k=args.k, filters=filters_from(args), strict=args.strict or None)
+    answer = assistant.ask(args.question, k=args.k, filters=filters_of(args), strict=args.strict or None)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1) if args.json else answer_to_text(answer))
     return 0
 

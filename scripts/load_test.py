@@ -10,16 +10,14 @@ Example: python scripts/load_test.py --sessions 20
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                    "ANONYMIZED_TELEMETRY": "False"}.items():
-    os.environ.setdefault(name, value)
+from assistant.config import BACKENDS, settings_with, use_offline_environment
+
+use_offline_environment()
 
 QUESTIONS = [
     "How does Stable-SPAM stabilise 4-bit training?",
@@ -73,17 +71,10 @@ def start_app(index_dir: str | None, backend: str):
     """Serve the UI in this process on a free loopback port; returns its URL."""
     from assistant import ui
     from assistant.api import Assistant
-    from assistant.config import Settings
+    from assistant.ports import free_port
 
-    settings = Settings()
-    settings.progress = False
-    settings.llm.backend = backend
-    if index_dir:
-        settings.index_dir = index_dir
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo = ui.launch(Assistant(settings=settings), host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    settings = settings_with({"progress": False, "llm.backend": backend, "index_dir": index_dir})
+    demo = ui.launch(Assistant(settings=settings), host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
     return demo.local_url
 
 
@@ -91,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running UI to load (default: start one here)")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions, each with its own question (default 20)")
-    parser.add_argument("--backend", default="extractive", choices=["auto", "openai", "local", "extractive"],
+    parser.add_argument("--backend", default="extractive", choices=BACKENDS,
                         help="answering backend of the UI started here (default extractive)")
     parser.add_argument("--index-dir", help="index folder of the UI started here (default: ASSISTANT_INDEX_DIR or ./index)")
     parser.add_argument("--warm-up", action="store_true",

@@ -10,24 +10,17 @@ Example: python scripts/screenshot.py --out docs/chat.png
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 from pathlib import Path
 
-for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                    "ANONYMIZED_TELEMETRY": "False"}.items():
-    os.environ.setdefault(name, value)
+from assistant.config import use_offline_environment
+from assistant.ports import free_port
+
+use_offline_environment()
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 QUESTION = "Which papers propose adaptive methods for testing connected and automated vehicles?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

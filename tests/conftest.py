@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from assistant.api import Assistant
+from assistant.config import OFFLINE_ENVIRONMENT
 from assistant.embeddings import LocalEmbedder
+from assistant.ports import free_port
 
 DROPPED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "CHROMA_PORT")
-FIXED = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-         "GRADIO_ANALYTICS_ENABLED": "False", "ASSISTANT_PROGRESS": "false"}
+FIXED = {**OFFLINE_ENVIRONMENT, "ASSISTANT_PROGRESS": "false"}
 
 
 def isolate_environment(mp: pytest.MonkeyPatch, index_dir: Path) -> None:
@@ -69,12 +69,6 @@ def seed_assistant(seed_index_dir, embedder) -> Assistant:
 def fresh_index_copy(seed_index_dir, tmp_path) -> Path:
     """A private copy of the seed index for tests that change an index."""
     return Path(shutil.copytree(seed_index_dir, tmp_path / "seed-copy"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

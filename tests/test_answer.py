@@ -383,6 +383,15 @@ def test_resolve_backend(env, requested, expected, monkeypatch):
     assert resolve_backend(Settings(), requested) == expected
 
 
+def test_chain__a_model_choice_gets_its_own_openai_backend_and_the_default_stays(assistant, fake, monkeypatch):
+    monkeypatch.setattr(assistant.settings.llm, "base_url", "http://127.0.0.1:9/v1")  # built, never called
+    chain = assistant.chain
+    other = chain.backend("openai", "other-model")
+    assert other is not fake and other.model == "other-model" and other.base_url == "http://127.0.0.1:9/v1"
+    assert chain.backend("openai", "other-model") is other
+    assert chain.backend("openai", assistant.settings.llm.model) is fake and chain.backend("openai") is fake
+
+
 # ---- the `assistant ask` command ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

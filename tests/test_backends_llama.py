@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant.api import Assistant
-from assistant.backends import LlamaServer, OpenAIBackend, default_gguf, free_port
+from assistant.backends import LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings
 from assistant.errors import BackendError
+from assistant.ports import free_port
 from assistant.prompts import CANNOT_ANSWER
 from assistant.records import Answer
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +12,7 @@ from assistant import ui
 from assistant.api import Assistant
 from assistant.config import Settings
 from assistant.errors import AssistantError, BackendError
+from assistant.ports import free_port
 from assistant.records import Answer, Citation, Hit, IngestSummary, Paper, Sentence, Source
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -139,8 +139,8 @@ def test_paper_rows__filters_on_every_query_word(query, expected):
     ("All", "All", None), (None, None, None), ("001_b.txt", "All", {"listing": "001_b.txt"}),
     ("All", "2024", {"year": 2024}),
 ])
-def test_filters_from__maps_dropdowns_to_filters(listing, year, expected):
-    assert ui.filters_from(listing, year) == expected
+def test_dropdown_filters__maps_dropdowns_to_filters(listing, year, expected):
+    assert ui.dropdown_filters(listing, year) == expected
 
 
 @pytest.mark.parametrize("host, auth, expected", [
@@ -158,12 +158,6 @@ def test_launch__refuses_a_public_host_without_auth(host, auth):
 
 
 # ---- the real app in a real browser ------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -295,8 +289,9 @@ class ScriptedAssistant:
     def ingest(self, paths):
         return IngestSummary()
 
-    def ask_stream(self, question, history=None, filters=None, k=None, strict=None, backend=None):
-        self.calls.append({"question": question, "history": history, "filters": filters, "k": k, "backend": backend})
+    def ask_stream(self, question, history=None, filters=None, k=None, strict=None, backend=None, model=None):
+        self.calls.append({"question": question, "history": history, "filters": filters, "k": k, "backend": backend,
+                           "model": model})
         if "down" in question:
             raise BackendError("the openai endpoint at http://127.0.0.1:9/v1 is unreachable (connection refused)")
         yield "It flies [2]."
@@ -329,3 +324,9 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     shot(page, "08-unsupported-and-error")
     error = page.locator("#chat .answer-error").first.inner_text()
     assert "unreachable (connection refused)" in error and "Traceback" not in page.inner_text("#chat")
+
+    page.locator("#options").click()
+    page.locator("#model input, #model textarea").first.fill("my-model")
+    ask(page, "Which model answers?")
+    page.locator("#chat .answer-meta").nth(2).wait_for()
+    assert scripted.calls[-1]["question"] == "Which model answers?" and scripted.calls[-1]["model"] == "my-model"
