@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .records import Paper
-from .verify import terms
+from .text import NUMBER_WORDS, terms
 
-NUMBER_WORDS = {"single": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+COUNT_WORDS = {"single": 1, "one": 1} | {word: int(value) for word, value in NUMBER_WORDS.items()}
 
 
 @dataclass
@@ -115,8 +115,8 @@ def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
     if "most authors" in q:
         best = max((p.authors_count or 0 for p in scope), default=0)
         return [p for p in scope if best and p.authors_count == best], f"with the most authors ({best})"
-    if exact and ("exactly" in q or exact.group(1) in NUMBER_WORDS):
-        n = int(exact.group(1)) if exact.group(1).isdigit() else NUMBER_WORDS[exact.group(1)]
+    if exact and ("exactly" in q or exact.group(1) in COUNT_WORDS):
+        n = int(exact.group(1)) if exact.group(1).isdigit() else COUNT_WORDS[exact.group(1)]
         return [p for p in scope if p.authors_count == n], f"with {n} author{'s' if n != 1 else ''}"
     if "organisation" in q or "organization" in q:
         return [p for p in scope if p.organisation], "listed with an organisation"

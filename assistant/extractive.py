@@ -11,7 +11,7 @@ import numpy as np
 
 from .citations import split_sentences
 from .records import Hit
-from .verify import content_words
+from .text import content_words
 
 NAME = "extractive"
 MODEL = "mmr-sentences"

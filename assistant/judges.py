@@ -14,13 +14,12 @@ import math
 import os
 import re
 import sys
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PACKAGE_DIR, SEEDS_DIR, get_settings
 from .prompts import render, template
-from .verify import content_words, numbers
+from .text import content_words, numbers, simplify
+from .verify import Verdict
 
 EVAL_DIR = PACKAGE_DIR.parent / "eval"
 CLAIMS_PATH = EVAL_DIR / "claims.jsonl"
@@ -30,18 +29,6 @@ FACT_WORD_SHARE = 0.8
 LABEL_RE = re.compile(r"\b(UNSUPPORTED|NOT SUPPORTED|SUPPORTED)\b")
 
 
-@dataclass
-class Judgement:
-    """A judge's label for one (claim, source) pair and a score in [0, 1] (share of votes, or probability)."""
-
-    label: str
-    score: float
-
-    @property
-    def supported(self) -> bool:
-        return self.label == "supported"
-
-
 class OfflineJudge:
     """The offline `Verifier` as a judge; verdicts and claim vectors are memoised for the run."""
 
@@ -49,7 +36,7 @@ class OfflineJudge:
         self.verifier = verifier
         self.name = verifier.name
         self.description = OFFLINE_DESCRIPTION
-        self._verdicts: dict[tuple[str, str], Judgement] = {}
+        self._verdicts: dict[tuple[str, str], Verdict] = {}
         self._vectors: dict[str, object] = {}
 
     def prepare(self, claims: list[str]) -> None:
@@ -58,14 +45,14 @@ class OfflineJudge:
         if new:
             self._vectors.update(zip(new, self.verifier.embedder.embed(new)))
 
-    def check(self, claim: str, source: str) -> Judgement:
+    def check(self, claim: str, source: str) -> Verdict:
         """The best verdict over the source's blank-line-separated parts (a paper record: card, then abstract)."""
         key = (claim, source)
         if key not in self._verdicts:
             self.prepare([claim])
             verdicts = [self.verifier.check(claim, part, self._vectors[claim]) for part in paragraphs(source)]
             best = max(verdicts, key=lambda v: v.score)
-            self._verdicts[key] = Judgement(best.label, float(best.score))
+            self._verdicts[key] = Verdict(best.label, float(best.score))
         return self._verdicts[key]
 
     def fingerprint(self) -> dict:
@@ -94,12 +81,12 @@ class LLMJudge:
         self.votes = votes
         self.name = f"llm:{self.model}"
         self.description = description or f"{self.model}, temperature 0, majority of {votes} calls, prompts/judge.txt"
-        self._memo: dict[tuple[str, str], Judgement] = {}
+        self._memo: dict[tuple[str, str], Verdict] = {}
 
     def prepare(self, claims: list[str]) -> None:
         pass
 
-    def check(self, claim: str, source: str) -> Judgement:
+    def check(self, claim: str, source: str) -> Verdict:
         key = (claim, source)
         if key not in self._memo:
             self._memo[key] = self.vote(render("judge", claim=claim, source=source))
@@ -112,7 +99,7 @@ class LLMJudge:
         """Several sources together are shown to the model as one source text."""
         return bool(sources) and self.check(claim, "\n\n".join(sources)).supported
 
-    def vote(self, prompt: str) -> Judgement:
+    def vote(self, prompt: str) -> Verdict:
         """Majority label over up to `votes` calls; stops once the majority is decided."""
         needed = self.votes // 2 + 1
         ayes = noes = 0
@@ -123,7 +110,7 @@ class LLMJudge:
                 noes += 1
             if ayes >= needed or noes >= needed:
                 break
-        return Judgement("supported" if ayes >= needed else "unsupported", ayes / (ayes + noes))
+        return Verdict("supported" if ayes >= needed else "unsupported", ayes / (ayes + noes))
 
     def response(self, prompt: str, call: int) -> str:
         """The model's reply to call number `call` for `prompt`, from the disk cache when present."""
@@ -175,25 +162,13 @@ def make_judge(name: str = "offline", settings=None, embedder=None, verifier=Non
 
 
 # ---- correctness: key facts -------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    """Lower case; dashes and hyphens become spaces; punctuation dropped, except inside numbers and %.
-
-    Example: normalise("Llama‑2, (7.8%)!") == "llama 2 7.8%"
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\-\u2010-\u2015\u2212]", " ", text)
-    text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)
-    text = re.sub(r"[^a-z0-9%., ]", " ", text)
-    return " ".join(text.split())
-
-
 def key_fact_found(fact: str, answer: str) -> bool:
     """A key fact is found when its normalised text occurs in the normalised answer (as whole tokens), or
     when every number in it and at least 80% of its content words (stemmed) occur in the answer.
 
     Example: key_fact_found("206 system metrics", "It uses 206 metrics of the system.") is True
     """
-    fact, answer = normalise(fact), normalise(answer)
+    fact, answer = simplify(fact), simplify(answer)
     if fact and f" {fact} " in f" {answer} ":
         return True
     words, nums = content_words(fact), numbers(fact)

@@ -22,18 +22,10 @@ import numpy as np
 
 from .citations import split_sentences
 from .config import PACKAGE_DIR
+from .text import content_words, names, numbers, quantities
 
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
 NAME = "offline-minilm-lexical-v2"
-STOPWORDS = set("""a an the of and or in on at to for by with from as is are was were be been being this that these those
-it its their they we our us which who whom whose what when where how than then so such can could may might will would
-also both each more most other some into over under via using use used based between while about per through only
-paper method approach propose proposes proposed show shows shown results""".split())
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split()) if i >= 2}  # "one of", "zero-shot": rarely counts
-NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12",
-                     "twice": "2", "double": "2", "triple": "3"})
 UP = set("""increase increases increased increasing higher more better improve improves improved improvement
 improvements outperform outperforms outperformed exceed exceeds surpass surpasses above faster gain gains promising
 enhance enhances enhanced boost boosts superior larger greater stronger match matches matching""".split())
@@ -48,7 +40,8 @@ DEFAULT_WEIGHTS = {"bias": -3.36, "similarity": 3.0, "coverage": 3.39, "number_m
 
 @dataclass
 class Verdict:
-    """Whether a source supports a claim, a probability-like score, and the best evidence sentences."""
+    """Whether a source supports a claim, a score in [0, 1] (a probability, or a judge's share of votes),
+    and, from the verifier, the best evidence sentences and the features behind the score."""
 
     label: str
     score: float
@@ -58,57 +51,6 @@ class Verdict:
     @property
     def supported(self) -> bool:
         return self.label == "supported"
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased content words, crudely stemmed. Example: content_words("Models are Training") == {"model", "train"}"""
-    words = re.findall(r"[a-z][a-z0-9\-]+", text.lower())
-    return {_stem(w) for w in words if w not in STOPWORDS and len(w) > 2}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers as written, normalised. Example: numbers("up to 2.5x and 1,000 steps") == {"2.5", "1000"}"""
-    return {n.replace(",", "").rstrip(".") for n in re.findall(r"\d[\d,]*\.?\d*", text)}
-
-
-def quantities(text: str) -> list[tuple[str, str]]:
-    """(number, the word it counts) pairs, number words included.
-
-    Example: quantities("five models on 3 datasets") == [("5", "model"), ("3", "dataset")]
-    """
-    tokens = re.findall(r"\d[\d,]*\.?\d*|[A-Za-z][A-Za-z\-]*", text)
-    found = []
-    for i, token in enumerate(tokens):
-        value = NUMBER_WORDS.get(token.lower()) or (token.replace(",", "").rstrip(".%") if token[0].isdigit() else None)
-        if value is None:
-            continue
-        following = next((_stem(t.lower()) for t in tokens[i + 1:i + 3] if t.lower() not in STOPWORDS
-                          and not t[0].isdigit() and t.lower() not in NUMBER_WORDS), "")
-        found.append((value, following))
-    return found
-
-
-def terms(text: str) -> set[str]:
-    """Named terms: tokens with a capital after the first letter or a digit (ImageNet-1K, LLaMA, GPT-4)."""
-    tokens = re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", text)
-    return {t.lower() for t in tokens if any(c.isupper() for c in t[1:]) or (any(c.isdigit() for c in t) and any(c.isalpha() for c in t))}
-
-
-def names(text: str) -> set[str]:
-    """Named terms plus capitalised words past a sentence's first word (Mistral, Alibaba), lower-cased."""
-    found = set(terms(text))
-    for sentence in split_sentences(text) or [text]:
-        for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", sentence)[1:]:
-            if word[0].isupper() and word.lower() not in STOPWORDS:
-                found.add(word.lower())
-    return found
 
 
 def missing_names(claim: str, source: str) -> set[str]:

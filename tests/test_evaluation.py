@@ -13,9 +13,11 @@ import pytest
 
 from assistant import evaluation as ev
 from assistant.cli import main
-from assistant.judges import (Judgement, LLMJudge, OfflineJudge, balanced_accuracy, calibrate, calibration_markdown,
-                              cohen_kappa, key_fact_found, key_fact_recall, normalise, paragraphs, parse_label)
+from assistant.judges import (LLMJudge, OfflineJudge, balanced_accuracy, calibrate, calibration_markdown, cohen_kappa,
+                              key_fact_found, key_fact_recall, paragraphs, parse_label)
 from assistant.prompts import render
+from assistant.text import simplify
+from assistant.verify import Verdict
 
 
 # ---- retrieval metrics -------------------------------------------------------------------------
@@ -136,8 +138,8 @@ def test_key_fact_found__by_normalised_text_or_nearly_all_content_words(fact, an
     ("1,000 steps; e.g. 40–90% less.", "1,000 steps e g 40 90% less"),
     ("Zero-Sum  GAME", "zero sum game"),
 ])
-def test_normalise__keeps_words_numbers_and_percent_signs(text, expected):
-    assert normalise(text) == expected
+def test_simplify__keeps_words_numbers_and_percent_signs(text, expected):
+    assert simplify(text) == expected
 
 
 def test_key_fact_recall__is_none_without_facts():
@@ -186,7 +188,7 @@ class ListJudge:
 
     def check(self, claim, source):
         ok = (claim, source) in self.supported
-        return Judgement("supported" if ok else "unsupported", float(ok))
+        return Verdict("supported" if ok else "unsupported", float(ok))
 
 
 def test_calibrate__reports_each_split_and_kind_against_the_labels(tmp_path):
@@ -235,7 +237,7 @@ class WordVerifier:
     def check(self, claim, source, claim_vector=None):
         self.checked.append(source)
         score = len(set(claim.split()) & set(source.split())) / len(set(claim.split()))
-        return Judgement("supported" if score >= 0.5 else "unsupported", score)
+        return Verdict("supported" if score >= 0.5 else "unsupported", score)
 
 
 @pytest.mark.parametrize("source, parts", [("A.\n\nB.", ["A.", "B."]), ("A.\n  \nB.\nC.", ["A.", "B.\nC."]), ("x", ["x"])])

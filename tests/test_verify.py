@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.verify import (DEFAULT_WEIGHTS, Verifier, load_weights, missing_names, number_mismatch, polarity_mismatch,
-                              probability, quantities)
+from assistant.text import quantities
+from assistant.verify import DEFAULT_WEIGHTS, Verifier, load_weights, missing_names, number_mismatch, polarity_mismatch, probability
 
 QUANTITIES = {
     "digits and words": ("five models on 3 datasets", [("5", "model"), ("3", "dataset")]),
