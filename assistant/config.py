@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SEEDS_DIR = PACKAGE_DIR / "data" / "seeds"
-PROMPTS_DIR = PACKAGE_DIR.parent / "prompts"
 BACKENDS = ("auto", "openai", "local", "extractive")  # the one list of answering backends
 # Nothing here reaches a model hub or sends telemetry; set before gradio, chromadb or transformers load.
 OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",

@@ -1,15 +1,17 @@
-"""Prompt files in `prompts/`, loaded by name and filled with named placeholders.
+"""Prompt files, loaded by name and filled with named placeholders.
 
-A missing or unknown placeholder is an error, so a prompt and the code filling it cannot drift
-apart silently. Out of scope: choosing what goes into a prompt (see `answer`).
+The files live in the repository's top-level `prompts/` folder; `assistant/prompt_files` links to it,
+so they ship inside the installed package as package data and are read with `importlib.resources`:
+an installed wheel finds them from any folder. A missing or unknown placeholder is an error, so a
+prompt and the code filling it cannot drift apart silently. Out of scope: choosing what goes into
+a prompt (see `answer`).
 """
 
 from __future__ import annotations
 
 import string
 from functools import lru_cache
-
-from .config import PROMPTS_DIR
+from importlib import resources
 
 CANNOT_ANSWER = "I cannot answer this from the indexed papers."
 
@@ -18,11 +20,16 @@ class PromptError(KeyError):
     """A prompt file is missing, or was filled with missing or unknown variables."""
 
 
+def folder():
+    """The shipped prompt folder (a Traversable: a real folder, or a member of a zip)."""
+    return resources.files("assistant") / "prompt_files"
+
+
 @lru_cache(maxsize=None)
 def template(name: str) -> str:
-    path = PROMPTS_DIR / f"{name}.txt"
+    path = folder() / f"{name}.txt"
     if not path.is_file():
-        raise PromptError(f"no prompt file {path}")
+        raise PromptError(f"no prompt file {name}.txt shipped with assistant")
     return path.read_text(encoding="utf-8")
 
 
@@ -41,4 +48,4 @@ def render(name: str, **values) -> str:
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in PROMPTS_DIR.glob("*.txt"))
+    return sorted(p.name.removesuffix(".txt") for p in folder().iterdir() if p.name.endswith(".txt"))
