@@ -43,15 +43,15 @@ class Assistant:
         self.retriever = Retriever(self.index)
         self.components = components
         self._chain = None
-        if not self.index.state.papers and corpus:
+        if not self.index.count_papers() and corpus:
             self.ingest(seed_files(SEEDS_DIR) if corpus == BUNDLED else corpus)
 
     def papers(self) -> list[Paper]:
         """Every paper in the index, in listing order."""
-        return sorted(self.index.state.papers.values(), key=lambda p: (p.sources[0].listing, p.sources[0].position))
+        return self.index.papers()
 
     def paper(self, paper_id: str) -> Paper:
-        return self.index.state.papers[paper_id]
+        return self.index.paper(paper_id)
 
     def search(self, query: str, k: int = 10, filters=None, mode: str | None = None) -> list[Hit]:
         """The k papers most relevant to `query`, best first; filters on listing, year, author."""
@@ -81,3 +81,7 @@ class Assistant:
         """Add files (listings, JSONL, CSV, BibTeX) to the index; all-or-nothing."""
         paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         return self.index.ingest(paths, rebuild=rebuild)
+
+    def remove(self, paper_ids=None, source=None) -> int:
+        """Take papers out of the index by id, or every paper found only in `source` (a file); returns how many."""
+        return self.index.remove(paper_ids=list(paper_ids or []), source=source)

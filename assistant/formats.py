@@ -199,3 +199,47 @@ def _bib_name(name: str) -> str:
 
 def _unbrace(value: str) -> str:
     return " ".join(value.replace("{", "").replace("}", "").split())
+
+
+def iter_papers(path: Path | str):
+    """Papers of one file, one at a time: JSON Lines are streamed record by record (bounded memory).
+
+    Other formats are read whole with `load_file`. Errors are the same `CorpusError`s, raised
+    when the bad line is reached. Example: sum(1 for _ in iter_papers("arxiv.jsonl")).
+    """
+    path = Path(path)
+    if SUFFIXES.get(path.suffix.lower()) != "jsonl":
+        yield from load_file(path)
+        return
+    if not path.is_file():
+        raise CorpusError(path, "no such file")
+    count = 0
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, 1):
+            line = _checked_line(path, raw, lineno)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorpusError(path, f"not valid JSON ({err.msg})", lineno) from None
+            if not isinstance(record, dict):
+                raise CorpusError(path, "each line must be a JSON object with an 'abstract'", lineno)
+            _require_abstract(path, record.get("abstract"), lineno)
+            yield entry_to_paper(record_to_entry(record, lineno), path.name, count)
+            count += 1
+    if not count:
+        raise CorpusError(path, "the file is empty")
+
+
+def _checked_line(path: Path, raw: bytes, lineno: int) -> str:
+    """One line of a streamed file, refused like `read_text` refuses a whole file."""
+    size = len(raw) - raw.endswith(b"\n")
+    if size > MAX_LINE_BYTES:
+        raise CorpusError(path, f"line is {size / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
+    if b"\x00" in raw:
+        raise CorpusError(path, "looks like a binary file (it holds NUL bytes), not text", lineno)
+    try:
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(path, f"not UTF-8 text (byte 0x{raw[err.start]:02x}); re-save it as UTF-8", lineno) from None

@@ -1,41 +1,38 @@
 """The index: chunking papers, embedding chunks into Chroma, and the paper store beside it.
 
-State lives in one folder: `store.json` (manifest, papers, chunks; replaced atomically, so it
-is the commit point), `manifest.json` (a readable copy of the manifest) and `chroma/` (embedded
-Chroma), unless a Chroma server is configured. Chroma may hold chunks a killed ingest added
-before committing; they are ignored until a later ingest commits them. Out of scope: ranking
-(see `retrieve`).
+State lives in one folder: `store.sqlite` (papers, sources, chunks, the lexical index and the
+manifest; see `store`), `manifest.json` (a readable copy of the manifest, rewritten after each
+commit), `.writer.lock` (held by whoever writes) and `chroma/` (embedded Chroma), unless a
+Chroma server is configured. The store's commit is the commit point: Chroma may hold chunks a
+killed ingest added before committing; queries ignore them and a later ingest reuses them
+without embedding again. Writers (ingest, remove) take an inter-process lock on the folder and
+run in one SQLite transaction, so concurrent writers queue instead of losing papers. Readers
+query the store each time and so see every commit. Out of scope: ranking (see `retrieve`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from .config import Settings
-from .corpus import merge, merge_into, normalise
 from .embeddings import encoding, make_embedder
 from .errors import IndexMismatchError
-from .formats import load_file
 from .records import Chunk, IngestSummary, Paper
+from .corpus import normalise
+from .store import PaperStore, id_hash, norm_key
 
-STORE_VERSION = 2
-
-
-@dataclass
-class IndexState:
-    """The committed content of an index: manifest, papers and chunks."""
-
-    manifest: dict = field(default_factory=dict)
-    papers: dict[str, Paper] = field(default_factory=dict)
-    chunks: list[Chunk] = field(default_factory=list)
+STORE_VERSION = 3
+STORE_FILE = "store.sqlite"
+LEGACY_STORE = "store.json"  # version 2: one JSON file, migrated on open
+REBUILD_HINT = "rebuild it with `assistant ingest --rebuild FILES` or delete the folder"
 
 
 def chunk_paper(paper: Paper, size: int, overlap: int) -> list[Chunk]:
@@ -43,23 +40,86 @@ def chunk_paper(paper: Paper, size: int, overlap: int) -> list[Chunk]:
 
     Example: a 300-token abstract with size 512 gives one chunk "Title\\n\\nabstract" with id "<paper_id>:0".
     """
-    from llama_index.core.node_parser import SentenceSplitter
-
     head = f"{paper.title}\n\n"
-    budget = max(64, size - len(encoding().encode(head)))
-    splitter = SentenceSplitter(chunk_size=budget, chunk_overlap=min(overlap, budget // 4),
-                                tokenizer=lambda t: encoding().encode(t, disallowed_special=()))
-    pieces = splitter.split_text(paper.abstract) or [paper.abstract]
+    head_tokens = len(encoding().encode(head, disallowed_special=()))
+    budget = max(64, size - head_tokens)
+    if len(encoding().encode(paper.abstract, disallowed_special=())) <= budget:
+        pieces = [paper.abstract.strip()]  # what the splitter returns for a text within budget, without its cost
+    else:
+        pieces = _splitter(budget, min(overlap, budget // 4)).split_text(paper.abstract)
+    pieces = [p for p in pieces if p] or [paper.abstract]
     return [Chunk(chunk_id=f"{paper.paper_id}:{i}", paper_id=paper.paper_id, text=head + piece, position=i)
             for i, piece in enumerate(pieces)]
 
 
-def corpus_fingerprint(papers: dict[str, Paper]) -> str:
-    return hashlib.sha256("\n".join(sorted(papers)).encode()).hexdigest()[:16]
+@lru_cache(maxsize=64)
+def _splitter(budget: int, overlap: int):
+    from llama_index.core.node_parser import SentenceSplitter
+
+    return SentenceSplitter(chunk_size=budget, chunk_overlap=overlap,
+                            tokenizer=lambda t: encoding().encode(t, disallowed_special=()))
+
+
+def corpus_fingerprint(paper_ids) -> str:
+    """A hash of a set of paper ids, kept up to date by XOR as papers come and go.
+
+    Example: corpus_fingerprint([]) == "0000000000000000"
+    """
+    value = 0
+    for paper_id in paper_ids:
+        value ^= id_hash(paper_id)
+    return f"{value:016x}"
+
+
+class PapersView(Mapping):
+    """The committed papers as a read-only mapping read through to the store (no copy in memory)."""
+
+    def __init__(self, store: PaperStore):
+        self.store = store
+
+    def __getitem__(self, paper_id: str) -> Paper:
+        paper = self.store.paper(paper_id) if self.store.exists else None
+        if paper is None:
+            raise KeyError(paper_id)
+        return paper
+
+    def __iter__(self):
+        return iter(self.store.paper_ids())
+
+    def __len__(self) -> int:
+        return self.store.count_papers()
+
+    def __contains__(self, paper_id) -> bool:
+        return self.get(paper_id) is not None
+
+    def values(self):
+        return self.store.all_papers()
+
+    def items(self):
+        return [(p.paper_id, p) for p in self.store.all_papers()]
+
+
+class IndexView:
+    """What earlier versions held in memory (`index.state`), read through to the store on each access."""
+
+    def __init__(self, index: "PaperIndex"):
+        self._index = index
+
+    @property
+    def manifest(self) -> dict:
+        return self._index.manifest
+
+    @property
+    def papers(self) -> PapersView:
+        return PapersView(self._index.store)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._index.store.all_chunks()
 
 
 class PaperIndex:
-    """One index folder: committed state on disk plus its Chroma collection."""
+    """One index folder: the SQLite paper store plus its Chroma collection."""
 
     def __init__(self, index_dir: Path, settings: Settings, embedder=None, chroma_client=None):
         self.dir = Path(index_dir)
@@ -68,30 +128,32 @@ class PaperIndex:
         self._client = chroma_client
         self._collection = None
         self._lock = threading.RLock()
-        self.state = self._load()
+        self._papers_cache: tuple[int, list[Paper]] | None = None
+        self.store = PaperStore(self.dir / STORE_FILE)
+        self._open()
 
     # ---- state on disk -------------------------------------------------------------------
     @property
-    def store_path(self) -> Path:
-        return self.dir / "store.json"
+    def state(self) -> IndexView:
+        return IndexView(self)
 
-    def _load(self) -> IndexState:
-        if not self.store_path.exists():
-            return IndexState()
-        data = json.loads(self.store_path.read_text())
-        if data["manifest"].get("version") != STORE_VERSION:
+    @property
+    def manifest(self) -> dict:
+        return self.store.manifest()
+
+    def _open(self) -> None:
+        if (self.dir / LEGACY_STORE).exists():
+            from .ingest import migrate_json_store
+
+            migrate_json_store(self)
+        version = self.store.meta("version") if self.store.exists else None
+        if version not in (None, STORE_VERSION):
             raise IndexMismatchError(f"the index in {self.dir} was written by another version of assistant "
-                                     f"(store version {data['manifest'].get('version')}, expected {STORE_VERSION}); "
-                                     "rebuild it with `assistant ingest --rebuild FILES` or delete the folder")
-        return IndexState(
-            manifest=data["manifest"],
-            papers={p["paper_id"]: Paper.from_dict(p) for p in data["papers"]},
-            chunks=[Chunk(**c) for c in data["chunks"]],
-        )
+                                     f"(store version {version}, expected {STORE_VERSION}); {REBUILD_HINT}")
 
     def check_compatible(self) -> None:
         """Raise IndexMismatchError if the index was built with other embedding/chunking settings."""
-        built = self.state.manifest.get("fingerprint")
+        built = self.manifest.get("fingerprint")
         wanted = self.settings.index_fingerprint()
         if built and built != wanted:
             diff = ", ".join(f"{k}: index has {built.get(k)!r}, settings ask for {wanted[k]!r}"
@@ -100,14 +162,44 @@ class PaperIndex:
                 f"the index in {self.dir} was built with other settings ({diff}). Rebuild it with "
                 f"`assistant ingest --rebuild` (or point ASSISTANT_INDEX_DIR at a new folder).")
 
-    def _commit(self, state: IndexState) -> None:
-        """Write the new state atomically: readers see the old index or the new one, never half."""
+    def count_papers(self) -> int:
+        return self.store.count_papers()
+
+    def papers(self) -> list[Paper]:
+        """Every committed paper in listing order; cached until the next commit by anyone."""
+        generation = self.store.generation()
+        if self._papers_cache is None or self._papers_cache[0] != generation:
+            ordered = sorted(self.store.all_papers(),
+                             key=lambda p: (p.sources[0].listing, p.sources[0].position) if p.sources else ("", 0))
+            self._papers_cache = (generation, ordered)
+        return list(self._papers_cache[1])
+
+    def paper(self, paper_id: str) -> Paper:
+        return self.state.papers[paper_id]
+
+    @contextmanager
+    def writer(self):
+        """Exclusive right to write this index: a thread lock plus a lock file other processes honour."""
+        from filelock import FileLock
+
         self.dir.mkdir(parents=True, exist_ok=True)
-        payload = {"manifest": state.manifest, "papers": [p.to_dict() for p in state.papers.values()],
-                   "chunks": [c.__dict__ for c in state.chunks]}
-        _atomic_write(self.store_path, json.dumps(payload, ensure_ascii=False))
-        _atomic_write(self.dir / "manifest.json", json.dumps(state.manifest, indent=2))
-        self.state = state
+        with self._lock, FileLock(str(self.dir / ".writer.lock")):
+            yield
+
+    def write_manifest_copy(self) -> None:
+        """Rewrite manifest.json, the human-readable copy of the committed manifest."""
+        _atomic_write(self.dir / "manifest.json", json.dumps(self.manifest, indent=2))
+
+    def manifest_fields(self, files: dict | None = None) -> None:
+        """Set the manifest entries every commit refreshes (inside the writer's transaction)."""
+        store = self.store
+        store.set_meta("version", STORE_VERSION)
+        store.set_meta("fingerprint", self.settings.index_fingerprint())
+        if store.meta("dimension") is None and store.count_chunks():
+            store.set_meta("dimension", self.embedder.dimension)
+        store.set_meta("collection", self.collection_name)
+        store.set_meta("files", {**store.meta("files", {}), **(files or {})})
+        store.set_meta("updated", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     # ---- Chroma ----------------------------------------------------------------------------
     @property
@@ -122,93 +214,77 @@ class PaperIndex:
         return f"{self.settings.chroma.collection}-{self.settings.index_key()}"
 
     @property
-    def collection(self):
+    def chroma_collection(self):
+        """The Chroma collection holding this index's chunk vectors."""
         with self._lock:  # concurrent first questions (UI queue) must not open Chroma twice
             if self._collection is None:
                 client = self._client or chroma_client(self.settings, self.dir)
+                self._client = client
                 self._collection = client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
             return self._collection
 
-    def dense_query(self, vector, n: int, paper_ids: list[str] | None = None) -> list[tuple[str, float]]:
-        """Nearest committed chunks to a query vector: [(chunk_id, cosine similarity)]."""
-        committed = {c.chunk_id for c in self.state.chunks}
-        if not committed:
-            return []
-        where = {"paper_id": {"$in": paper_ids}} if paper_ids is not None else None
-        if paper_ids is not None and not paper_ids:
-            return []
-        result = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=min(n, len(committed)),
-                                       where=where, include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in zip(result["ids"][0], result["distances"][0]) if cid in committed]
+    @property
+    def max_batch(self) -> int:
+        """Most records per Chroma call (the client's limit, and SQL variable limits for gets)."""
+        self.chroma_collection
+        return max(1, min(self._client.get_max_batch_size(), 5000))
 
-    # ---- ingest ------------------------------------------------------------------------------
+    def dense_query(self, vector, n: int, where: dict | None = None) -> list[tuple[str, str, float]]:
+        """Nearest committed chunks to a query vector: [(chunk_id, paper_id, cosine similarity)]."""
+        total = self.store.count_chunks()
+        if not total or n <= 0:
+            return []
+        result = self.chroma_collection.query(query_embeddings=[list(map(float, vector))], n_results=min(n + 16, total),
+                                              where=where, include=["distances", "metadatas"])
+        ids = result["ids"][0]
+        committed = set(self.store.chunk_texts(ids))  # skips chunks of an uncommitted or failed ingest
+        found = [(cid, meta["paper_id"], 1.0 - dist)
+                 for cid, meta, dist in zip(ids, result["metadatas"][0], result["distances"][0]) if cid in committed]
+        return found[:n]
+
+    def forget_chunks(self, chunk_ids: list[str]) -> None:
+        """Delete chunks from Chroma (after the store committed their removal)."""
+        for start in range(0, len(chunk_ids), self.max_batch):
+            self.chroma_collection.delete(ids=chunk_ids[start: start + self.max_batch])
+
+    # ---- writing ---------------------------------------------------------------------------
     def ingest(self, paths: list[Path], rebuild: bool = False) -> IngestSummary:
-        """Read files, merge their papers into the index, embed only new chunks, then commit."""
-        started = time.perf_counter()
-        if not rebuild:
-            self.check_compatible()
-        parsed = [paper for path in paths for paper in load_file(path)]  # raises before any write
-        unique, merged_within = merge(parsed)
-        state = IndexState() if rebuild else _copy_state(self.state)
-        by_key = {normalise(p.abstract): p for p in state.papers.values()}
-        new_papers, merged_existing = [], 0
-        for paper in unique:
-            key = normalise(paper.abstract)
-            if key in by_key:
-                before = len(by_key[key].sources)
-                merge_into(by_key[key], paper)
-                merged_existing += len(by_key[key].sources) > before
+        """Stream files into the index in one transaction, embedding only chunks Chroma lacks."""
+        from .ingest import IngestRun
+
+        return IngestRun(self, [Path(p) for p in paths], rebuild=rebuild).run()
+
+    def remove(self, paper_ids: list[str] | None = None, source: str | Path | None = None) -> int:
+        """Take papers out (by id, or every paper whose only source is a listing file); returns how many."""
+        removed, dropped = 0, []
+        with self.writer():
+            with self.store.transaction():
+                for paper_id in dict.fromkeys(paper_ids or []):
+                    if self.store.paper(paper_id) is not None:
+                        dropped += self.store.delete_paper(paper_id)
+                        removed += 1
+                if source is not None:
+                    n, chunks = self._remove_source(Path(source).name)
+                    removed, dropped = removed + n, dropped + chunks
+                self.manifest_fields()
+            self.forget_chunks(dropped)
+            self.write_manifest_copy()
+        return removed
+
+    def _remove_source(self, listing: str) -> tuple[int, list[str]]:
+        removed, dropped = 0, []
+        for paper_id in self.store.paper_ids_in_listing(listing):
+            paper = self.store.paper(paper_id)
+            paper.sources = [s for s in paper.sources if s.listing != listing]
+            if paper.sources:
+                self.store.put_paper(paper, norm_key(normalise(paper.abstract)))
             else:
-                by_key[key] = paper
-                state.papers[paper.paper_id] = paper
-                new_papers.append(paper)
-        new_chunks = [c for p in new_papers for c in chunk_paper(p, self.settings.chunk.size, self.settings.chunk.overlap)]
-        embedded = self._embed_missing(new_chunks)
-        state.chunks.extend(new_chunks)
-        state.manifest = self._manifest(state, paths)
-        self._commit(state)
-        return IngestSummary(files=len(paths), entries=len(parsed), papers=len(unique), new_papers=len(new_papers),
-                             duplicates_merged=merged_within + merged_existing, chunks_embedded=embedded,
-                             total_papers=len(state.papers), seconds=time.perf_counter() - started)
-
-    def _embed_missing(self, chunks: list[Chunk]) -> int:
-        """Embed and add the chunks Chroma does not hold yet; returns how many were embedded."""
-        if not chunks:
-            return 0
-        present = set(self.collection.get(ids=[c.chunk_id for c in chunks], include=[])["ids"])
-        todo = [c for c in chunks if c.chunk_id not in present]
-        from tqdm import tqdm
-
-        batch = self.settings.embedding.batch_size
-        with tqdm(total=len(todo), desc="embedding chunks", unit="chunk", disable=not self.settings.progress or not todo,
-                  file=sys.stderr) as bar:
-            for start in range(0, len(todo), batch):
-                part = todo[start: start + batch]
-                vectors = self.embedder.embed([c.text for c in part])
-                self.collection.upsert(ids=[c.chunk_id for c in part], embeddings=[list(map(float, v)) for v in vectors],
-                                       documents=[c.text for c in part],
-                                       metadatas=[{"paper_id": c.paper_id, "position": c.position} for c in part])
-                bar.update(len(part))
-        return len(todo)
-
-    def _manifest(self, state: IndexState, paths: list[Path]) -> dict:
-        previous = self.state.manifest if state.manifest else {}
-        dimension = previous.get("dimension")
-        if dimension is None and state.chunks:
-            dimension = self.embedder.dimension
-        files = dict(previous.get("files", {}))
-        for path in paths:
-            files[Path(path).name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-        return {"version": STORE_VERSION, "fingerprint": self.settings.index_fingerprint(), "dimension": dimension,
-                "collection": self.collection_name, "papers": len(state.papers), "chunks": len(state.chunks),
-                "corpus_fingerprint": corpus_fingerprint(state.papers), "files": files,
-                "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
-def _copy_state(state: IndexState) -> IndexState:
-    return IndexState(manifest=dict(state.manifest),
-                      papers={pid: Paper.from_dict(p.to_dict()) for pid, p in state.papers.items()},
-                      chunks=list(state.chunks))
+                dropped += self.store.delete_paper(paper_id)
+                removed += 1
+        files = self.store.meta("files", {})
+        files.pop(listing, None)
+        self.store.set_meta("files", files)
+        return removed, dropped
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -1,11 +1,14 @@
-"""Hybrid retrieval: dense (Chroma) plus BM25 (bm25s), fused by reciprocal rank, one hit per paper.
+"""Hybrid retrieval: dense (Chroma) plus BM25 (the store's FTS5 index), fused by reciprocal rank, one hit per paper.
 
+Filters go into Chroma's `where` (year; paper ids when a filter selects few papers) and into the
+store's SQL, so a query costs the same whatever the number of chunks.
 Out of scope: answering (see `answer`); building the index (see `index`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from .index import PaperIndex
 from .records import Hit, Paper
@@ -62,31 +65,52 @@ def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     return scores
 
 
-class BM25:
-    """A bm25s index over chunk texts, with English stop words and Snowball stemming."""
+IN_LIMIT = 5000  # papers a filter may select before dense search filters after the query instead of in it
 
-    def __init__(self, ids: list[str], texts: list[str]):
-        import bm25s
-        import Stemmer
 
-        self.ids = ids
-        self.stemmer = Stemmer.Stemmer("english")
-        self.model = bm25s.BM25()
-        if ids:
-            self.model.index(bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, show_progress=False), show_progress=False)
+@dataclass
+class Scope:
+    """Where one filtered search may look: a Chroma `where`, a store clause, and post-filter ids when needed."""
 
-    def query(self, text: str, allowed: set[str] | None = None) -> list[tuple[str, float]]:
-        """All chunks scored above zero, best first: [(chunk_id, score)]."""
-        import bm25s
+    where: dict | None = None
+    sql: str = "1"
+    params: list = field(default_factory=list)
+    post_filter: bool = False  # the filter selects too many papers to list in `where`
+    empty: bool = False
 
-        if not self.ids:
-            return []
-        tokens = bm25s.tokenize([text], stopwords="en", stemmer=self.stemmer, show_progress=False)
-        if not tokens.vocab:
-            return []
-        docs, scores = self.model.retrieve(tokens, k=len(self.ids), show_progress=False)
-        ranked = [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
-        return [(cid, s) for cid, s in ranked if allowed is None or cid in allowed]
+
+def year_where(filters: Filters) -> list[dict]:
+    """Chroma conditions for the year filters.
+
+    Example: year_where(Filters(year_from=2020, year_to=2022)) == [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]
+    """
+    parts = []
+    if filters.year is not None:
+        parts.append({"year": filters.year})
+    if filters.year_from is not None:
+        parts.append({"year": {"$gte": filters.year_from}})
+    if filters.year_to is not None:
+        parts.append({"year": {"$lte": filters.year_to}})
+    return parts
+
+
+def scope_for(filters: Filters | None, store) -> Scope:
+    """Push filters into Chroma's `where` (year, small paper sets) and the store's indexes (everything)."""
+    if filters is None:
+        return Scope()
+    sql, params = store.filter_sql(year=filters.year, year_from=filters.year_from, year_to=filters.year_to,
+                                   listing=filters.listing, author=filters.author, paper_ids=filters.paper_ids)
+    parts, post_filter = year_where(filters), False
+    if filters.listing or filters.author or filters.paper_ids is not None:
+        ids = store.filtered_paper_ids(sql, params, IN_LIMIT)
+        if ids is not None and not ids:
+            return Scope(empty=True)
+        if ids is not None:
+            parts.append({"paper_id": {"$in": ids}})
+        else:
+            post_filter = True  # too many to list: dense candidates are checked against the store
+    where = parts[0] if len(parts) == 1 else ({"$and": parts} if parts else None)
+    return Scope(where=where, sql=sql, params=params, post_filter=post_filter)
 
 
 class Retriever:
@@ -94,49 +118,57 @@ class Retriever:
 
     def __init__(self, index: PaperIndex):
         self.index = index
-        self._bm25: BM25 | None = None
-        self._bm25_key = None
-
-    @property
-    def bm25(self) -> BM25:
-        key = (len(self.index.state.chunks), self.index.state.manifest.get("corpus_fingerprint"))
-        if self._bm25 is None or self._bm25_key != key:
-            chunks = self.index.state.chunks
-            self._bm25, self._bm25_key = BM25([c.chunk_id for c in chunks], [c.text for c in chunks]), key
-        return self._bm25
 
     def search(self, query: str, k: int = 10, filters=None, mode: str | None = None) -> list[Hit]:
         """The k best papers for a query, one hit per paper (its best chunk), best first."""
         settings = self.index.settings.retrieval
         mode = mode or settings.mode
-        filters = Filters.of(filters)
-        papers = self.index.state.papers
-        allowed_papers = [pid for pid, p in papers.items() if filters.accepts(p)] if filters else None
-        allowed_chunks = ({c.chunk_id for c in self.index.state.chunks if c.paper_id in set(allowed_papers)}
-                          if allowed_papers is not None else None)
+        scope = scope_for(Filters.of(filters), self.index.store)
+        if scope.empty:
+            return []
         n = max(settings.candidates, 3 * k)
-        dense = self.index.dense_query(self.index.embedder.embed_query(query), n, allowed_papers) if mode != "bm25" else []
-        lexical = self.bm25.query(query, allowed_chunks)[:n] if mode != "dense" else []
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]], settings.rrf_k)
-        return self._group(fused, dict(dense), dict(lexical), k)
+        dense = self._dense(query, n, scope) if mode != "bm25" else []
+        lexical = self.index.store.lexical(query, n, scope.sql, scope.params) if mode != "dense" else []
+        fused = rrf([[cid for cid, _, _ in dense], [cid for cid, _, _ in lexical]], settings.rrf_k)
+        return self._group(fused, dense, lexical, k)
 
-    def _group(self, fused: dict[str, float], dense: dict[str, float], lexical: dict[str, float], k: int) -> list[Hit]:
-        chunk_text = {c.chunk_id: c.text for c in self.index.state.chunks}
+    def _dense(self, query: str, n: int, scope: Scope) -> list[tuple[str, str, float]]:
+        vector = self.index.embedder.embed_query(query)
+        if not scope.post_filter:
+            return self.index.dense_query(vector, n, scope.where)
+        found = self.index.dense_query(vector, 10 * n, scope.where)
+        passing = set(self.index.store.filtered_paper_ids(
+            f"{scope.sql} AND p.paper_id IN (SELECT value FROM json_each(?))",
+            [*scope.params, json.dumps(sorted({pid for _, pid, _ in found}))], 10 * n) or [])
+        return [hit for hit in found if hit[1] in passing][:n]
+
+    def _group(self, fused: dict[str, float], dense: list, lexical: list, k: int) -> list[Hit]:
+        owner = {cid: pid for cid, pid, _ in dense + lexical}
         best: dict[str, tuple[float, str]] = {}
         for cid, score in fused.items():
-            pid = cid.rsplit(":", 1)[0]
-            if pid in self.index.state.papers and (pid not in best or score > best[pid][0]):
+            pid = owner[cid]
+            if pid not in best or score > best[pid][0]:
                 best[pid] = (score, cid)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+        papers = self.index.store.papers_by_id([pid for pid, _ in ranked])
+        texts = self.index.store.chunk_texts([cid for _, (_, cid) in ranked])
+        sims, bm = _best_per_paper(dense), _best_per_paper(lexical)
         hits = []
-        for rank, (pid, (score, cid)) in enumerate(ranked, 1):
-            paper = self.index.state.papers[pid]
-            sims = [s for c, s in dense.items() if c.rsplit(":", 1)[0] == pid]
-            bm = [s for c, s in lexical.items() if c.rsplit(":", 1)[0] == pid]
-            hits.append(Hit(paper_id=pid, title=paper.title, abstract=paper.abstract, score=score, rank=rank,
-                            chunk_text=chunk_text.get(cid, ""), dense_similarity=max(sims) if sims else None,
-                            bm25_score=max(bm) if bm else None, metadata=paper_metadata(paper)))
+        for pid, (score, cid) in ranked:
+            paper = papers.get(pid)
+            if paper is None:  # removed between the query and now
+                continue
+            hits.append(Hit(paper_id=pid, title=paper.title, abstract=paper.abstract, score=score, rank=len(hits) + 1,
+                            chunk_text=texts.get(cid, ""), dense_similarity=sims.get(pid), bm25_score=bm.get(pid),
+                            metadata=paper_metadata(paper)))
         return hits
+
+
+def _best_per_paper(found: list[tuple[str, str, float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for _, pid, score in found:
+        best[pid] = max(score, best.get(pid, score))
+    return best
 
 
 def paper_metadata(paper: Paper) -> dict:

@@ -225,19 +225,19 @@ def test_load_file__missing_file_is_a_corpus_error(tmp_path):
 @pytest.mark.slow
 def test_ingest__bad_files_leave_the_index_untouched(fresh_index_copy, embedder, tmp_path):
     assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
-    store_before = (fresh_index_copy / "store.json").read_bytes()
+    store_before = (fresh_index_copy / "manifest.json").read_bytes()
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
     for name in BAD_FILES:
         with pytest.raises(CorpusError, match=name.replace(".", r"\.")):
             assistant.ingest([make_bad_file(bad_dir, name)])
         assert len(assistant.papers()) == 218, name
-        assert (fresh_index_copy / "store.json").read_bytes() == store_before, name
+        assert (fresh_index_copy / "manifest.json").read_bytes() == store_before, name
     # one good file next to a bad one: all-or-nothing
     good = write(tmp_path / "good.jsonl", jsonl({"title": "SparseWidget", "abstract": ABSTRACT}))
     with pytest.raises(CorpusError):
         assistant.ingest([good, bad_dir / "invalid.jsonl"])
-    assert (fresh_index_copy / "store.json").read_bytes() == store_before
+    assert (fresh_index_copy / "manifest.json").read_bytes() == store_before
     for reopened in (assistant, Assistant(index_dir=fresh_index_copy, embedder=embedder)):
         assert len(reopened.papers()) == 218
         assert reopened.search(STABLE_SPAM_QUESTION, k=3)[0].title == STABLE_SPAM_TITLE
@@ -258,4 +258,4 @@ def test_cli_ingest__bad_file_exits_2_with_one_error_line(tmp_path, name, conten
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "idx" / "store.json").exists()
+    assert not (tmp_path / "idx" / "manifest.json").exists()

@@ -49,11 +49,12 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 
 def test_seed_index__store_and_manifest_describe_218_papers(seed_index_dir, seed_assistant):
-    store = json.loads((seed_index_dir / "store.json").read_text())
     manifest = json.loads((seed_index_dir / "manifest.json").read_text())
-    assert store["manifest"] == manifest
-    assert len(store["papers"]) == len(seed_assistant.papers()) == manifest["papers"] == 218
-    assert len(store["chunks"]) == manifest["chunks"] == SEED_CHUNKS
+    assert seed_assistant.index.manifest == manifest
+    assert (seed_index_dir / "store.sqlite").exists() and not (seed_index_dir / "store.json").exists()
+    assert len(seed_assistant.index.state.papers) == len(seed_assistant.papers()) == manifest["papers"] == 218
+    assert len(seed_assistant.index.state.chunks) == manifest["chunks"] == SEED_CHUNKS
+    assert manifest["version"] == 3
     assert manifest["fingerprint"] == {"embedding_provider": "local", "embedding_model": "all-MiniLM-L6-v2",
                                        "chunk_size": 512, "chunk_overlap": 32, "tokenizer": "cl100k_base"}
     assert manifest["dimension"] == 384
@@ -75,7 +76,7 @@ def test_seed_index__chunk_ids_number_each_papers_chunks_and_start_with_its_titl
 
 
 def test_seed_index__chroma_holds_exactly_the_committed_chunks(seed_assistant):
-    stored = seed_assistant.index.collection.get(include=["metadatas"])
+    stored = seed_assistant.index.chroma_collection.get(include=["metadatas"])
     committed = {c.chunk_id: c.paper_id for c in seed_assistant.index.state.chunks}
     assert sorted(stored["ids"]) == sorted(committed)
     assert all(committed[cid] == meta["paper_id"] for cid, meta in zip(stored["ids"], stored["metadatas"]))
@@ -116,7 +117,7 @@ def test_ingest__new_file_embeds_only_its_own_chunks_and_twice_adds_nothing(fres
     assert (second.new_papers, second.chunks_embedded, second.total_papers, second.duplicates_merged) == (0, 0, 221, 0)
     reopened = Assistant(index_dir=fresh_index_copy, embedder=embedder)
     assert len(reopened.papers()) == 221
-    assert len(reopened.index.state.chunks) == SEED_CHUNKS + len(chunks) == reopened.index.collection.count()
+    assert len(reopened.index.state.chunks) == SEED_CHUNKS + len(chunks) == reopened.index.chroma_collection.count()
     assert json.loads((fresh_index_copy / "manifest.json").read_text())["files"]["three.jsonl"]
 
 
@@ -175,7 +176,7 @@ WORDS = ("alpha beta gamma delta sparse dense kernel tensor graph node edge late
          "token vector matrix gradient loss margin robust noisy label signal filter layer block head query key value "
          "memory cache router expert agent policy reward planner critic actor world model dataset corpus benchmark "
          "metric score ranking retrieval index shard replica cluster server client protocol budget schedule").split()
-PROGRESS_RE = re.compile(r"embedding chunks:\s+\d+%.*\|\s*[1-9]\d*/")
+PROGRESS_RE = re.compile(r"ingesting papers:\s+\d+%.*\|\s*[1-9]\d*/")
 KILLED_INGEST = """
 import sys
 from assistant.api import Assistant
@@ -191,7 +192,7 @@ def synthetic_papers(n: int, words: int = 60) -> list[dict]:
 
 
 def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
-    """Read the child's stderr until tqdm shows at least one embedded batch; returns what was read."""
+    """Read the child's stderr until tqdm shows at least one ingested batch; returns what was read."""
     seen, deadline = b"", time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         selector.register(process.stderr, selectors.EVENT_READ)
@@ -206,7 +207,7 @@ def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
             if any(PROGRESS_RE.search(part) for part in re.split(r"[\r\n]", text)):
                 return text
     process.kill()
-    pytest.fail(f"no 'embedding chunks' progress with a finished batch (exit {process.poll()}):\n"
+    pytest.fail(f"no 'ingesting papers' progress with a finished batch (exit {process.poll()}):\n"
                 f"{seen.decode(errors='replace')[-3000:]}")
 
 
@@ -231,12 +232,12 @@ def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embed
     hits = assistant.search(STABLE_SPAM_QUESTION, k=5)
     assert hits[0].title == STABLE_SPAM_TITLE and len(hits) == 5
     assert all(not h.title.startswith("Synthetic study") for h in assistant.search("sparse kernel tensor graph", k=10))
-    left_over = assistant.index.collection.count() - SEED_CHUNKS  # chunks the killed run added but never committed
+    left_over = assistant.index.chroma_collection.count() - SEED_CHUNKS  # chunks the killed run added but never committed
     assert left_over >= Settings().embedding.batch_size
 
     summary = assistant.ingest([big])
     new_chunks = len(assistant.index.state.chunks) - SEED_CHUNKS
     assert (summary.new_papers, summary.total_papers) == (3000, 218 + 3000)
     assert summary.chunks_embedded == new_chunks - left_over < new_chunks
-    assert assistant.index.collection.count() == len(assistant.index.state.chunks)
+    assert assistant.index.chroma_collection.count() == len(assistant.index.state.chunks)
     assert len(Assistant(index_dir=fresh_index_copy, embedder=embedder).papers()) == 3218

@@ -1,0 +1,237 @@
+"""Writing papers into an index: a streaming ingest in one transaction, and migrating a version-2 `store.json`.
+
+Identity: a paper whose id is already indexed and that carries an external identifier (DOI,
+arXiv id, PMID, a record id) replaces the stored one (its chunks are re-made, sources kept);
+a paper without identifiers whose normalised abstract is already indexed is merged into that
+paper as another source. Everything else is new. Out of scope: reading formats (see
+`formats`), the store's tables (see `store`), queries (see `retrieve`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+from .corpus import merge_into, normalise
+from .errors import CorpusError, IndexMismatchError
+from .formats import SUFFIXES, iter_papers
+from .records import Chunk, IngestSummary, Paper
+from .store import norm_key
+
+INGEST_BATCH = 512  # papers per round of chunking, embedding and upserting: bounds memory
+GET_BATCH = 1000  # ids per Chroma get: far below SQLite's variable limit
+
+
+def has_identifier(paper: Paper) -> bool:
+    """Whether a paper carries an identifier of its own (not one derived from its abstract)."""
+    return bool(paper.external_id or any(getattr(paper, name, None) for name in ("doi", "arxiv_id", "pmid")))
+
+
+def chroma_metadata(chunk: Chunk, year: int | None) -> dict:
+    """What Chroma keeps beside a chunk vector: enough to filter by paper and year."""
+    meta = {"paper_id": chunk.paper_id, "position": chunk.position}
+    return meta if year is None else {**meta, "year": year}
+
+
+class IngestRun:
+    """One ingest of some files into an index: all of it commits, or none of it."""
+
+    def __init__(self, index, paths: list[Path], rebuild: bool = False):
+        self.index, self.store, self.paths, self.rebuild = index, index.store, paths, rebuild
+        self.summary = IngestSummary(files=len(paths))
+        self.touched: set[str] = set()
+        self.dropped: list[str] = []  # chunk ids to delete from Chroma once the store has committed
+        self.upserted: list[str] = []  # chunk ids this run wrote to Chroma (deleted again if it fails)
+        self.dimension: int | None = None
+
+    def run(self) -> IngestSummary:
+        started = time.perf_counter()
+        for path in self.paths:
+            if not path.is_file():
+                raise CorpusError(path, "no such file")
+            if SUFFIXES.get(path.suffix.lower()) is None:
+                next(iter_papers(path))  # raises the format's own "unsupported file type" error
+        with self.index.writer():
+            if not self.rebuild:
+                self.index.check_compatible()
+            try:
+                with self.store.transaction():
+                    self._write()
+            except BaseException:
+                self._clean_failed()
+                raise
+            still_held = self.store.chunk_texts(self.dropped)  # a later record may have re-made a dropped chunk
+            self.index.forget_chunks([c for c in dict.fromkeys(self.dropped) if c not in still_held])
+            self.index.write_manifest_copy()
+        self.summary.papers, self.summary.total_papers = len(self.touched), self.store.count_papers()
+        self.summary.seconds = time.perf_counter() - started
+        return self.summary
+
+    def _write(self) -> None:
+        if self.rebuild:
+            self._clear()
+        settings = self.index.settings
+        from tqdm import tqdm
+
+        papers, total = self._papers()
+        with tqdm(total=total, desc="ingesting papers", unit="paper", disable=not settings.progress, file=sys.stderr,
+                  smoothing=0.1) as bar:
+            while batch := list(islice(papers, INGEST_BATCH)):
+                self._add(batch)
+                bar.update(len(batch))
+        if self.rebuild:
+            self.dropped += [cid for (cid,) in self.store.db.execute(
+                "SELECT chunk_id FROM old_chunks WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)")]
+        if self.dimension and self.store.meta("dimension") is None:
+            self.store.set_meta("dimension", self.dimension)
+        self.index.manifest_fields(files={p.name: file_hash(p) for p in self.paths})
+
+    def _papers(self):
+        """All incoming papers as one stream, and their number when cheap to know (for the ETA)."""
+        streams, total = [], 0
+        for path in self.paths:
+            if SUFFIXES.get(path.suffix.lower()) == "jsonl":
+                streams.append(iter_papers(path))
+                total += count_lines(path)
+            else:  # small formats are read whole
+                streams.append(list(iter_papers(path)))
+                total += len(streams[-1])
+        return (paper for stream in streams for paper in stream), total
+
+    def _clear(self) -> None:
+        db = self.store.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS old_chunks(chunk_id TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM old_chunks")
+        db.execute("INSERT INTO old_chunks SELECT chunk_id FROM chunks")
+        self.store.clear()
+
+    def _add(self, batch: list[Paper]) -> None:
+        """Place a batch of incoming papers, write their rows, and embed the chunks that changed."""
+        from .index import chunk_paper
+
+        size, overlap = self.index.settings.chunk.size, self.index.settings.chunk.overlap
+        to_embed, years, regrouped = [], {}, []
+        for incoming in batch:
+            self.summary.entries += 1
+            paper, old, key = self._place(incoming)
+            self.touched.add(paper.paper_id)
+            years[paper.paper_id] = paper.year
+            if old is not None and paper.to_dict() == old.to_dict():
+                continue
+            self.store.put_paper(paper, key)
+            if old is None or (old.title, old.abstract) != (paper.title, paper.abstract):
+                chunks = chunk_paper(paper, size, overlap)
+                self.dropped += self.store.delete_chunks(paper.paper_id) if old is not None else []
+                self.store.put_chunks(chunks)
+                to_embed += chunks
+            elif old.year != paper.year:
+                regrouped.append(paper.paper_id)
+        self._embed_missing(to_embed, years)
+        self._update_years(regrouped, years)
+
+    def _place(self, incoming: Paper) -> tuple[Paper, Paper | None, str]:
+        """Decide what an incoming paper becomes: (paper to store, the stored one it updates, its abstract key)."""
+        key = norm_key(normalise(incoming.abstract))
+        old = self.store.paper(incoming.paper_id)
+        if old is None and not has_identifier(incoming):
+            old = self.store.paper_with_key(key)
+        if old is None:
+            self.summary.new_papers += 1
+            return incoming, None, key
+        if has_identifier(incoming) and old.paper_id == incoming.paper_id:
+            listings = {s.listing for s in incoming.sources}
+            incoming.sources = [s for s in old.sources if s.listing not in listings] + incoming.sources
+            return incoming, old, key
+        paper = Paper.from_dict(old.to_dict())
+        merge_into(paper, incoming)
+        self.summary.duplicates_merged += len(paper.sources) > len(old.sources)
+        return paper, old, norm_key(normalise(paper.abstract))
+
+    def _embed_missing(self, chunks: list[Chunk], years: dict) -> None:
+        """Embed and upsert the chunks Chroma does not hold with the same text (a killed run's work is kept)."""
+        if not chunks:
+            return
+        collection = self.index.chroma_collection
+        todo = []
+        for start in range(0, len(chunks), GET_BATCH):
+            part = chunks[start: start + GET_BATCH]
+            got = collection.get(ids=[c.chunk_id for c in part], include=["documents"])
+            held = dict(zip(got["ids"], got["documents"]))
+            todo += [c for c in part if held.get(c.chunk_id) != c.text]
+        if not todo:
+            return
+        vectors = self.index.embedder.embed([c.text for c in todo])
+        self.dimension = int(len(vectors[0]))
+        step = self.index.max_batch
+        for start in range(0, len(todo), step):
+            part = todo[start: start + step]
+            collection.upsert(ids=[c.chunk_id for c in part], documents=[c.text for c in part],
+                              embeddings=[list(map(float, v)) for v in vectors[start: start + step]],
+                              metadatas=[chroma_metadata(c, years.get(c.paper_id)) for c in part])
+            self.upserted += [c.chunk_id for c in part]
+        self.summary.chunks_embedded += len(todo)
+
+    def _update_years(self, paper_ids: list[str], years: dict) -> None:
+        chunks = [c for pid in paper_ids for c in self.store.chunks_of(pid)]
+        if chunks:
+            self.index.chroma_collection.update(ids=[c.chunk_id for c in chunks],
+                                                metadatas=[chroma_metadata(c, years[c.paper_id]) for c in chunks])
+
+    def _clean_failed(self) -> None:
+        """After a rollback, delete from Chroma what this run added and the store does not hold."""
+        try:
+            committed = self.store.chunk_texts(self.upserted)
+            self.index.forget_chunks([c for c in self.upserted if c not in committed])
+        except Exception:  # cleaning is best effort: leftovers are ignored by queries and reused later
+            pass
+
+
+def count_lines(path: Path) -> int:
+    """Number of lines in a file, read in 1 MB blocks."""
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def migrate_json_store(index) -> None:
+    """Move a version-2 `store.json` into the SQLite store; Chroma's vectors are kept (years added)."""
+    from .index import LEGACY_STORE, REBUILD_HINT, STORE_VERSION
+
+    legacy = index.dir / LEGACY_STORE
+    with index.writer():
+        if not legacy.exists():  # another process migrated it while we waited
+            return
+        data = json.loads(legacy.read_text(encoding="utf-8"))
+        manifest = data.get("manifest", {})
+        if manifest.get("version") != 2:
+            raise IndexMismatchError(f"the index in {index.dir} was written by another version of assistant "
+                                     f"(store version {manifest.get('version')}, expected 2 or {STORE_VERSION}); {REBUILD_HINT}")
+        papers = [Paper.from_dict(p) for p in data["papers"]]
+        chunks = [Chunk(**c) for c in data["chunks"]]
+        with index.store.transaction():
+            index.store.clear()
+            for paper in papers:
+                index.store.put_paper(paper, norm_key(normalise(paper.abstract)))
+            index.store.put_chunks(chunks)
+            for key in ("fingerprint", "dimension", "collection", "files"):
+                index.store.set_meta(key, manifest.get(key))
+            index.store.set_meta("version", STORE_VERSION)
+        years = {p.paper_id: p.year for p in papers}
+        dated = [c for c in chunks if years.get(c.paper_id) is not None]
+        for start in range(0, len(dated), GET_BATCH):
+            part = dated[start: start + GET_BATCH]
+            index.chroma_collection.update(ids=[c.chunk_id for c in part],
+                                           metadatas=[chroma_metadata(c, years[c.paper_id]) for c in part])
+        legacy.rename(legacy.with_name(LEGACY_STORE + ".v2-migrated"))
+        index.write_manifest_copy()
