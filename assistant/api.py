@@ -9,11 +9,13 @@ from pathlib import Path
 
 from .config import SEEDS_DIR, Settings, get_settings
 from .corpus import seed_files
+from .errors import AssistantError
 from .index import PaperIndex
 from .records import Answer, Hit, IngestSummary, Paper
 from .retrieve import Retriever
 
 BUNDLED = "bundled"
+USER_INDEX_MARK = "user-index"  # in an index folder the user ingested into: never filled with the bundled corpus
 
 
 def filters_from(listing: str | None = None, year: int | str | None = None, author: str | None = None) -> dict | None:
@@ -44,7 +46,12 @@ class Assistant:
         self.components = components
         self._chain = None
         if not self.index.count_papers() and corpus:
-            self.ingest(seed_files(SEEDS_DIR) if corpus == BUNDLED else corpus)
+            if corpus != BUNDLED:
+                self.ingest(corpus)
+            elif (self.index.dir / USER_INDEX_MARK).exists():
+                raise AssistantError(f"the index in {self.index.dir} is empty; ingest files with `assistant ingest FILE`")
+            else:
+                self.index.ingest(seed_files(SEEDS_DIR))
 
     def papers(self) -> list[Paper]:
         """Every paper in the index, in listing order."""
@@ -77,10 +84,16 @@ class Assistant:
         return self.chain.stream(question, history=history, filters=filters, k=k, strict=strict, backend=backend,
                                  model=model)
 
-    def ingest(self, paths, rebuild: bool = False) -> IngestSummary:
-        """Add files (listings, JSONL, CSV, BibTeX) to the index; all-or-nothing."""
+    def ingest(self, paths, rebuild: bool = False, strict: bool = False) -> IngestSummary:
+        """Add bibliography files (BibTeX, RIS, CSV, JSON, PubMed, ...) to the index; all-or-nothing per call.
+
+        Records without an abstract are skipped and reported in the summary; `strict` refuses them instead.
+        """
         paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-        return self.index.ingest(paths, rebuild=rebuild)
+        if rebuild or not self.index.count_papers():  # the user chose this folder's content: no bundled corpus later
+            self.index.dir.mkdir(parents=True, exist_ok=True)
+            (self.index.dir / USER_INDEX_MARK).write_text("This index holds the user's files; the bundled corpus is not added to it.\n")
+        return self.index.ingest(paths, rebuild=rebuild, strict=strict)
 
     def remove(self, paper_ids=None, source=None) -> int:
         """Take papers out of the index by id, or every paper found only in `source` (a file); returns how many."""

@@ -20,8 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="add files to the index (.txt listings, .jsonl, .csv, .bib)")
+    ingest = sub.add_parser("ingest", help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)")
     ingest.add_argument("paths", nargs="+", type=Path, help="files to read")
+    ingest.add_argument("--strict", action="store_true", help="refuse a file with any record skipped or repaired (e.g. no abstract)")
     ingest.add_argument("--rebuild", action="store_true", help="drop the current index content and build it anew from these files")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -78,7 +79,7 @@ def make_assistant(args, **kwargs):
 
 def cmd_ingest(args) -> int:
     # --rebuild is the way out of an IndexMismatchError, so it must not be refused by that check
-    summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(args.paths, rebuild=args.rebuild)
+    summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(args.paths, rebuild=args.rebuild, strict=args.strict)
     print(json.dumps(summary.to_dict()) if args.json else f"ingested: {summary}")
     return 0
 

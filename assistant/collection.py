@@ -66,7 +66,7 @@ def listing_names(paper: Paper) -> set[str]:
 
 
 def parse_date(date: str | None) -> datetime | None:
-    for fmt in ("%b %d, %Y", "%B %d, %Y"):
+    for fmt in ("%b %d, %Y", "%B %d, %Y", "%Y-%m-%d", "%Y-%m"):  # listing dates, ISO dates of other formats
         try:
             return datetime.strptime(date or "", fmt)
         except ValueError:

@@ -1,9 +1,11 @@
-"""Reading scraped listing pages into paper records, and merging copies of one paper.
+"""Reading scraped listing pages into paper records; paper identity; merging copies of one paper.
 
 Three scraped layouts are understood: a paper listing (title, summary, "• N authors · date"),
 an author page (title, venue, abstract under one author's name) and a bare list of `Abstract:`
-lines. Structured formats (JSONL, CSV, BibTeX, arXiv snapshot) live in `formats`.
-Out of scope: chunking and embedding (see `index`).
+lines. A paper's identity is its first identifier (DOI, arXiv id, PubMed id, then the file's own
+key scoped by file), its normalised abstract only when it has none; `paper_id` is derived from it,
+so copies of one paper in several files meet under one id and records with different identifiers
+never do. Structured formats live in `formats`. Out of scope: chunking and embedding (see `index`).
 """
 
 from __future__ import annotations
@@ -47,8 +49,35 @@ def normalise(text: str) -> str:
 
 
 def paper_id_for(abstract: str) -> str:
-    """Stable paper id from the abstract's normalised text."""
+    """Stable paper id from the abstract's normalised text (papers with no identifier)."""
     return "p" + hashlib.sha1(normalise(abstract).encode()).hexdigest()[:10]
+
+
+def paper_identity(paper: Paper, file: str | None = None) -> str | None:
+    """The identifier a paper is known by, or None when it has none.
+
+    Example: a paper with doi "10.1/x" gives "doi:10.1/x"; one with only key "smith20" in refs.bib gives "key:refs.bib:smith20".
+    """
+    if paper.doi:
+        return f"doi:{paper.doi}"
+    if paper.arxiv_id:
+        return f"arxiv:{paper.arxiv_id}"
+    if paper.pmid:
+        return f"pmid:{paper.pmid}"
+    if paper.key:
+        return f"key:{file or (paper.sources[0].listing if paper.sources else '')}:{paper.key}"
+    return None
+
+
+def paper_id_for_record(paper: Paper, file: str | None = None) -> str:
+    """The paper id from the identity: the same DOI in two files gives the same id.
+
+    Example: paper_id_for_record(doi "10.1/x") == "d" + sha1("doi:10.1/x")[:16]; no identifier: paper_id_for(abstract).
+    """
+    identity = paper_identity(paper, file)
+    if identity is None:
+        return paper_id_for(paper.abstract)
+    return identity[0] + hashlib.sha1(identity.encode()).hexdigest()[:16]
 
 
 def detect_layout(lines: list[str]) -> str:
@@ -168,17 +197,34 @@ def _year(date: str | None) -> int | None:
 
 
 def merge(papers: list[Paper]) -> tuple[list[Paper], int]:
-    """Merge copies of one paper (same normalised abstract); returns (unique papers, copies merged)."""
-    by_key: dict[str, Paper] = {}
-    merged = 0
+    """Merge copies of one paper (same `paper_id`); returns (unique papers, copies merged)."""
+    unique, merged = merge_report(papers)
+    return unique, len(merged)
+
+
+def merge_report(papers: list[Paper]) -> tuple[list[Paper], list[str]]:
+    """Merge copies of one paper (same `paper_id`, so same identifier, or same abstract when none).
+
+    Returns (unique papers in first-seen order, one line per merged copy). Pure: the inputs' first
+    copies are updated in place and returned, nothing else is touched.
+    """
+    by_id: dict[str, Paper] = {}
+    merged = []
     for paper in papers:
-        key = normalise(paper.abstract)
-        if key in by_key:
-            merge_into(by_key[key], paper)
-            merged += 1
-        else:
-            by_key[key] = paper
-    return list(by_key.values()), merged
+        kept = by_id.get(paper.paper_id)
+        if kept is None:
+            by_id[paper.paper_id] = paper
+            continue
+        merge_into(kept, paper)
+        merged.append(f"{_where(paper)} = {_where(kept)} ({paper_identity(kept) or 'same abstract'})")
+    return list(by_id.values()), merged
+
+
+def _where(paper: Paper) -> str:
+    source = paper.sources[0] if paper.sources else None
+    if source is None:
+        return paper.paper_id
+    return f"{source.listing}" + (f" line {source.line}" if source.line else f" #{source.position + 1}")
 
 
 def merge_into(kept: Paper, other: Paper) -> None:
@@ -190,7 +236,7 @@ def merge_into(kept: Paper, other: Paper) -> None:
         kept.title, kept.title_derived = other.title, False
     kept.authors = kept.authors + [a for a in other.authors if a not in kept.authors]
     kept.code_links = kept.code_links + [c for c in other.code_links if c not in kept.code_links]
-    for name in ("authors_count", "organisation", "date", "year", "venue", "url"):
+    for name in ("authors_count", "organisation", "date", "year", "venue", "url", "doi", "arxiv_id", "pmid", "key"):
         if getattr(kept, name) is None and getattr(other, name) is not None:
             setattr(kept, name, getattr(other, name))
 

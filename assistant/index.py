@@ -248,11 +248,11 @@ class PaperIndex:
             self.chroma_collection.delete(ids=chunk_ids[start: start + self.max_batch])
 
     # ---- writing ---------------------------------------------------------------------------
-    def ingest(self, paths: list[Path], rebuild: bool = False) -> IngestSummary:
+    def ingest(self, paths: list[Path], rebuild: bool = False, strict: bool = False) -> IngestSummary:
         """Stream files into the index in one transaction, embedding only chunks Chroma lacks."""
         from .ingest import IngestRun
 
-        return IngestRun(self, [Path(p) for p in paths], rebuild=rebuild).run()
+        return IngestRun(self, [Path(p) for p in paths], rebuild=rebuild, strict=strict).run()
 
     def remove(self, paper_ids: list[str] | None = None, source: str | Path | None = None) -> int:
         """Take papers out (by id, or every paper whose only source is a listing file); returns how many."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .corpus import merge_into, normalise
 from .errors import CorpusError, IndexMismatchError
-from .formats import SUFFIXES, iter_papers
+from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict
 from .records import Chunk, IngestSummary, Paper
 from .store import norm_key
 
@@ -40,9 +40,10 @@ def chroma_metadata(chunk: Chunk, year: int | None) -> dict:
 class IngestRun:
     """One ingest of some files into an index: all of it commits, or none of it."""
 
-    def __init__(self, index, paths: list[Path], rebuild: bool = False):
+    def __init__(self, index, paths: list[Path], rebuild: bool = False, strict: bool = False):
         self.index, self.store, self.paths, self.rebuild = index, index.store, paths, rebuild
         self.summary = IngestSummary(files=len(paths))
+        self.strict, self.problems = strict, Problems()  # records the readers skipped or repaired
         self.touched: set[str] = set()
         self.dropped: list[str] = []  # chunk ids to delete from Chroma once the store has committed
         self.upserted: list[str] = []  # chunk ids this run wrote to Chroma (deleted again if it fails)
@@ -54,7 +55,7 @@ class IngestRun:
             if not path.is_file():
                 raise CorpusError(path, "no such file")
             if SUFFIXES.get(path.suffix.lower()) is None:
-                next(iter_papers(path))  # raises the format's own "unsupported file type" error
+                next(iter_papers(path), None)  # raises the format's own "unsupported file type" error
         with self.index.writer():
             if not self.rebuild:
                 self.index.check_compatible()
@@ -68,6 +69,7 @@ class IngestRun:
             self.index.forget_chunks([c for c in dict.fromkeys(self.dropped) if c not in still_held])
             self.index.write_manifest_copy()
         self.summary.papers, self.summary.total_papers = len(self.touched), self.store.count_papers()
+        self.problems.fill(self.summary)
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
@@ -94,11 +96,12 @@ class IngestRun:
         """All incoming papers as one stream, and their number when cheap to know (for the ETA)."""
         streams, total = [], 0
         for path in self.paths:
+            papers = refuse_if_strict(path, iter_papers(path, self.problems), self.problems, self.strict)
             if SUFFIXES.get(path.suffix.lower()) == "jsonl":
-                streams.append(iter_papers(path))
+                streams.append(papers)
                 total += count_lines(path)
             else:  # small formats are read whole
-                streams.append(list(iter_papers(path)))
+                streams.append(list(papers))
                 total += len(streams[-1])
         return (paper for stream in streams for paper in stream), total
 

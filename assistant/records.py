@@ -36,6 +36,10 @@ class Paper:
     url: str | None = None
     external_id: str | None = None
     code_links: list[str] = field(default_factory=list)
+    doi: str | None = None
+    arxiv_id: str | None = None
+    pmid: str | None = None
+    key: str | None = None
 
     @property
     def listings(self) -> list[str]:
@@ -46,7 +50,7 @@ class Paper:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Paper":
-        data = dict(data)
+        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["sources"] = [Source(**s) for s in data.get("sources", [])]
         return cls(**data)
 
@@ -80,8 +84,26 @@ class Hit:
 
 
 @dataclass
+class RecordProblem:
+    """One record a reader skipped or repaired, and why. Example: refs.bib line 12 (smith2020): no abstract, skipped."""
+
+    file: str
+    line: int
+    key: str | None
+    problem: str
+    action: str = "skipped"  # skipped | repaired
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}" + (f" ({self.key})" if self.key else "") + f": {self.problem}, {self.action}"
+
+
+SHOWN_PROBLEMS = 10
+
+
+@dataclass
 class IngestSummary:
-    """What one ingest did."""
+    """What one ingest did, with the records skipped or repaired (first few) and the copies merged."""
 
     files: int = 0
     entries: int = 0
@@ -91,17 +113,37 @@ class IngestSummary:
     chunks_embedded: int = 0
     total_papers: int = 0
     seconds: float = 0.0
+    skipped: int = 0
+    repaired: int = 0
+    derived_titles: int = 0
+    problems: list[RecordProblem] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def __str__(self) -> str:
-        return (
+        head = (
             f"{self.files} files, {self.entries} entries -> {self.papers} papers "
             f"({self.duplicates_merged} duplicates merged, {self.new_papers} new), "
             f"{self.chunks_embedded} chunks embedded, {self.total_papers} papers in index, "
             f"{self.seconds:.1f} s"
         )
+        return "\n".join([head] + self.details())
+
+    def details(self) -> list[str]:
+        """Lines on skipped and repaired records and merged copies: the first few, then a count."""
+        lines = []
+        if self.skipped or self.repaired or self.derived_titles:
+            lines.append(f"{self.skipped} records skipped, {self.repaired} repaired, {self.derived_titles} titles derived from the abstract")
+        shown = self.problems[:SHOWN_PROBLEMS]
+        lines += [f"  {p}" for p in shown]
+        if self.skipped + self.repaired > len(shown):
+            lines.append(f"  … and {self.skipped + self.repaired - len(shown)} more")
+        lines += [f"  merged: {m}" for m in self.merged[:SHOWN_PROBLEMS]]
+        if len(self.merged) > SHOWN_PROBLEMS:
+            lines.append(f"  … and {len(self.merged) - SHOWN_PROBLEMS} more merged")
+        return lines
 
 
 @dataclass

@@ -16,6 +16,7 @@ from .api import filters_from
 from .citations import MARKER_RE, parse_markers, with_markers
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
+from .formats.detect import SUFFIXES as INGEST_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,13 @@ def check_access(host: str, auth: str | None) -> tuple[str, str] | None:
 
 
 # ---- the app ------------------------------------------------------------------------------------
+def ingest_summary_html(summary) -> str:
+    """The ingest summary: counts, then the skipped/repaired records and merged copies (first few)."""
+    head, *details = str(summary).split("\n")
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in details)
+    return f'<div class="ingest-summary">Ingested: {html.escape(head)}' + (f"<ul>{items}</ul>" if items else "") + "</div>"
+
+
 def corpus_choices(papers) -> tuple[list[str], list[str]]:
     """Listing and year choices for the filter dropdowns."""
     listings = sorted({name for p in papers for name in p.listings})
@@ -271,7 +279,7 @@ def build_app(assistant):
             summary = assistant.ingest([str(f) for f in files])
         except USER_ERRORS as err:
             return (f'<div class="ingest-error">⚠ Not ingested, the index is unchanged: {html.escape(str(err))}</div>',) + refresh(query)
-        return (f'<div class="ingest-summary">Ingested: {html.escape(str(summary))}</div>',) + refresh(query)
+        return (ingest_summary_html(summary),) + refresh(query)
 
     with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
         history = gr.State([])
@@ -303,8 +311,9 @@ def build_app(assistant):
             table = gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
                                  wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])
         with gr.Tab("Ingest", elem_id="tab-ingest"):
-            files = gr.File(label="Files (.txt listings, .jsonl, .csv, .bib, arXiv .json)", file_count="multiple", type="filepath",
-                            file_types=[".txt", ".jsonl", ".ndjson", ".json", ".csv", ".bib"], elem_id="ingest-files")
+            files = gr.File(label="Files (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed XML, MEDLINE, Atom, .txt listings)",
+                            file_count="multiple", type="filepath", elem_id="ingest-files",
+                            file_types=sorted(INGEST_SUFFIXES))
             add = gr.Button("Add to index", variant="primary", elem_id="ingest-button")
             status = gr.HTML("", elem_id="ingest-status")
 

@@ -1,4 +1,4 @@
-"""Parsing the bundled scraped listings into papers, and merging copies of one paper (no model)."""
+"""Parsing the bundled scraped listings into papers, paper identity, and merging copies of one paper (no model)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import copy
 import pytest
 
 from assistant.config import SEEDS_DIR
-from assistant.corpus import (AUTHORS_RE, DATE_RE, code_links, derive_title, detect_layout, merge, method_name,
-                              normalise, paper_id_for, parse_listing, seed_files)
+from assistant.corpus import (AUTHORS_RE, DATE_RE, code_links, derive_title, detect_layout, merge, merge_report, method_name,
+                              normalise, paper_id_for, paper_id_for_record, paper_identity, parse_listing, seed_files)
 from assistant.formats import load_file
+from assistant.records import Paper, Source
 
 SEEDS = {path.name[:3]: path for path in seed_files(SEEDS_DIR)}
 
@@ -227,6 +228,46 @@ def test_paper_id_for__is_stable_across_runs_for_a_seed_paper(listings):
     # ids are stored in indexes and cited in answers: changing the scheme would orphan them.
     assert by_title(listings["000"], "Stable-SPAM:").paper_id == "pb63c5c0ae2"
     assert by_title(listings["001"], "FRAG:").paper_id == "pf962548654"
+
+
+def paper(abstract="Same abstract text.", file="a.bib", line=1, **ids) -> Paper:
+    made = Paper(paper_id="", title="T", abstract=abstract, sources=[Source(listing=file, position=0, line=line)], **ids)
+    made.paper_id = paper_id_for_record(made, file)
+    return made
+
+
+@pytest.mark.parametrize("ids, identity", [
+    ({"doi": "10.1/x", "arxiv_id": "2101.00001", "pmid": "1", "key": "k"}, "doi:10.1/x"),  # DOI first
+    ({"arxiv_id": "2101.00001", "pmid": "1", "key": "k"}, "arxiv:2101.00001"),
+    ({"pmid": "123", "key": "k"}, "pmid:123"),
+    ({"key": "smith20"}, "key:a.bib:smith20"),  # the file's own key, scoped by file
+    ({}, None),  # no identifier: the abstract decides
+])
+def test_paper_identity__first_identifier_wins(ids, identity):
+    assert paper_identity(paper(**ids)) == identity
+
+
+@pytest.mark.parametrize("first, second, same", [
+    (dict(doi="10.1/x", file="a.bib"), dict(doi="10.1/x", file="b.json", abstract="Other wording."), True),
+    (dict(arxiv_id="2101.00001"), dict(arxiv_id="2101.00001", file="c.jsonl"), True),
+    (dict(arxiv_id="2101.00001"), dict(arxiv_id="2101.00002"), False),  # same abstract, different ids
+    (dict(key="k1"), dict(key="k2"), False),
+    (dict(key="k1", file="a.bib"), dict(key="k1", file="b.bib"), False),  # keys are scoped by file
+    (dict(key="k1"), dict(key="k1", line=9), True),  # re-ingesting the same file's record
+    (dict(), dict(file="b.txt"), True),  # no identifiers: same abstract
+    (dict(doi="10.1/x"), dict(), False),  # an identified record never meets an unidentified one
+])
+def test_paper_id_for_record__same_identity_same_id(first, second, same):
+    assert (paper(**first).paper_id == paper(**second).paper_id) is same
+
+
+def test_merge_report__copies_of_one_doi_merge_and_different_ids_do_not():
+    a, b = paper(doi="10.1/x"), paper(doi="10.1/x", file="b.json", line=3, abstract="Other wording.")
+    c = paper(arxiv_id="2101.00002")
+    unique, merged = merge_report([a, b, c])
+    assert [p.paper_id for p in unique] == [a.paper_id, c.paper_id]
+    assert [s.listing for s in unique[0].sources] == ["a.bib", "b.json"]
+    assert merged == ["b.json line 3 = a.bib line 1 (doi:10.1/x)"]
 
 
 @pytest.mark.parametrize("line, groups", [

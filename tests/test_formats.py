@@ -1,4 +1,4 @@
-"""Reading JSONL, CSV, BibTeX and arXiv-snapshot files, and refusing bad input with one clear error."""
+"""Reading bibliography files (fixtures in each format), field normalisation, and refusing bad input clearly."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from assistant.api import Assistant
-from assistant.errors import CorpusError
-from assistant.formats import MAX_LINE_BYTES, load_file
+from assistant.errors import AssistantError, CorpusError
+from assistant.corpus import merge_report
+from assistant.formats import MAX_LINE_BYTES, detect, load_file, read_file, read_text
+from assistant.formats.fields import inverted_index_text, iso_date, normalise_arxiv, normalise_doi, people, strip_tags, web_link
+from assistant.formats.latex import latex_to_text
+from assistant.records import IngestSummary, RecordProblem
+
+FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 
 STABLE_SPAM_QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
 STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
@@ -44,7 +50,7 @@ def test_load_file__jsonl_reads_title_abstract_id_authors_date_url(tmp_path):
                                                                       "2024-03-05", 2024)
     assert (first.authors, first.authors_count) == (["Ann Lee", "Bo Li"], 2)
     assert [(s.listing, s.position, s.line) for s in first.sources] == [("mine.jsonl", 0, 1)]
-    assert first.paper_id.startswith("p") and first.paper_id != first.external_id
+    assert first.doi == "10.1/xyz" and first.paper_id.startswith("d")  # identity from the DOI-like id
     assert (second.authors, second.date, second.year) == (["Cy Wu", "Di Xu", "Ed Yi"], "2021", 2021)
     assert [(s.position, s.line) for s in second.sources] == [(1, 2)]
 
@@ -88,7 +94,7 @@ def test_load_file__arxiv_snapshot_line_gives_abs_url_parsed_authors_and_first_v
     assert paper.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
     assert (paper.url, paper.external_id) == ("https://arxiv.org/abs/0704.0001", "0704.0001")
     # the first submission dates the paper; update_date is the last metadata edit (2008)
-    assert (paper.date, paper.year) == ("Mon, 2 Apr 2007 19:18:42 GMT", 2007)
+    assert (paper.date, paper.year) == ("2007-04-02", 2007)
     assert paper.venue == "Phys.Rev.D76:013009,2007"
 
 
@@ -180,11 +186,10 @@ BAD_FILES = {
     "latin1.txt": (lambda p: p.write_bytes(("Title\n\n" + ABSTRACT + "\n\nCaf\xe9 results " + ABSTRACT).encode("latin-1")),
                    5, "UTF-8"),
     "no-abstract-column.csv": (lambda p: write(p, "title,summary\nA,B\n"), 1, "'abstract' column"),
-    "empty-abstract.jsonl": (lambda p: write(p, jsonl({"abstract": ABSTRACT}, {"abstract": ABSTRACT_2},
-                                                      {"title": "T", "abstract": "  "})), 3, "abstract"),
-    "empty-abstract-row.csv": (lambda p: write(p, f'title,abstract\nA,"{ABSTRACT}"\nB,\n'), 3, "abstract"),
-    "no-abstract.bib": (lambda p: write(p, f"@article{{a,\n title={{A}},\n abstract={{{ABSTRACT}}}\n}}\n\n"
-                                           "@article{b,\n title={B}\n}\n"), 6, "abstract"),
+    "all-without-abstract.bib": (lambda p: write(p, "@article{b,\n title={B}\n}\n"), None, "every record was skipped"),
+    "not-json.json": (lambda p: write(p, '{"abstract": "x",\n  "title": }\n'), 2, "not valid JSON"),
+    "not-xml.xml": (lambda p: write(p, "<records><paper>x</paper></records>\n"), 1, "neither PubMed XML nor an Atom feed"),
+    "claims-bib.bib": (lambda p: write(p, "just some words\nand more\n"), None, "not a BIBTEX file"),
     "invalid.jsonl": (lambda p: write(p, jsonl({"abstract": ABSTRACT}) + '{"abstract": "unterminated\n'), 2, "JSON"),
     "huge-line.jsonl": (_huge_line, 1, "MB"),
     "paper.pdf": (lambda p: p.write_bytes(b"%PDF-1.7\n"), None, "unsupported file type '.pdf'"),
@@ -245,8 +250,8 @@ def test_ingest__bad_files_leave_the_index_untouched(fresh_index_copy, embedder,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, content, expected", [
-    ("bad.bin", b"\x00\x01binary\x00", "error: bad.bin: unsupported file type '.bin'"),
-    ("bad.jsonl", b'{"abstract": "fine enough"}\n{"abstract": ""}\n', "error: bad.jsonl, line 2: "),
+    ("bad.bin", b"\x00\x01binary\x00", "error: bad.bin, line 1: looks like a binary file"),
+    ("bad.jsonl", b'{"abstract": "fine enough"}\n{"abstract": \n', "error: bad.jsonl, line 2: "),
 ])
 def test_cli_ingest__bad_file_exits_2_with_one_error_line(tmp_path, name, content, expected):
     bad = tmp_path / name
@@ -259,3 +264,223 @@ def test_cli_ingest__bad_file_exits_2_with_one_error_line(tmp_path, name, conten
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
+# ---- fixture files, one per format ---------------------------------------------------------------
+
+# file: (format, papers, skipped, the first paper's fields)
+FIXTURE_FILES = {
+    "zotero.bib": ("bibtex", 2, 1, {
+        "title": "Spin Qubits in Diamond at Tübingen: A Study of ℱ-Coherence",  # accents and math, not $\\mathcalF$
+        "authors": ["Hanna Büch", "Jörg Wrachtrup", "Petr Škoda"], "date": "2020-07", "year": 2020,  # crossref + month = jul
+        "venue": "Proceedings of the 37th International Conference on Machine Learning",  # @string and # concatenation
+        "doi": "10.5555/icml.2020.42", "key": "buch2020spin"}),
+    "zotero.ris": ("ris", 2, 1, {
+        "title": "Nitrogen-Vacancy Magnetometry in Living Cells", "authors": ["Jörg Wrachtrup", "John A. Smith"],
+        "date": "2018-07-12", "venue": "Journal of Quantum Sensing", "doi": "10.5555/qs.2018.7", "url": "https://example.org/qs/7"}),
+    "medline.nbib": ("medline", 1, 1, {
+        "title": "Optically detected magnetic resonance of single defects in silicon carbide.", "date": "2019-01-15",
+        "authors": ["Jörg Wrachtrup", "Roland Nagy"], "pmid": "31000001", "venue": "Physical review letters"}),
+    "pubmed.xml": ("xml", 1, 1, {
+        "title": "Quantum sensing of single proteins with diamond.", "date": "2020-03-05", "pmid": "32000001",
+        "abstract": "Background: Single proteins are hard to observe. Results: Shallow NV centres detect the spin of single "
+                    "proteins under ambient conditions.",
+        "authors": ["Jörg Wrachtrup", "Diamond Sensing Consortium"], "doi": "10.5555/ncomms.2020.3"}),
+    "openalex.json": ("json", 1, 1, {
+        "abstract": "Diamond magnetometers image brain activity without touching brain tissue.",  # inverted index
+        "authors": ["Jörg Wrachtrup", "Mei Chen"], "date": "2022-05-17", "venue": "NeuroImage",
+        "doi": "10.5555/oa.2022.1", "pmid": "35000001"}),
+    "crossref.json": ("json", 1, 0, {
+        "abstract": "Spin ensembles reach sub-shot-noise sensitivity. Squeezing is shown at room temperature.",  # JATS
+        "authors": ["Jörg Wrachtrup", "Ana Ruiz"], "date": "2021-09-02", "venue": "Physical Review X", "doi": "10.5555/xr.2021.9"}),
+    "csl.json": ("json", 2, 0, {"date": "2021-09", "venue": "Phys. Rev. X", "doi": "10.5555/xr.2021.9", "key": "ruiz2021"}),
+    "semantic_scholar.json": ("json", 1, 0, {
+        "title": "Self-Supervised Widgets", "authors": ["Jörg Wrachtrup", "Li Wei"], "date": "2021-04-12",
+        "arxiv_id": "2104.05678", "venue": "NeurIPS"}),
+    "arxiv-snapshot.jsonl": ("jsonl", 2, 0, {
+        "title": "Gröbner Bases for Spin Systems", "abstract": "We compute Gröbner bases of spin Hamiltonians with 𝒪(n^3) cost.",
+        "authors": ["J. Wrachtrup", "P. Gröbner"], "date": "2007-04-02", "arxiv_id": "0704.0001",
+        "url": "https://arxiv.org/abs/0704.0001"}),
+    "arxiv.atom": ("xml", 1, 0, {
+        "title": "Diamond Quantum Memories at Telecom Wavelengths", "authors": ["Jörg Wrachtrup", "Sara Nunes"],
+        "date": "2023-01-03", "arxiv_id": "2301.01234", "doi": "10.5555/atom.2023.5", "venue": "Nature Photonics 17, 1 (2023)"}),
+    "zotero.csv": ("table", 2, 1, {
+        "title": "Room-Temperature Spin Readout", "authors": ["Jörg Wrachtrup", "John A. Smith"], "date": "2020-07-15",
+        "venue": "Nature Physics", "key": "ZK1"}),
+    "ieee.csv": ("table", 1, 0, {
+        "title": "Temperature-Controlled Transport of Medical Drugs", "authors": ["A. Novak", "B. Horvath"], "year": 2020,
+        "venue": "IEEE Sensors Journal"}),
+    "scopus.csv": ("table", 1, 0, {"authors": ["Jörg Wrachtrup", "Kenji Ito"], "year": 2017, "venue": "Applied Physics Letters"}),
+    "wos.txt": ("table", 1, 0, {
+        "title": "Web of Science Record on Spin Baths", "authors": ["Jörg Wrachtrup", "Maria Bauer"], "year": 2016,
+        "doi": "10.5555/prb.2016.8"}),
+}
+
+
+@pytest.mark.parametrize("name", list(FIXTURE_FILES))
+def test_read_file__fixture_gives_papers_metadata_and_skipped_records(name):
+    kind, n_papers, n_skipped, expected = FIXTURE_FILES[name]
+    path = FIXTURES / name
+    loaded = read_file(path)
+    assert detect(path, read_text(path)) == kind
+    assert (len(loaded.papers), loaded.problems.skipped) == (n_papers, n_skipped)
+    first = loaded.papers[0]
+    assert {k: getattr(first, k) for k in expected} == expected
+    assert all(p.url is None or p.url.startswith(("http://", "https://")) for p in loaded.papers)
+
+
+@pytest.mark.parametrize("name", ["zotero.bib", "zotero.ris", "medline.nbib", "openalex.json", "arxiv.atom", "wos.txt"])
+def test_read_file__format_is_told_from_the_content_not_the_name(tmp_path, name):
+    renamed = tmp_path / "export.txt"
+    renamed.write_bytes((FIXTURES / name).read_bytes())
+    assert [p.title for p in read_file(renamed).papers] == [p.title for p in read_file(FIXTURES / name).papers]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_read_file__utf16_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    text = (FIXTURES / "zotero.csv").read_text(encoding="utf-8")
+    path = tmp_path / "zotero-utf16.csv"
+    path.write_bytes(("\ufeff" if encoding != "utf-16" else "").encode(encoding) + text.encode(encoding))
+    assert [p.title for p in read_file(path).papers] == [p.title for p in read_file(FIXTURES / "zotero.csv").papers]
+
+
+def test_read_file__problems_name_file_line_key_and_what_was_done():
+    problems = read_file(FIXTURES / "zotero.csv").problems
+    assert [str(p) for p in problems.items] == [
+        "zotero.csv, line 3 (ZK2): no abstract, skipped",
+        "zotero.csv, line 4 (ZK3): no title; title derived from the abstract, repaired",
+        "zotero.csv, line 4 (ZK3): link 'javascript:alert(1)' is not http(s), dropped, repaired",
+    ]
+    assert (problems.skipped, problems.repaired, problems.derived_titles) == (1, 2, 1)
+
+
+def test_load_file__strict_refuses_a_file_with_a_skipped_record():
+    with pytest.raises(CorpusError, match=r"^zotero\.bib, line 20: a record was skipped \(--strict\): nohAbstract2019: no abstract$"):
+        load_file(FIXTURES / "zotero.bib", strict=True)
+
+
+def test_read_file__bibtex_duplicate_key_and_malformed_entry_are_skipped_not_fatal(tmp_path):
+    path = write(tmp_path / "dupes.bib", f"@article{{a, title={{A}}, abstract={{{ABSTRACT}}}}}\n"
+                                          f"@article{{a, title={{Again}}, abstract={{{ABSTRACT_2}}}}}\n"
+                                          "@article{broken, title = {never closed\n"
+                                          f"@article{{c, title={{C}}, abstract={{{ABSTRACT_2}}}}}\n")
+    loaded = read_file(path)
+    assert [p.key for p in loaded.papers] == ["a", "c"]
+    assert sorted((p.line, p.problem) for p in loaded.problems.items) == [(2, "duplicate key"), (3, "malformed BibTeX entry")]
+
+
+def test_merge__same_abstract_with_different_arxiv_ids_stays_two_papers():
+    unique, merged = merge_report(read_file(FIXTURES / "arxiv-snapshot.jsonl").papers)
+    assert [p.arxiv_id for p in unique] == ["0704.0001", "0704.0002"] and merged == []
+
+
+def test_merge__same_doi_in_two_files_is_one_paper_with_two_sources():
+    papers = read_file(FIXTURES / "crossref.json").papers + read_file(FIXTURES / "csl.json").papers
+    unique, merged = merge_report(papers)
+    (paper,) = [p for p in unique if p.doi == "10.5555/xr.2021.9"]
+    assert [s.listing for s in paper.sources] == ["crossref.json", "csl.json"]
+    assert merged == ["csl.json #1 = crossref.json #1 (doi:10.5555/xr.2021.9)"]
+
+
+def test_ingest_summary__lists_the_first_problems_then_a_count():
+    problems = [RecordProblem("refs.bib", i, f"k{i}", "no abstract") for i in range(1, 13)]
+    text = str(IngestSummary(files=1, skipped=30, problems=problems, merged=["b.json #1 = a.json #1 (doi:10.1/x)"]))
+    lines = text.split("\n")
+    assert lines[1] == "30 records skipped, 0 repaired, 0 titles derived from the abstract"
+    assert lines[2] == "  refs.bib, line 1 (k1): no abstract, skipped" and lines[11].startswith("  refs.bib, line 10 ")
+    assert lines[12:] == ["  … and 20 more", "  merged: b.json #1 = a.json #1 (doi:10.1/x)"]
+
+
+# ---- field values, table-driven ----------------------------------------------------------------
+
+@pytest.mark.parametrize("latex, text", [
+    (r'B\"{u}ch and J{\"o}rg', "Büch and Jörg"),
+    (r"Gr\"obner", "Gröbner"),
+    (r"$\mathcal{F}$-divergence", "ℱ-divergence"),
+    (r"\${\textbackslash}mathcal\{F\}\$ as Zotero writes it", "ℱ as Zotero writes it"),
+    (r"see \url{https://x.org/a_b}", "see https://x.org/a_b"),
+    (r"50\% of {\em all} {{BERT}} models", "50% of all BERT models"),
+    ("a bare 100% stays", "a bare 100% stays"),
+    (r"Fran\c{c}ois Erd\H{o}s -- \v{S}koda", "François Erdős – Škoda"),
+    ("plain text, untouched", "plain text, untouched"),
+])
+def test_latex_to_text__accents_math_urls_and_escapes(latex, text):
+    assert latex_to_text(latex) == text
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Wrachtrup, Jörg; Smith, John A.", ["Jörg Wrachtrup", "John A. Smith"]),  # Zotero CSV
+    ("Ann Lee, Bo Li and Cy Wu", ["Ann Lee", "Bo Li", "Cy Wu"]),
+    ("A. Novak; B. Horvath", ["A. Novak", "B. Horvath"]),  # IEEE
+    ("Wrachtrup, Jörg", ["Jörg Wrachtrup"]),
+    ([{"given": "Jörg", "family": "Wrachtrup"}, {"literal": "The Consortium"}], ["Jörg Wrachtrup", "The Consortium"]),
+    (["Berg, Hans"], ["Hans Berg"]),
+    ("", []),
+])
+def test_people__last_first_lists_become_first_last(value, expected):
+    assert people(value) == expected
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("2020-07-15",), "2020-07-15"), (("2020/7/3",), "2020-07-03"), (("2020-07",), "2020-07"),
+    (("Mon, 2 Apr 2007 19:18:42 GMT",), "2007-04-02"), (("2019 Jan 15",), "2019-01-15"), (("Jul 2020",), "2020-07"),
+    (("2023-01-03T18:59:59Z",), "2023-01-03"), (({"date-parts": [[2021, 9, 2]]},), "2021-09-02"),
+    ((None, "2020", "jul"), "2020-07"), ((None, 2019, 13), "2019"), ((None, "2018///"), "2018"),
+    (("not a date",), None), ((None, "n.d."), None),
+])
+def test_iso_date__from_what_exports_hold(args, expected):
+    assert iso_date(*args) == expected
+
+
+@pytest.mark.parametrize("function, value, expected", [
+    (normalise_doi, "https://doi.org/10.1000/ABC.1", "10.1000/abc.1"), (normalise_doi, "doi:10.1000/x", "10.1000/x"),
+    (normalise_doi, "not a doi", None),
+    (normalise_arxiv, "arXiv:2101.00001v3", "2101.00001"), (normalise_arxiv, "http://arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001"),
+    (normalise_arxiv, "10.48550/arXiv.2101.00001", "2101.00001"), (normalise_arxiv, "W123", None),
+    (web_link, "https://example.org/a", "https://example.org/a"), (web_link, "javascript:alert(1)", None),
+    (web_link, "file:///etc/passwd", None),
+    (inverted_index_text, {"b": [1], "a": [0, 2]}, "a b a"),
+    (strip_tags, "<jats:title>Abstract</jats:title><jats:p>We <jats:italic>x</jats:italic>.</jats:p>", "We x."),
+])
+def test_field_normalisers(function, value, expected):
+    assert function(value) == expected
+
+
+# ---- through the real Assistant ----------------------------------------------------------------
+
+@pytest.mark.slow
+def test_ingest__every_fixture_file_through_the_real_assistant_then_an_author_filter_finds_jorg(tmp_path, embedder):
+    assistant = Assistant(index_dir=tmp_path / "idx", corpus=None, embedder=embedder)
+    summary = assistant.ingest(sorted(FIXTURES.iterdir()))
+    assert (summary.files, summary.entries, summary.papers, summary.skipped) == (14, 19, 18, 6)
+    assert "csl.json #1 = crossref.json #1 (doi:10.5555/xr.2021.9)" in summary.merged
+    hits = assistant.search("coherence of NV centres in diamond", k=5, filters={"author": "Jörg Wrachtrup"})
+    assert hits and all("Jörg Wrachtrup" in " ".join(h.metadata["authors"]) for h in hits)
+    assert "Spin Qubits in Diamond at Tübingen: A Study of ℱ-Coherence" in [h.title for h in hits]
+    assert {"0704.0001", "0704.0002"} <= {p.arxiv_id for p in assistant.papers()}  # same abstract, both kept
+    reopened = Assistant(index_dir=tmp_path / "idx", embedder=embedder)  # default corpus: no bundled papers added
+    assert len(reopened.papers()) == 18
+
+
+def test_assistant__a_failed_first_ingest_never_fills_the_folder_with_the_bundled_corpus(tmp_path):
+    folder = tmp_path / "mine"
+    with pytest.raises(CorpusError):
+        Assistant(index_dir=folder, corpus=None).ingest([FIXTURES / "zotero.bib"], strict=True)
+    with pytest.raises(AssistantError, match=r"the index in .*mine is empty; ingest files with `assistant ingest FILE`"):
+        Assistant(index_dir=folder)
+    assert not (folder / "manifest.json").exists()
+
+
+def test_read_file__an_api_response_saved_on_one_line_is_unwrapped(tmp_path):
+    one_line = write(tmp_path / "works.json", json.dumps(json.loads((FIXTURES / "openalex.json").read_text(encoding="utf-8"))))
+    assert [p.title for p in read_file(one_line).papers] == ["Diamond Magnetometers for Brain Imaging"]
+
+
+def test_ui_ingest_summary__shows_skipped_records_as_a_list():
+    from assistant.ui import ingest_summary_html
+
+    summary = IngestSummary(files=1, entries=2, papers=2, skipped=1,
+                            problems=[RecordProblem("refs.bib", 20, "noAbstract2019", "no abstract")])
+    html = ingest_summary_html(summary)
+    assert html.startswith('<div class="ingest-summary">Ingested: 1 files, 2 entries -&gt; 2 papers')
+    assert "<li>refs.bib, line 20 (noAbstract2019): no abstract, skipped</li>" in html
