@@ -216,8 +216,13 @@ def merge_report(papers: list[Paper]) -> tuple[list[Paper], list[str]]:
             by_id[paper.paper_id] = paper
             continue
         merge_into(kept, paper)
-        merged.append(f"{_where(paper)} = {_where(kept)} ({paper_identity(kept) or 'same abstract'})")
+        merged.append(describe_merge(paper, kept))
     return list(by_id.values()), merged
+
+
+def describe_merge(copy: Paper, kept: Paper) -> str:
+    """One line naming a merged copy. Example: "b.json #1 = a.bib line 12 (doi:10.1/x)"."""
+    return f"{_where(copy)} = {_where(kept)} ({paper_identity(kept) or 'same abstract'})"
 
 
 def _where(paper: Paper) -> str:

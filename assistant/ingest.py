@@ -16,7 +16,7 @@ import time
 from itertools import islice
 from pathlib import Path
 
-from .corpus import merge_into, normalise
+from .corpus import describe_merge, merge_into, normalise
 from .errors import CorpusError, IndexMismatchError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict
 from .records import Chunk, IngestSummary, Paper
@@ -24,6 +24,7 @@ from .store import norm_key
 
 INGEST_BATCH = 512  # papers per round of chunking, embedding and upserting: bounds memory
 GET_BATCH = 1000  # ids per Chroma get: far below SQLite's variable limit
+MERGES_REPORTED = 50  # merged copies named in the summary; duplicates_merged counts them all
 
 
 def has_identifier(paper: Paper) -> bool:
@@ -147,12 +148,20 @@ class IngestRun:
             return incoming, None, key
         if has_identifier(incoming) and old.paper_id == incoming.paper_id:
             listings = {s.listing for s in incoming.sources}
+            if incoming.paper_id in self.touched or not listings & {s.listing for s in old.sources}:
+                self._report_merge(incoming, old)  # a copy (same identifier), not a re-ingest of the same file
             incoming.sources = [s for s in old.sources if s.listing not in listings] + incoming.sources
             return incoming, old, key
         paper = Paper.from_dict(old.to_dict())
         merge_into(paper, incoming)
-        self.summary.duplicates_merged += len(paper.sources) > len(old.sources)
+        if len(paper.sources) > len(old.sources):
+            self._report_merge(incoming, old)
         return paper, old, norm_key(normalise(paper.abstract))
+
+    def _report_merge(self, copy: Paper, kept: Paper) -> None:
+        self.summary.duplicates_merged += 1
+        if len(self.summary.merged) < MERGES_REPORTED:
+            self.summary.merged.append(describe_merge(copy, kept))
 
     def _embed_missing(self, chunks: list[Chunk], years: dict) -> None:
         """Embed and upsert the chunks Chroma does not hold with the same text (a killed run's work is kept)."""
