@@ -1,65 +1,230 @@
-"""The extractive backend: no LLM; picks the abstract sentences that best answer the question.
+"""The extractive backend: no LLM; quotes the abstract sentences that best answer the question, verbatim.
 
-Relevance (sentence-embedding similarity plus query-word overlap) and diversity (maximal
-marginal relevance) choose a few sentences; each is quoted verbatim with its paper's number.
-Out of scope: support checking (every sentence is its own evidence).
+The answer is shaped by the question: "which papers / what work on …" lists the matching papers
+(title and the sentence stating each one's contribution); "how" prefers sentences that state the
+method; "what results / how much" prefers findings. Relevance is sentence-embedding similarity
+plus query-word overlap, with maximal marginal relevance for diversity. A sentence that leans on
+the one before ("It …", "This leads to …", "However, …") is taken with its predecessor or not at
+all; background sentences never lead; sentences that address the reader are never quoted.
+Out of scope: support checking (a verbatim quote is its own evidence; see `answer`).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from .citations import split_sentences
 from .records import Hit
+from .untrusted import addresses_reader
 from .text import content_words
 
 NAME = "extractive"
-MODEL = "mmr-sentences"
+MODEL = "shaped-mmr-sentences"
+
+DEPENDENT_RE = re.compile(r"^(it|its|this|these|those|such|they|their|them|however|moreover|furthermore|additionally|"
+                          r"in addition|thus|therefore|hence|consequently|besides|also|then|finally|nevertheless|"
+                          r"nonetheless|specifically|in contrast|in particular|to this end|to address (this|these|the)|"
+                          r"as a result|second|third|lastly|meanwhile|instead|yet|accordingly)\b", re.IGNORECASE)
+SELF_CONTAINED_RE = re.compile(r"^(this|these) (paper|work|study|article|survey|thesis|report|letter)s?\b", re.IGNORECASE)
+METHOD_RE = re.compile(r"\b(we (propose|introduce|present|develop|design|formulate|devise|build|construct|frame|cast|"
+                       r"leverage|employ|use|adopt|train|apply|first|then|also)|our (method|approach|framework|model|"
+                       r"algorithm|system)|(this|the) (paper|work) (proposes|introduces|presents)|consists of|"
+                       r"is (based on|built on|composed of)|by (using|leveraging|combining|introducing)|which (uses|combines))\b",
+                       re.IGNORECASE)
+CONTRIBUTION_RE = re.compile(r"\b(we (propose|introduce|present|develop|design|release|construct|curate|build)|"
+                             r"(this|the) (paper|work|study) (proposes|introduces|presents|develops)|we call|named|dubbed|termed)\b",
+                             re.IGNORECASE)
+FINDING_RE = re.compile(r"\d|\b(outperform\w*|achiev\w*|improv\w*|reduc\w*|surpass\w*|speed-?ups?|faster|accura\w*|"
+                        r"results? (show|demonstrate|indicate|reveal)|experiments? (show|demonstrate|indicate|reveal)|"
+                        r"we (find|found|show|observe|demonstrate|reveal)|state-of-the-art|significant\w*|gains?)\b",
+                        re.IGNORECASE)
+BACKGROUND_RE = re.compile(r"\b(recent(ly)?|have (shown|achieved|gained|revolutioni[sz]ed|become|attracted|emerged)|"
+                           r"has (shown|achieved|gained|become|attracted|emerged)|remains? (a |an )?(challeng|open|difficult)|"
+                           r"suffer\w*|existing (methods|approaches|works?)|current (methods|approaches)|despite|"
+                           r"is (a|an) (crucial|fundamental|key|important|critical|essential|popular)|widely (used|adopted)|"
+                           r"growing (interest|demand)|limitations?|drawbacks?)\b", re.IGNORECASE)
+PAPERS_RE = re.compile(r"^\s*(which|what|list|name|find|show)( \w+){0,2}? (papers?|works?|studies|articles|research|approaches|methods)\b"
+                       r"|\b(papers?|works?|studies) (on|about|that|which|address\w*|propos\w*|tackl\w*|dealing)\b", re.IGNORECASE)
+RESULTS_RE = re.compile(r"^\s*(how (much|many|well|fast|accurate|large)|by how much)\b|\b(what|which) (results?|accuracy|"
+                        r"speed-?ups?|improvements?|gains?|performance|score|error|reduction|percentage)\b|\b(find|found|reveal|"
+                        r"show)\b\??$", re.IGNORECASE)
+HOW_RE = re.compile(r"^\s*how (does|do|is|are|can|did|could|would)\b|\bhow .* works?\b", re.IGNORECASE)
+ROLE_BONUS = {"how": {"method": 0.12, "finding": 0.0}, "results": {"method": 0.0, "finding": 0.15},
+              "what": {"method": 0.08, "finding": 0.04}, "papers": {"method": 0.1, "finding": 0.0}}
+
+
+def question_kind(question: str) -> str:
+    """'papers', 'results', 'how' or 'what': which shape of answer the question asks for.
+
+    Example: question_kind("Which papers propose data-free quantization?") == "papers"
+    """
+    if PAPERS_RE.search(question):
+        return "papers"
+    if RESULTS_RE.search(question):
+        return "results"
+    if HOW_RE.search(question):
+        return "how"
+    return "what"
+
+
+def depends_on_previous(sentence: str) -> bool:
+    """Example: depends_on_previous("It also cuts memory.") is True; depends_on_previous("This paper studies X.") is False"""
+    return bool(DEPENDENT_RE.match(sentence)) and not SELF_CONTAINED_RE.match(sentence)
+
+
+def sentence_role(sentence: str) -> str:
+    """'method', 'finding', 'background' or 'other'. Example: sentence_role("We propose X, a net.") == "method" """
+    if METHOD_RE.search(sentence):
+        return "method"
+    if BACKGROUND_RE.search(sentence) and not re.search(r"\bwe\b", sentence, re.IGNORECASE):
+        return "background"
+    if FINDING_RE.search(sentence):
+        return "finding"
+    return "other"
+
+
+def units(sentences: list[str]) -> list[list[int]]:
+    """Quotable units: one sentence, or a dependent sentence with its predecessor; addressing sentences never.
+
+    Example: units(["A holds.", "It is fast.", "B."]) == [[0], [0, 1], [2]]
+    """
+    result = []
+    for i, sentence in enumerate(sentences):
+        if addresses_reader(sentence):
+            continue
+        if depends_on_previous(sentence):
+            if i == 0 or addresses_reader(sentences[i - 1]):
+                continue
+            result.append([i - 1, i])
+        else:
+            result.append([i])
+    return result
+
+
+def labelled(title: str, sentence: str) -> str:
+    """A listed paper's line: its title, then its verbatim sentence. Example: labelled("T", "We do X.") == "“T”: We do X." """
+    return f"“{title}”: {sentence}"
+
+
+def quoted_text(text: str, title: str) -> str:
+    """The verbatim part of an answer sentence: without the “title”: label a paper list puts in front."""
+    prefix = f"“{title}”: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 class Extractor:
     """Chooses answer sentences from retrieved abstracts; caches sentence embeddings per paper."""
 
-    def __init__(self, embedder, max_sentences: int = 3, diversity: float = 0.35, per_paper: int = 2):
+    def __init__(self, embedder, max_sentences: int = 3, diversity: float = 0.35, per_paper: int = 2,
+                 focused_sentences: int = 4, list_min_similarity: float = 0.3):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.diversity = diversity
         self.per_paper = per_paper
+        self.focused_sentences = focused_sentences
+        self.list_min_similarity = list_min_similarity
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
     def sentences(self, hit: Hit) -> tuple[list[str], np.ndarray]:
+        """The abstract's sentences (as split, short ones included) and their embeddings."""
         if hit.paper_id not in self._cache:
-            sentences = [s for s in split_sentences(hit.abstract) if len(s.split()) >= 5] or [hit.abstract]
+            sentences = split_sentences(hit.abstract) or [hit.abstract]
             self._cache[hit.paper_id] = (sentences, self.embedder.embed([f"{hit.title}: {s}" for s in sentences]))
         return self._cache[hit.paper_id]
 
-    def choose(self, question: str, hits: list[Hit]) -> list[tuple[str, int]]:
-        """[(verbatim sentence, 1-based source number)] in answer order."""
+    def choose(self, question: str, hits: list[Hit], focus: list[str] | None = None) -> list[tuple[str, int]]:
+        """[(answer sentence, 1-based source number)] in answer order; `focus` are paper ids the question names."""
+        kind = question_kind(question)
         query = self.embedder.embed_query(question)
+        if kind == "papers" and not focus:
+            return self._paper_list(question, query, hits)
+        focused = [n for n, h in enumerate(hits, 1) if h.paper_id in (focus or [])]
+        if len(focused) == 1 or (not focus and _dominant(hits)):
+            number = focused[0] if focused else 1
+            pool = self._pool(question, query, [hits[number - 1]], kind, offset=number - 1, total=len(hits))
+            return self._mmr(pool, self.focused_sentences, self.focused_sentences)
+        chosen_hits = [(n, h) for n, h in enumerate(hits, 1) if not focus or h.paper_id in focus]
+        pool = []
+        for n, hit in chosen_hits:
+            pool += self._pool(question, query, [hit], kind, offset=n - 1, total=len(hits))
+        per_paper = self.per_paper if not focus else max(1, self.max_sentences // max(1, len(chosen_hits)) + 1)
+        return self._mmr(pool, max(self.max_sentences, len(chosen_hits)), per_paper, spread=bool(focus))
+
+    def _pool(self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int) -> list:
+        """Scored units: (score, [sentences], vector, number, role of the unit's last sentence)."""
         query_words = content_words(question)
         pool = []
-        for number, hit in enumerate(hits, 1):
+        for number, hit in enumerate(hits, offset + 1):
             sentences, vectors = self.sentences(hit)
             sims = vectors @ query
-            for sentence, vector, sim in zip(sentences, vectors, sims):
-                overlap = len(query_words & content_words(sentence)) / max(1, len(query_words))
-                rank_prior = 0.05 * (len(hits) - number) / max(1, len(hits))
-                pool.append((float(sim) + 0.3 * overlap + rank_prior, sentence, vector, number))
-        return self._mmr(pool)
+            for unit in units(sentences):
+                last = unit[-1]
+                if len(sentences[last].split()) < 5:
+                    continue
+                role = sentence_role(sentences[last])
+                overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(1, len(query_words))
+                score = float(sims[last]) + 0.3 * overlap + 0.05 * (total - number) / max(1, total)
+                score += ROLE_BONUS[kind].get(role, 0.0) - (0.1 if role == "background" else 0.0) - 0.03 * (len(unit) - 1)
+                pool.append((score, [sentences[i] for i in unit], vectors[last], number, role, unit))
+        return pool
 
-    def _mmr(self, pool: list) -> list[tuple[str, int]]:
+    def _mmr(self, pool: list, limit: int, per_paper: int, spread: bool = False) -> list[tuple[str, int]]:
         chosen: list = []
-        per_paper: dict[int, int] = {}
-        while pool and len(chosen) < self.max_sentences:
+        used: dict[int, set[int]] = {}
+        count = 0
+        while pool and count < limit:
             def gain(item):
                 redundancy = max((float(item[2] @ c[2]) for c in chosen), default=0.0)
-                return item[0] - self.diversity * redundancy
+                unseen = 0.2 if spread and item[3] not in used else 0.0
+                return item[0] - self.diversity * redundancy + unseen
             best = max(pool, key=gain)
             pool.remove(best)
-            if per_paper.get(best[3], 0) >= self.per_paper:
+            taken = used.setdefault(best[3], set())
+            if len(taken) >= per_paper or taken & set(best[5]):
                 continue
+            if best[4] == "background" and any(item[4] != "background" for item in pool):
+                continue  # background never leads, and is quoted only when nothing else is left
             if chosen and best[0] < 0.6 * chosen[0][0]:
                 break
             chosen.append(best)
-            per_paper[best[3]] = per_paper.get(best[3], 0) + 1
-        return [(item[1], item[3]) for item in chosen]
+            taken.update(best[5])
+            count += len(best[1])
+        return _in_reading_order(chosen)
+
+    def _paper_list(self, question: str, query, hits: list[Hit]) -> list[tuple[str, int]]:
+        """One line per matching paper: its title and the sentence stating its contribution."""
+        best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
+        lines = []
+        for number, hit in enumerate(hits, 1):
+            if lines and (hit.dense_similarity or 0.0) < max(self.list_min_similarity, 0.75 * best):
+                continue
+            pool = self._pool(question, query, [hit], "papers", offset=number - 1, total=len(hits))
+            single = [p for p in pool if len(p[1]) == 1] or pool
+            if not single:
+                continue
+            contribution = [p for p in single if CONTRIBUTION_RE.search(p[1][0])]
+            pick = max(contribution or single, key=lambda p: p[0])
+            lines.append((labelled(hit.title, pick[1][0]), number))
+        return lines
+
+
+def _dominant(hits: list[Hit], gap: float = 0.08, floor: float = 0.45) -> bool:
+    """One paper clearly leads: it is close to the question and clearly closer than any other hit."""
+    sims = sorted(((h.dense_similarity or 0.0) for h in hits), reverse=True)
+    if not sims or (hits[0].dense_similarity or 0.0) < sims[0]:
+        return False
+    return sims[0] >= floor and (len(sims) < 2 or sims[0] - sims[1] >= gap)
+
+
+def _in_reading_order(chosen: list) -> list[tuple[str, int]]:
+    """Units as (sentence, number) pairs: the best unit first, each paper's units in abstract order."""
+    by_paper: dict[int, list] = {}
+    for item in chosen:
+        by_paper.setdefault(item[3], []).append(item)
+    result = []
+    for number in dict.fromkeys(item[3] for item in chosen):
+        for item in sorted(by_paper[number], key=lambda it: it[5][0]):
+            result.extend((sentence, number) for sentence in item[1])
+    return result

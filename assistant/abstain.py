@@ -1,0 +1,134 @@
+"""Whether the collection can answer a question: names it knows, names it lacks, and how close the papers are.
+
+A question that names something an indexed paper names (a method, dataset, acronym, or a
+distinctive phrase of a title) is answerable, however short it is ("What is DANCE?", "MedHallu?").
+A question naming something no indexed paper mentions (GaLore, Sora) is not. Otherwise the best
+hit's dense similarity decides, with lexical evidence (the hit's BM25 score) as a second chance.
+Thresholds live in `RetrievalSettings` and were calibrated on the dev split of
+`eval/short_questions.jsonl` and on `eval/questions.jsonl` (see `eval/short_eval.py`).
+Out of scope: retrieval itself (see `retrieve`) and metadata questions (see `collection`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .records import Hit, Paper
+from .text import STOPWORDS, terms
+
+TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]")
+# Words that start or shape a question; a capitalised one is not a name ("Tell me about X", "Compare X and Y").
+QUESTION_WORDS = set("""what whats how who whom whose which where when why tell explain describe compare contrast give
+list show summarise summarize please can could would should is are was were do does did define hi hello hey
+versus vs and or the a an about me in of on for is it any some best find name""".split())
+
+
+@dataclass
+class Decision:
+    """Abstain or not, why, and the papers the question names (best first)."""
+
+    abstain: bool
+    reason: str = ""
+    named_papers: list[str] = field(default_factory=list)
+    known_names: list[str] = field(default_factory=list)
+
+
+class CollectionTerms:
+    """Which papers mention each word and hyphen part of the collection's titles, abstracts and authors.
+
+    Example: CollectionTerms(papers).papers_naming("dance") == {"p5ed78b1ca9"}
+    """
+
+    def __init__(self, papers: list[Paper]):
+        self.by_token: dict[str, set[str]] = {}
+        self.by_title_token: dict[str, set[str]] = {}
+        self.titles: dict[str, str] = {}
+        for paper in papers:
+            self.titles[paper.paper_id] = paper.title.lower()
+            text = " ".join([paper.title, paper.abstract, *paper.authors, paper.organisation or ""]).lower()
+            _add_tokens(self.by_token, text, paper.paper_id)
+            _add_tokens(self.by_title_token, paper.title.lower(), paper.paper_id)
+
+    def papers_naming(self, name: str, titles_only: bool = False) -> set[str]:
+        """Papers whose text (or title) holds the name as a token, singular or plural."""
+        index, name = (self.by_title_token if titles_only else self.by_token), name.lower()
+        return index.get(name, set()) | index.get(name.removesuffix("s"), set()) | index.get(name + "s", set())
+
+    def knows(self, name: str) -> bool:
+        return bool(self.papers_naming(name))
+
+
+def _add_tokens(index: dict[str, set[str]], text: str, paper_id: str) -> None:
+    tokens = TOKEN_RE.findall(text)
+    for token in set(tokens):
+        for key in {token, *token.split("-")}:
+            index.setdefault(key, set()).add(paper_id)
+    # "large LLMs" also vouches for the compound "large-LLM" a question may write.
+    for a, b in zip(tokens, tokens[1:]):
+        index.setdefault(f"{a}-{b.removesuffix('s')}", set()).add(paper_id)
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses, as written: coined terms (GaLore, C2R), acronyms, and capitalised words.
+
+    Example: question_names("Tell me about Sora and DANCE") == ["DANCE", "Sora"]
+    """
+    found = set(re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", question))
+    named = {t for t in found if t.lower() in terms(t) or re.fullmatch(r"[A-Z][A-Z0-9\-]*[A-Z0-9]", t)
+             or re.fullmatch(r"[A-Z][a-z]{3,}", t)}
+    return sorted(n for n in named if n.lower() not in QUESTION_WORDS and n.lower() not in STOPWORDS)
+
+
+def coined(name: str) -> bool:
+    """A coined name rather than a word: inner capitals, an acronym or digits. Example: coined("MedHallu") is True"""
+    return bool(re.search(r"[a-z][A-Z]|[A-Z]{2}|[0-9]", name))
+
+
+def named_papers(name: str, collection: CollectionTerms, max_papers: int) -> set[str]:
+    """Papers a name points at: few papers mention a coined name; a plain word must be in a few titles."""
+    mentioned = collection.papers_naming(name)
+    if not 0 < len(mentioned) <= max_papers:
+        return set()
+    return mentioned if coined(name) else collection.papers_naming(name, titles_only=True)
+
+
+def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 2) -> set[str]:
+    """Papers whose title holds three or more consecutive words of the question, when few titles do."""
+    words = [w for w in TOKEN_RE.findall(question.lower())]
+    found: set[str] = set()
+    for n in (5, 4, 3):
+        for i in range(len(words) - n + 1):
+            gram = words[i:i + n]
+            if sum(w not in STOPWORDS and w not in QUESTION_WORDS for w in gram) < 2:
+                continue
+            phrase = " ".join(gram)
+            matching = {pid for pid, title in collection.titles.items() if phrase in title}
+            if 0 < len(matching) <= max_papers:
+                found |= matching
+        if found:
+            return found
+    return found
+
+
+def decide(question: str, hits: list[Hit], collection: CollectionTerms, min_similarity: float,
+           min_bm25: float = float("inf"), max_papers_per_name: int = 3) -> Decision:
+    """Abstain or answer: unknown names abstain; distinctive known names answer; else similarity decides.
+
+    Example: decide("What is GaLore?", hits, terms, 0.28).abstain is True when no paper mentions GaLore
+    """
+    names = question_names(question)
+    unknown = [n for n in names if not collection.knows(n)]
+    if unknown:
+        return Decision(True, f"no indexed paper mentions: {', '.join(unknown)}")
+    distinctive = {n: ids for n in names if (ids := named_papers(n, collection, max_papers_per_name))}
+    ranked = [h.paper_id for h in hits]
+    papers = sorted({pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
+                    key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked))
+    if papers:
+        return Decision(False, "the question names what indexed papers name", papers, sorted(distinctive))
+    best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
+    lexical = max((h.bm25_score or 0.0) for h in hits) if hits else 0.0
+    if best >= min_similarity or lexical >= min_bm25:
+        return Decision(False, f"best similarity {best:.2f}, best BM25 {lexical:.1f}")
+    return Decision(True, f"no indexed paper is close enough to the question (best similarity {best:.2f})")
