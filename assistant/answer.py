@@ -6,18 +6,21 @@ Out of scope: retrieval internals (see `retrieve`), transport to LLMs (see `back
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Iterator
 
 from . import extractive
+from .abstain import CollectionTerms, decide
 from .backends import make_backend, resolve_backend
 from .config import settings_with
-from .collection import MetadataQuery, metadata_query, unknown_terms, vocabulary
+from .collection import MetadataQuery, metadata_query
 from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Citation, Hit, Sentence
 from .retrieve import paper_metadata
+from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
 FOLLOW_UP_WORDS = {"it", "its", "they", "their", "them", "this", "that", "these", "those", "he", "she", "his", "her"}
@@ -32,7 +35,7 @@ class Chain:
         self._backends: dict[str, object] = dict(assistant.components.get("backends", {}))
         self.verifier = Verifier(assistant.index.embedder)
         self.extractor = extractive.Extractor(assistant.index.embedder)
-        self._vocabulary: tuple | None = None
+        self._terms: tuple | None = None
 
     def backend(self, name: str, model: str | None = None):
         """The backend called `name`; for 'openai', `model` picks another model than settings.llm.model."""
@@ -66,6 +69,8 @@ class Chain:
             yield from _as_deltas(answer.text)
             yield answer
             return
+        hits = self.with_named_papers(standalone, hits, filters)
+        answer.sources = hits
         if self.should_abstain(standalone, hits, answer):
             answer.text, answer.abstained, answer.model = CANNOT_ANSWER, True, ""
             answer.timings_ms = {**timings, "total": _ms(started)}
@@ -76,7 +81,7 @@ class Chain:
         try:
             if name == "extractive":
                 raw = self._extractive(standalone, hits, answer)
-                yield from _as_deltas(raw)
+                yield from _as_deltas(_joined(raw))
             else:
                 raw = yield from self._generate(standalone, hits, self.backend(name, model), answer)
         except BackendError as err:
@@ -87,7 +92,7 @@ class Chain:
             answer.sources = hits  # the extractive answer numbers all hits, not the prompt's subset
             raw = self._extractive(standalone, hits, answer)
             yield "\n\n"
-            yield from _as_deltas(raw)
+            yield from _as_deltas(_joined(raw))
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self.finish(answer, raw, strict)
@@ -116,22 +121,30 @@ class Chain:
         return f"{previous[-1]} {question}" if words & FOLLOW_UP_WORDS or len(words) <= 6 else question
 
     def should_abstain(self, question: str, hits: list[Hit], answer: Answer) -> bool:
-        """Abstain when the question names something no paper mentions, or no hit is similar enough."""
-        unknown = unknown_terms(question, self.vocabulary())
-        if unknown:
-            answer.notes.append(f"no indexed paper mentions: {', '.join(unknown)}")
-            return True
-        best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
-        if best < self.settings.retrieval.min_similarity:
-            answer.notes.append(f"no indexed paper is close enough to the question (best similarity {best:.2f})")
-            return True
-        return False
+        """Abstain when the question names something no paper mentions, or names nothing known and no hit is close."""
+        decision = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity)
+        if decision.abstain:
+            answer.notes.append(decision.reason)
+        return decision.abstain
 
-    def vocabulary(self) -> set[str]:
+    def with_named_papers(self, question: str, hits: list[Hit], filters=None) -> list[Hit]:
+        """The hits with the papers the question names (DANCE, MedHallu) first, fetched when retrieval missed them."""
+        named = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity).named_papers
+        if not named:
+            return hits
+        missing = [pid for pid in named if pid not in {h.paper_id for h in hits}]
+        if missing and not filters:  # a filtered question keeps to its filters
+            hits = hits + self.assistant.search(question, k=len(missing), filters={"paper_ids": missing})
+        order = {pid: i for i, pid in enumerate(named)}
+        ranked = sorted(hits, key=lambda h: order.get(h.paper_id, len(order)))
+        return [replace(h, rank=i) for i, h in enumerate(ranked, 1)]
+
+    def terms(self) -> CollectionTerms:
+        """Which papers name each word of the collection; rebuilt when the corpus changes."""
         key = self.assistant.index.state.manifest.get("corpus_fingerprint")
-        if self._vocabulary is None or self._vocabulary[0] != key:
-            self._vocabulary = (key, vocabulary(self.assistant.papers()))
-        return self._vocabulary[1]
+        if self._terms is None or self._terms[0] != key:
+            self._terms = (key, CollectionTerms(self.assistant.papers()))
+        return self._terms[1]
 
     def _metadata_answer(self, answer: Answer, meta: MetadataQuery, k: int | None) -> None:
         """Answer a question about the collection from paper metadata, citing each paper."""
@@ -160,10 +173,11 @@ class Chain:
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
 
     # ---- generation ------------------------------------------------------------------------
-    def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> str:
+    def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
+        """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
-        chosen = self.extractor.choose(question, hits)
-        return " ".join(with_markers(sentence, [number]) for sentence, number in chosen)
+        named = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity).named_papers
+        return [(sentence, [number]) for sentence, number in self.extractor.choose(question, hits, focus=named)]
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer):
         answer.model = backend.model
@@ -187,19 +201,20 @@ class Chain:
         budget = min(window or self.settings.llm.context_window, self.settings.llm.context_window) - self.settings.llm.max_tokens - 64
         used = list(hits)
         while True:
-            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=h.abstract) for i, h in enumerate(used, 1))
+            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=passage(h.abstract)) for i, h in enumerate(used, 1))
             prompt = render("answer", sources=sources, question=question, max_sentences=4)
             if count_tokens(system) + count_tokens(prompt) <= budget or len(used) <= 1:
                 return [{"role": "system", "content": system}, {"role": "user", "content": prompt}], used
             used = used[:-1]
 
     # ---- citations and support -------------------------------------------------------------
-    def finish(self, answer: Answer, raw: str, strict: bool) -> None:
+    def finish(self, answer: Answer, raw: str | list[tuple[str, list[int]]], strict: bool) -> None:
         """Parse markers, renumber citations, verify each sentence, build citations with evidence."""
-        if CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
+        if isinstance(raw, str) and CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
             answer.text, answer.abstained = CANNOT_ANSWER, True
             return
-        parsed = attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
+        # An extractive answer comes as sentences already (a title label may hold "?" or ". "); text is split here.
+        parsed = raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
         numbers, mapping, removed = renumber([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
@@ -207,11 +222,16 @@ class Chain:
         evidence: dict[int, list[str]] = {n: [] for n in by_new}
         for (text, _), cited in zip(parsed, numbers):
             sentence = Sentence(text=text, citations=cited)
-            verbatim = [n for n in cited if len(text.split()) >= 5 and text in by_new[n].abstract]
+            if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
+                answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
+                continue
+            verbatim = [n for n in cited if len(text.split()) >= 5
+                        and extractive.quoted_text(text, by_new[n].title) in by_new[n].abstract]
             if verbatim:  # quoted word for word from a cited abstract: its own evidence
                 sentence.verdict, sentence.score = "supported", 1.0
                 for n in verbatim:
-                    evidence[n].extend([text] if text not in evidence[n] else [])
+                    quote = extractive.quoted_text(text, by_new[n].title)
+                    evidence[n].extend([quote] if quote not in evidence[n] else [])
             elif cited:
                 verdict = self.verifier.check_against(text, [by_new[n].abstract for n in cited])
                 sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
@@ -242,6 +262,11 @@ def _facts(paper) -> str:
              f"from {paper.organisation}" if paper.organisation else "",
              "in " + " and ".join(s.listing_title or s.listing for s in paper.sources)]
     return ": " + ", ".join(f for f in facts if f)
+
+
+def _joined(quotes: list[tuple[str, list[int]]]) -> str:
+    """Example: _joined([("A holds.", [1])]) == "A holds [1]." """
+    return " ".join(with_markers(sentence, numbers) for sentence, numbers in quotes)
 
 
 def _as_deltas(text: str) -> Iterator[str]:

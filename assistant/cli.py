@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", choices=BACKENDS, help="answering backend (default: auto)")
     ask.add_argument("--model", help="model name for the openai backend")
     ask.add_argument("--strict", action="store_true", help="drop sentences that fail the support check")
-    ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object")
+    ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object (same as --format json)")
+    ask.add_argument("--format", choices=["text", "markdown", "bibtex", "json"], default="text",
+                     help="text (default), markdown (answer with numbered references), bibtex (the cited papers), json")
 
     chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
     chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
@@ -102,11 +104,11 @@ def cmd_papers(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .render import answer_to_text
+    from .export import export
 
     assistant = make_assistant(args)
     answer = assistant.ask(args.question, k=args.k, filters=filters_of(args), strict=args.strict or None)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1) if args.json else answer_to_text(answer))
+    print(export(answer, "json" if args.json else args.format), end="" if args.format in ("markdown", "bibtex") else "\n")
     return 0
 
 

@@ -62,18 +62,23 @@ def to_bibtex(answer: Answer) -> str:
     from bibtexparser import middlewares
     from bibtexparser.model import Entry, Field
 
-    library, keys, hits = bibtexparser.Library(), set(), _hits(answer)
+    library, keys, hits, urls = bibtexparser.Library(), set(), _hits(answer), {}
     for c in answer.citations:
         meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
         key = cite_key(c.title, meta, c.paper_id, keys)
         keys.add(key)
         fields = [("title", c.title), ("author", " and ".join(meta.get("authors") or [])),
                   ("year", str(meta.get("year") or "")), ("howpublished", meta.get("venue") or ""),
-                  ("url", safe_url(meta.get("url")) or ""), ("note", f"paper id {c.paper_id}")]
+                  ("note", f"paper id {c.paper_id}")]
         library.add(Entry("misc", key, [Field(k, v) for k, v in fields if v]))
+        urls[key] = safe_url(meta.get("url"))
     if not library.entries:
         return ""
-    return bibtexparser.write_string(library, prepend_middleware=[middlewares.LatexEncodingMiddleware()])
+    library = middlewares.LatexEncodingMiddleware().transform(library)
+    for entry in library.entries:  # a URL is verbatim in BibTeX: added after the LaTeX encoding, braces percent-encoded
+        if urls.get(entry.key):
+            entry.set_field(Field("url", urls[entry.key].replace("{", "%7B").replace("}", "%7D")))
+    return bibtexparser.write_string(library)
 
 
 def cite_key(title: str, meta: dict, paper_id: str, taken: set[str]) -> str:

@@ -23,10 +23,12 @@ from .text import content_words
 NAME = "extractive"
 MODEL = "shaped-mmr-sentences"
 
-DEPENDENT_RE = re.compile(r"^(it|its|this|these|those|such|they|their|them|however|moreover|furthermore|additionally|"
-                          r"in addition|thus|therefore|hence|consequently|besides|also|then|finally|nevertheless|"
-                          r"nonetheless|specifically|in contrast|in particular|to this end|to address (this|these|the)|"
-                          r"as a result|second|third|lastly|meanwhile|instead|yet|accordingly)\b", re.IGNORECASE)
+DEPENDENT_RE = re.compile(r"^(it|its|this|these|those|such|they|their|them|he|she|however|moreover|furthermore|"
+                          r"additionally|in addition|thus|therefore|hence|consequently|besides|also|then|nevertheless|"
+                          r"nonetheless|in contrast|instead|yet|accordingly|as a result|unfortunately|surprisingly)\b",
+                          re.IGNORECASE)
+# "In the medical domain, this poses …": the pronoun subject comes after a short opening phrase.
+LATE_PRONOUN_RE = re.compile(r"^[^,]{0,60},\s*(this|it|these|they|such)\b", re.IGNORECASE)
 SELF_CONTAINED_RE = re.compile(r"^(this|these) (paper|work|study|article|survey|thesis|report|letter)s?\b", re.IGNORECASE)
 METHOD_RE = re.compile(r"\b(we (propose|introduce|present|develop|design|formulate|devise|build|construct|frame|cast|"
                        r"leverage|employ|use|adopt|train|apply|first|then|also)|our (method|approach|framework|model|"
@@ -70,8 +72,14 @@ def question_kind(question: str) -> str:
 
 
 def depends_on_previous(sentence: str) -> bool:
-    """Example: depends_on_previous("It also cuts memory.") is True; depends_on_previous("This paper studies X.") is False"""
-    return bool(DEPENDENT_RE.match(sentence)) and not SELF_CONTAINED_RE.match(sentence)
+    """A sentence that only makes sense after the one before: it opens with a pronoun or a linking word.
+
+    A contribution statement reads on its own ("However, we propose X, …"); so does "This paper …".
+    Example: depends_on_previous("It also cuts memory.") is True; depends_on_previous("This paper studies X.") is False
+    """
+    if SELF_CONTAINED_RE.match(sentence) or CONTRIBUTION_RE.search(sentence):
+        return False
+    return bool(DEPENDENT_RE.match(sentence) or LATE_PRONOUN_RE.match(sentence))
 
 
 def sentence_role(sentence: str) -> str:
@@ -118,13 +126,13 @@ class Extractor:
     """Chooses answer sentences from retrieved abstracts; caches sentence embeddings per paper."""
 
     def __init__(self, embedder, max_sentences: int = 3, diversity: float = 0.35, per_paper: int = 2,
-                 focused_sentences: int = 4, list_min_similarity: float = 0.3):
+                 focused_sentences: int = 4, list_min_match: float = 1.45):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.diversity = diversity
         self.per_paper = per_paper
         self.focused_sentences = focused_sentences
-        self.list_min_similarity = list_min_similarity
+        self.list_min_match = list_min_match
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
     def sentences(self, hit: Hit) -> tuple[list[str], np.ndarray]:
@@ -145,14 +153,18 @@ class Extractor:
             number = focused[0] if focused else 1
             pool = self._pool(question, query, [hits[number - 1]], kind, offset=number - 1, total=len(hits))
             return self._mmr(pool, self.focused_sentences, self.focused_sentences)
-        chosen_hits = [(n, h) for n, h in enumerate(hits, 1) if not focus or h.paper_id in focus]
+        if len(focused) >= 2:  # "X vs Y": each named paper's contribution, then its most relevant other sentence
+            chosen = []
+            for number in focused[:4]:
+                chosen += self._mmr(self._pool(question, query, [hits[number - 1]], kind, number - 1, len(hits), lead=True),
+                                    self.per_paper, self.per_paper)
+            return chosen
         pool = []
-        for n, hit in chosen_hits:
-            pool += self._pool(question, query, [hit], kind, offset=n - 1, total=len(hits))
-        per_paper = self.per_paper if not focus else max(1, self.max_sentences // max(1, len(chosen_hits)) + 1)
-        return self._mmr(pool, max(self.max_sentences, len(chosen_hits)), per_paper, spread=bool(focus))
+        for number, hit in enumerate(hits, 1):
+            pool += self._pool(question, query, [hit], kind, offset=number - 1, total=len(hits))
+        return self._mmr(pool, self.max_sentences, self.per_paper)
 
-    def _pool(self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int) -> list:
+    def _pool(self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int, lead: bool = False) -> list:
         """Scored units: (score, [sentences], vector, number, role of the unit's last sentence)."""
         query_words = content_words(question)
         pool = []
@@ -164,21 +176,24 @@ class Extractor:
                 if len(sentences[last].split()) < 5:
                     continue
                 role = sentence_role(sentences[last])
+                if any(sentence_role(sentences[i]) == "background" for i in unit[:-1]):
+                    role = "background"  # a unit that opens with background would lead with it
                 overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(1, len(query_words))
                 score = float(sims[last]) + 0.3 * overlap + 0.05 * (total - number) / max(1, total)
                 score += ROLE_BONUS[kind].get(role, 0.0) - (0.1 if role == "background" else 0.0) - 0.03 * (len(unit) - 1)
+                if (kind == "what" or lead) and CONTRIBUTION_RE.search(sentences[last]):
+                    score += 0.1  # "What is X?" is answered first by the sentence that introduces X
                 pool.append((score, [sentences[i] for i in unit], vectors[last], number, role, unit))
         return pool
 
-    def _mmr(self, pool: list, limit: int, per_paper: int, spread: bool = False) -> list[tuple[str, int]]:
+    def _mmr(self, pool: list, limit: int, per_paper: int) -> list[tuple[str, int]]:
         chosen: list = []
         used: dict[int, set[int]] = {}
         count = 0
         while pool and count < limit:
             def gain(item):
                 redundancy = max((float(item[2] @ c[2]) for c in chosen), default=0.0)
-                unseen = 0.2 if spread and item[3] not in used else 0.0
-                return item[0] - self.diversity * redundancy + unseen
+                return item[0] - self.diversity * redundancy
             best = max(pool, key=gain)
             pool.remove(best)
             taken = used.setdefault(best[3], set())
@@ -195,10 +210,9 @@ class Extractor:
 
     def _paper_list(self, question: str, query, hits: list[Hit]) -> list[tuple[str, int]]:
         """One line per matching paper: its title and the sentence stating its contribution."""
-        best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
         lines = []
         for number, hit in enumerate(hits, 1):
-            if lines and (hit.dense_similarity or 0.0) < max(self.list_min_similarity, 0.75 * best):
+            if lines and not matches_topic(hit, hits, self.list_min_match):
                 continue
             pool = self._pool(question, query, [hit], "papers", offset=number - 1, total=len(hits))
             single = [p for p in pool if len(p[1]) == 1] or pool
@@ -208,6 +222,16 @@ class Extractor:
             pick = max(contribution or single, key=lambda p: p[0])
             lines.append((labelled(hit.title, pick[1][0]), number))
         return lines
+
+
+def matches_topic(hit: Hit, hits: list[Hit], threshold: float) -> bool:
+    """Whether a hit belongs in a paper list: its dense similarity and BM25 score, each relative to the best hit's, add up.
+
+    Example: a hit with 0.9 of the best similarity and 0.8 of the best BM25 score matches at threshold 1.45
+    """
+    best_dense = max((h.dense_similarity or 0.0) for h in hits) or 1.0
+    best_bm25 = max((h.bm25_score or 0.0) for h in hits) or 1.0
+    return (hit.dense_similarity or 0.0) / best_dense + (hit.bm25_score or 0.0) / best_bm25 >= threshold
 
 
 def _dominant(hits: list[Hit], gap: float = 0.08, floor: float = 0.45) -> bool:
