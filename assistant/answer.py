@@ -13,7 +13,7 @@ from . import extractive
 from .abstain import CollectionTerms, decide
 from .backends import make_backend, resolve_backend
 from .config import settings_with
-from .collection import MetadataQuery, metadata_query
+from .collection import MetadataQuery, listing_display_name, metadata_query
 from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
@@ -260,7 +260,7 @@ def _facts(paper) -> str:
     facts = [f"dated {paper.date}" if paper.date else "",
              f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
              f"from {paper.organisation}" if paper.organisation else "",
-             "in " + " and ".join(s.listing_title or s.listing for s in paper.sources)]
+             "in " + " and ".join(listing_display_name(s.listing, s.listing_title) for s in paper.sources)]
     return ": " + ", ".join(f for f in facts if f)
 
 

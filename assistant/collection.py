@@ -55,6 +55,20 @@ def unknown_terms(question: str, vocab: set[str]) -> list[str]:
     return sorted(t for t in named if t not in vocab and t.removesuffix("s") not in vocab)
 
 
+def listing_display_name(listing: str, listing_title: str | None) -> str:
+    """How a reader sees a listing: its own title, else its file name's number.
+
+    Example: listing_display_name("000_5.txt", "author page of Tianlong Chen") == "Tianlong Chen's author page";
+    listing_display_name("002_5.txt", None) == "listing 002"
+    """
+    if listing_title and listing_title.startswith("author page of "):
+        return f"{listing_title.removeprefix('author page of ')}'s author page"
+    if listing_title:
+        return listing_title
+    number = re.match(r"(\d+)_[0-9a-f]+\.txt$", listing)
+    return f"listing {number.group(1)}" if number else listing
+
+
 def listing_names(paper: Paper) -> set[str]:
     """Names a reader may use for the listings holding a paper."""
     names = set()
@@ -94,7 +108,8 @@ def _scope(q: str, papers: list[Paper]) -> tuple[list[Paper], str]:
     titles = {s.listing_title for p in papers for s in p.sources if s.listing_title}
     for title in sorted(titles, key=len, reverse=True):
         key = title.lower().replace("author page of ", "")
-        if key in q or (title.startswith("author page of ") and _name_in(key, q)):
+        # "Daily Papers, Nov 20" is also asked for as "the Daily Papers listing"
+        if key in q or key.split(",")[0] in q or (title.startswith("author page of ") and _name_in(key, q)):
             return [p for p in papers if title.lower() in listing_names(p)], f"in the listing “{title}”"
     m = re.search(r"\blisting (\d{3})\b", q)
     if m:

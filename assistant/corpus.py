@@ -257,11 +257,14 @@ def read_listing(path: Path, text: str) -> list[Paper]:
 
 
 def listing_title(layout: str, entries: list[Entry], text: str) -> str | None:
-    """A readable name for a listing: "author page of NAME", "Daily Papers", or None."""
+    """A readable name for a listing: "author page of NAME", "Daily Papers, Nov 20" (the page's day), or None."""
     if layout == "author" and entries and entries[0].fields.get("authors"):
         return f"author page of {entries[0].fields['authors'][0]}"
     head = text[: text.find(entries[0].abstract)] if entries else text
-    return "Daily Papers" if "Daily Papers" in head else None
+    if "Daily Papers" not in head:
+        return None
+    day = re.search(rf"^\s*((?:{MONTHS})[a-z]*\.? \d{{1,2}}(?:, \d{{4}})?)\s*$", head, re.MULTILINE)
+    return f"Daily Papers, {day.group(1)}" if day else "Daily Papers"
 
 
 def seed_files(seeds_dir: Path) -> list[Path]:

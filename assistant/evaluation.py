@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .collection import listing_display_name
 from .judges import CACHE_DIR, EVAL_DIR, calibrate, key_fact_recall, load_jsonl, make_judge
 
 QUESTIONS_PATH = EVAL_DIR / "questions.jsonl"
@@ -156,7 +157,7 @@ def paper_record(paper) -> str:
     count = paper.authors_count or len(paper.authors)
     facts = [f"dated {paper.date}" if paper.date else "", f"{count} author{'s' if count != 1 else ''}" if count else "",
              f"from {paper.organisation}" if paper.organisation else "",
-             "in " + " and ".join(getattr(s, "listing_title", None) or s.listing for s in paper.sources)]
+             "in " + " and ".join(listing_display_name(s.listing, getattr(s, "listing_title", None)) for s in paper.sources)]
     return f"“{paper.title}”: " + ", ".join(f for f in facts if f) + f".\n\n{paper.abstract}"
 
 

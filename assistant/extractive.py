@@ -146,8 +146,8 @@ class Extractor:
         """[(answer sentence, 1-based source number)] in answer order; `focus` are paper ids the question names."""
         kind = question_kind(question)
         query = self.embedder.embed_query(question)
-        if kind == "papers" and not focus:
-            return self._paper_list(question, query, hits)
+        if kind == "papers":
+            return self._paper_list(question, query, hits, set(focus or []))
         focused = [n for n, h in enumerate(hits, 1) if h.paper_id in (focus or [])]
         if len(focused) == 1 or (not focus and _dominant(hits)):
             number = focused[0] if focused else 1
@@ -208,11 +208,11 @@ class Extractor:
             count += len(best[1])
         return _in_reading_order(chosen)
 
-    def _paper_list(self, question: str, query, hits: list[Hit]) -> list[tuple[str, int]]:
-        """One line per matching paper: its title and the sentence stating its contribution."""
+    def _paper_list(self, question: str, query, hits: list[Hit], named: set[str]) -> list[tuple[str, int]]:
+        """One line per matching paper (every paper the question names among them): title and contribution sentence."""
         lines = []
         for number, hit in enumerate(hits, 1):
-            if lines and not matches_topic(hit, hits, self.list_min_match):
+            if lines and hit.paper_id not in named and not matches_topic(hit, hits, self.list_min_match):
                 continue
             pool = self._pool(question, query, [hit], "papers", offset=number - 1, total=len(hits))
             single = [p for p in pool if len(p[1]) == 1] or pool

@@ -14,9 +14,11 @@ import gradio as gr
 
 from .api import filters_from
 from .citations import MARKER_RE, parse_markers, with_markers
+from .collection import listing_display_name
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
 from .formats.detect import SUFFIXES as INGEST_SUFFIXES
+from .untrusted import safe_url, split_links
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,9 @@ CSS = """
 .src-card .abstract { font-size: .9em; }
 .src-card .meta { font-size: .8em; opacity: .8; }
 .src-card mark { background: #fde68a; color: inherit; }
-#sources-panel { max-height: 720px; overflow-y: auto; }
+#sources-panel { max-height: 720px; overflow-y: auto !important; }
+.closest { margin: .3em 0 0 1.2em; }
+.link-text { font-family: ui-monospace, monospace; font-size: .95em; }
 """
 
 # Citation links are handled here rather than by the browser, so that a click scrolls the sources
@@ -91,15 +95,18 @@ def meta_html(answer) -> str:
 def answer_html(answer, turn: int) -> str:
     """A finished answer as chat HTML: linked [n] markers, flagged sentences, abstention, meta line."""
     if answer.abstained:
-        closest = "".join(f'<li><a class="cite" href="#src-{turn}-{h.rank}">[{h.rank}]</a> {html.escape(h.title)}</li>'
-                          for h in answer.sources)
-        body = (f'<span class="abstained-badge">No answer in the indexed papers.</span> {html.escape(answer.text)}'
-                + (f"<br>Closest papers:<ul>{closest}</ul>" if closest else ""))
+        body = f'<span class="abstained-badge">{html.escape(answer.text)}</span>' + closest_html(answer)
     elif answer.sentences:
         body = " ".join(sentence_html(s, turn) for s in answer.sentences)
     else:
         body = link_markers(answer.text, turn)
     return f'<div class="answer{" abstained" if answer.abstained else ""}">{body}</div>{meta_html(answer)}'
+
+
+def closest_html(answer, limit: int = 3) -> str:
+    """The closest papers of an abstention as a short list of titles (not cited, so no numbers)."""
+    titles = "".join(f"<li>{html.escape(h.title)}</li>" for h in answer.sources[:limit])
+    return f'<div class="closest-papers">Closest papers:<ul class="closest">{titles}</ul></div>' if titles else ""
 
 
 def highlight(abstract: str, evidence: list[str]) -> str:
@@ -131,29 +138,41 @@ def people(meta: dict, limit: int = 3) -> str:
     return "; ".join(p for p in (shown, meta.get("organisation")) if p)
 
 
-def card_html(number: int, title: str, abstract: str, meta: dict, evidence: list[str], turn: int) -> str:
-    """One source card: number, title, listing(s), date, people, links, abstract with evidence marked."""
-    facts = [", ".join(meta.get("listings") or []), meta.get("date") or meta.get("year"), people(meta), meta.get("venue")]
-    links = [f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>'
-             for label, u in [("paper", meta.get("url"))] + [("code", c) for c in meta.get("code_links") or []] if u]
-    line = " · ".join([html.escape(str(f)) for f in facts if f] + links)
+def links_html(meta: dict) -> list[str]:
+    """The paper link and code links as anchors (http(s) only; code only on a code host); other links as plain text.
+
+    Example: links_html({"url": "javascript:x", "code_links": ["http://evil.example/login"]})
+    == ['<span class="link-text">http://evil.example/login</span>']
+    """
+    code, other = split_links(meta.get("code_links") or [])
+    anchors = [(label, u) for label, u in [("paper", safe_url(meta.get("url")))] + [("code", c) for c in code] if u]
+    return ([f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>' for label, u in anchors]
+            + [f'<span class="link-text">{html.escape(u)}</span>' for u in other])
+
+
+def card_html(number: int, title: str, abstract: str, meta: dict, evidence: list[str], turn: int,
+              names: dict[str, str] | None = None) -> str:
+    """One source card: number, title, listing(s) by name, date, people, links, abstract with evidence marked."""
+    listings = ", ".join((names or {}).get(name, listing_display_name(name, None)) for name in meta.get("listings") or [])
+    facts = [listings, meta.get("date") or meta.get("year"), people(meta), meta.get("venue")]
+    line = " · ".join([html.escape(str(f)) for f in facts if f] + links_html(meta))
     return (f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
             f"<div><b>[{number}] {html.escape(title)}</b></div><div class=\"meta\">{line}</div>"
             f'<div class="abstract">{highlight(abstract, evidence)}</div></div>')
 
 
-def sources_html(answer, turn: int) -> str:
-    """The cards of one answer: its cited papers, or for an abstention the closest papers."""
+def sources_html(answer, turn: int, names: dict[str, str] | None = None) -> str:
+    """The cards of one answer's cited papers; for an abstention, the closest papers' titles only."""
     hits = {h.paper_id: h for h in answer.sources}
     if answer.abstained or not answer.citations:
-        cards = [card_html(h.rank, h.title, h.abstract, h.metadata, [], turn) for h in answer.sources]
+        cards = [closest_html(answer)] if answer.sources else []
         heading = "Closest papers (not cited)" if cards else "No sources"
     else:
         cards = []
         for c in answer.citations:
             hit = hits.get(c.paper_id)
             cards.append(card_html(c.number, c.title, hit.abstract if hit else " ".join(c.evidence),
-                                   hit.metadata if hit else {}, c.evidence, turn))
+                                   hit.metadata if hit else {}, c.evidence, turn, names))
         heading = "Cited papers"
     return f'<div class="turn-sources" data-turn="{turn}"><h4>{heading}</h4>{"".join(cards)}</div>'
 
@@ -172,14 +191,20 @@ def error_html(err: Exception) -> str:
     return f'<div class="answer-error">⚠ Could not answer: {html.escape(str(err))}</div>'
 
 
+def listing_names(papers) -> dict[str, str]:
+    """Display name of every listing file. Example: {"000_5.txt": "Tianlong Chen's author page"}"""
+    return {s.listing: listing_display_name(s.listing, s.listing_title) for p in papers for s in p.sources}
+
+
 def paper_rows(papers, query: str = "") -> list[list]:
-    """Rows of the corpus table, keeping papers whose fields contain every word of `query`."""
+    """Rows of the corpus table, keeping papers whose title, abstract, authors or listings contain every word of `query`."""
     rows = []
     for p in papers:
-        row = [p.paper_id, p.title, ", ".join(p.listings), p.date or (str(p.year) if p.year else ""),
+        row = [p.paper_id, p.title, ", ".join(listing_display_name(s.listing, s.listing_title) for s in p.sources),
+               p.date or (str(p.year) if p.year else ""),
                people({"authors": p.authors, "authors_count": p.authors_count, "organisation": p.organisation}),
                "yes" if p.title_derived else ""]
-        haystack = " ".join(row).lower()
+        haystack = " ".join(row + [p.abstract, *p.authors, *p.listings]).lower()
         if all(word in haystack for word in query.lower().split()):
             rows.append(row)
     return rows
@@ -212,11 +237,29 @@ def ingest_summary_html(summary) -> str:
     return f'<div class="ingest-summary">Ingested: {html.escape(head)}' + (f"<ul>{items}</ul>" if items else "") + "</div>"
 
 
-def corpus_choices(papers) -> tuple[list[str], list[str]]:
-    """Listing and year choices for the filter dropdowns."""
-    listings = sorted({name for p in papers for name in p.listings})
+def corpus_choices(papers) -> tuple[list, list[str]]:
+    """Listing choices (readable name, file name) and year choices for the filter dropdowns."""
+    names = listing_names(papers)
+    listings = [(names[name], name) for name in sorted(names)]
     years = sorted({str(p.year) for p in papers if p.year}, reverse=True)
     return [ALL] + listings, [ALL] + years
+
+
+def export_paths(answer) -> tuple[str, str | None]:
+    """Write an answer's Markdown and BibTeX exports to a fresh temporary folder; BibTeX only when it cites papers."""
+    import tempfile
+    from pathlib import Path
+
+    from .export import to_bibtex, to_markdown
+
+    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    markdown = folder / "answer.md"
+    markdown.write_text(to_markdown(answer), encoding="utf-8")
+    bibtex = to_bibtex(answer)
+    if not bibtex:
+        return str(markdown), None
+    (folder / "references.bib").write_text(bibtex, encoding="utf-8")
+    return str(markdown), str(folder / "references.bib")
 
 
 def count_text(papers) -> str:
@@ -232,10 +275,10 @@ def build_app(assistant):
 
     def respond(message, chat, history, turns, listing, year, backend, model, k, strict):
         if not message or not message.strip():
-            yield gr.skip(), chat, history, turns, gr.skip()
+            yield gr.skip(), chat, history, turns, gr.skip(), gr.skip()
             return
         chat = chat + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
-        yield "", chat, history, turns, gr.skip()
+        yield "", chat, history, turns, gr.skip(), gr.skip()
         partial, answer = "", None
         try:
             for item in assistant.ask_stream(message, history=list(history), filters=dropdown_filters(listing, year),
@@ -243,7 +286,7 @@ def build_app(assistant):
                 if isinstance(item, str):
                     partial += item
                     chat[-1] = {"role": "assistant", "content": html.escape(partial)}
-                    yield gr.skip(), chat, history, turns, gr.skip()
+                    yield gr.skip(), chat, history, turns, gr.skip(), gr.skip()
                 else:
                     answer = item
         except Exception as err:
@@ -251,13 +294,20 @@ def build_app(assistant):
                 log.exception("answering failed")
                 err = RuntimeError(f"internal error ({type(err).__name__}); the server log has the details")
             chat[-1] = {"role": "assistant", "content": error_html(err)}
-            yield gr.skip(), chat, history, turns, gr.skip()
+            yield gr.skip(), chat, history, turns, gr.skip(), None
             return
         turn = len(turns)
         chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        turns = turns + [sources_html(answer, turn)]
-        yield gr.skip(), chat, history, turns, sources_panel(turns)
+        turns = turns + [sources_html(answer, turn, listing_names(assistant.papers()))]
+        yield gr.skip(), chat, history, turns, sources_panel(turns), answer
+
+    def export_files(answer):
+        """The last answer as Markdown and its cited papers as BibTeX, offered as downloads."""
+        if answer is None:
+            return gr.update(visible=False), gr.update(visible=False)
+        markdown, bibtex = export_paths(answer)
+        return gr.update(value=markdown, visible=True), gr.update(value=bibtex, visible=bibtex is not None)
 
     def pick_example(selected: gr.SelectData):
         return selected.value["text"]
@@ -284,6 +334,7 @@ def build_app(assistant):
     with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
         history = gr.State([])
         turns = gr.State([])
+        last = gr.State(None)
         with gr.Tab("Chat", elem_id="tab-chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -294,6 +345,9 @@ def build_app(assistant):
                         question = gr.Textbox(elem_id="question", placeholder="Ask a question…", show_label=False, scale=5,
                                               submit_btn=True)
                         clear = gr.Button("New conversation", elem_id="clear", scale=1)
+                    with gr.Row():
+                        download_md = gr.DownloadButton("Answer as Markdown", elem_id="export-markdown", visible=False, size="sm")
+                        download_bib = gr.DownloadButton("References as BibTeX", elem_id="export-bibtex", visible=False, size="sm")
                     with gr.Accordion("Filters and settings (apply to the next question)", open=False, elem_id="options"):
                         with gr.Row():
                             listing = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
@@ -304,10 +358,10 @@ def build_app(assistant):
                             k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
                             strict = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
                 with gr.Column(scale=2):
-                    sources = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources")
+                    sources = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources", max_height=720)
         with gr.Tab("Corpus", elem_id="tab-corpus"):
             count = gr.Markdown(count_text(papers), elem_id="paper-count")
-            search = gr.Textbox(elem_id="corpus-search", placeholder="Search titles, ids, listings, authors…", show_label=False)
+            search = gr.Textbox(elem_id="corpus-search", placeholder="Search titles, abstracts, authors, listings…", show_label=False)
             table = gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
                                  wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])
         with gr.Tab("Ingest", elem_id="tab-ingest"):
@@ -318,12 +372,15 @@ def build_app(assistant):
             status = gr.HTML("", elem_id="ingest-status")
 
         options = [listing, year, backend, model, k, strict]
-        chat_outputs = [question, chat, history, turns, sources]
-        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask")
+        chat_outputs = [question, chat, history, turns, sources, last]
+        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask").then(
+            export_files, last, [download_md, download_bib], queue=False)
         chat.example_select(pick_example, None, question).then(
-            respond, [question, chat, history, turns] + options, chat_outputs)
+            respond, [question, chat, history, turns] + options, chat_outputs).then(
+            export_files, last, [download_md, download_bib], queue=False)
         for event in (clear.click, chat.clear):
-            event(lambda: ([], [], [], sources_panel([])), None, [chat, history, turns, sources], queue=False)
+            event(lambda: ([], [], [], sources_panel([]), None, gr.update(visible=False), gr.update(visible=False)), None,
+                  [chat, history, turns, sources, last, download_md, download_bib], queue=False)
         search.change(search_papers, search, table, queue=False)
         refreshed = [table, count, listing, year]
         add.click(ingest, [files, search], [status] + refreshed, concurrency_limit=1)

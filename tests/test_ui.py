@@ -87,15 +87,15 @@ def test_answer_html__links_markers_and_shows_backend_model_time_and_notes():
     assert "note: openai backend failed: down; answered with extractive" in html
 
 
-def test_answer_html__abstention_says_so_and_offers_the_closest_papers():
-    answer = make_answer(text="I cannot answer.", abstained=True, citations=[], sentences=[],
-                         sources=[make_hit(), make_hit("p2", "Paper Two", rank=2)])
+def test_answer_html__abstention_says_so_once_and_lists_the_three_closest_titles():
+    answer = make_answer(text="I cannot answer this from the indexed papers.", abstained=True, citations=[], sentences=[],
+                         sources=[make_hit(f"p{i}", f"Paper {i}", rank=i) for i in range(1, 6)])
     html = ui.answer_html(answer, 0)
-    assert "No answer in the indexed papers." in html and "Closest papers" in html
-    assert '<a class="cite" href="#src-0-2">[2]</a> Paper Two' in html
-    cards = ui.sources_html(answer, 0)
-    assert "Closest papers (not cited)" in cards and 'id="src-0-1"' in cards and 'id="src-0-2"' in cards
-    assert "<mark>" not in cards
+    assert html.count("cannot answer") == 1 and "No answer in the indexed papers" not in html
+    assert '<ul class="closest"><li>Paper 1</li><li>Paper 2</li><li>Paper 3</li></ul>' in html and "Paper 4" not in html
+    panel = ui.sources_html(answer, 0)
+    assert "Closest papers (not cited)" in panel and "<li>Paper 3</li>" in panel
+    assert "src-card" not in panel and "First claim" not in panel  # titles only, no abstracts
 
 
 def test_sources_html__one_card_per_citation_with_metadata_links_and_evidence():
@@ -103,10 +103,19 @@ def test_sources_html__one_card_per_citation_with_metadata_links_and_evidence():
                                            organisation="Lab")])
     card = ui.sources_html(answer, 3)
     assert 'id="src-3-1"' in card and "[1] Paper One" in card
-    assert "000_a.txt · 2025-02-01 · Ada; Lab" in card
+    assert "listing 000 · 2025-02-01 · Ada; Lab" in card
     assert '<a href="https://arxiv.org/abs/1" target="_blank" rel="noopener noreferrer">paper</a>' in card
     assert ">code</a>" in card
     assert "<mark>First claim.</mark> Second claim." in card
+
+
+def test_sources_html__listing_names_javascript_urls_and_links_from_abstracts():
+    answer = make_answer(sources=[make_hit(url="javascript:alert(1)", code_links=["http://evil.example/login", "https://github.com/x/y"])])
+    card = ui.sources_html(answer, 0, {"000_a.txt": "Tianlong Chen's author page"})
+    assert "Tianlong Chen&#x27;s author page · 2025-02-01" in card
+    assert "javascript" not in card and ">paper</a>" not in card
+    assert '<a href="https://github.com/x/y" target="_blank" rel="noopener noreferrer">code</a>' in card
+    assert '<span class="link-text">http://evil.example/login</span>' in card and 'href="http://evil' not in card
 
 
 def test_sources_panel__keeps_the_latest_open_and_older_turns_collapsed():
@@ -116,19 +125,21 @@ def test_sources_panel__keeps_the_latest_open_and_older_turns_collapsed():
     assert panel.index("Sources of answer 2") < panel.index("Sources of answer 1")
 
 
-def make_paper(paper_id, title, **fields):
-    return Paper(paper_id=paper_id, title=title, abstract="x", sources=[Source("001_b.txt", 0)], **fields)
+def make_paper(paper_id, title, abstract="x", **fields):
+    return Paper(paper_id=paper_id, title=title, abstract=abstract, sources=[Source("001_b.txt", 0)], **fields)
 
 
-PAPERS = [make_paper("a1", "Sparse Attention", authors=["Ada Lovelace"], date="2024-05-01"),
-          make_paper("b2", "Dense Models", organisation="Lab X", year=2023, title_derived=True)]
+PAPERS = [make_paper("a1", "Sparse Attention", authors=["Ada Lovelace", "B", "C", "Grace Hopper"], date="2024-05-01"),
+          make_paper("b2", "Dense Models", organisation="Lab X", year=2023, title_derived=True, abstract="Sunflower nets.")]
 
 
 @pytest.mark.parametrize("query, expected", [
-    ("", [["a1", "Sparse Attention", "001_b.txt", "2024-05-01", "Ada Lovelace", ""],
-          ["b2", "Dense Models", "001_b.txt", "2023", "Lab X", "yes"]]),
-    ("sparse", [["a1", "Sparse Attention", "001_b.txt", "2024-05-01", "Ada Lovelace", ""]]),
-    ("lab x", [["b2", "Dense Models", "001_b.txt", "2023", "Lab X", "yes"]]),
+    ("", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""],
+          ["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),
+    ("sparse", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]]),
+    ("lab x", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),
+    ("sunflower", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),   # a word of the abstract
+    ("grace hopper", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]]),  # a fourth author
     ("nothing-like-this", []),
 ])
 def test_paper_rows__filters_on_every_query_word(query, expected):
