@@ -341,3 +341,23 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     ask(page, "Which model answers?")
     page.locator("#chat .answer-meta").nth(2).wait_for()
     assert scripted.calls[-1]["question"] == "Which model answers?" and scripted.calls[-1]["model"] == "my-model"
+
+
+@pytest.mark.slow
+def test_chat_answer_exports_as_markdown_and_bibtex_and_the_sources_panel_scrolls(open_app):
+    scripted = ScriptedAssistant(Settings())
+    page, elsewhere = open_app(scripted)
+    ask(page, "What does it do?")
+    page.locator("#export-markdown").wait_for(state="visible")
+    with page.expect_download() as download:
+        page.locator("#export-markdown").click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("**Q:** q") and "## References" in markdown and "[1] Ada (2025-02-01). *Paper One*." in markdown
+    with page.expect_download() as download:
+        page.locator("#export-bibtex").click()
+    bibtex = Path(download.value.path()).read_text(encoding="utf-8")
+    assert bibtex.count("@misc{") == 2 and "title = {Paper One}" in bibtex
+    style = page.eval_on_selector("#sources-panel", "e => [getComputedStyle(e).maxHeight, getComputedStyle(e).overflowY]")
+    assert style == ["720px", "auto"]
+    shot(page, "09-export")
+    assert elsewhere == []
