@@ -141,7 +141,7 @@ class Chain:
 
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
-        key = self.assistant.index.state.manifest.get("corpus_fingerprint")
+        key = self.assistant.index.store.generation()
         if self._terms is None or self._terms[0] != key:
             self._terms = (key, CollectionTerms(self.assistant.papers()))
         return self._terms[1]
