@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rebuild", action="store_true", help="drop the current index content and build it anew from these files")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    remove = sub.add_parser("remove", help="take papers out of the index, by id or by the file they came from")
+    remove.add_argument("paper_ids", nargs="*", metavar="ID", help="paper ids (as `assistant papers` prints them)")
+    remove.add_argument("--source", type=Path, help="remove what this file added (papers also found elsewhere keep those sources)")
+
     search = sub.add_parser("search", help="retrieve the papers most relevant to a query")
     search.add_argument("query")
     add_retrieval_options(search)
@@ -97,6 +101,14 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_remove(args) -> int:
+    if not args.paper_ids and not args.source:
+        raise ValueError("name paper ids or --source FILE")
+    removed = make_assistant(args, corpus=None).remove(paper_ids=args.paper_ids, source=args.source)
+    print(f"removed: {removed} papers")
+    return 0
+
+
 def cmd_papers(args) -> int:
     for paper in make_assistant(args).papers():
         print(json.dumps(paper.to_dict(), ensure_ascii=False) if args.json else f"{paper.paper_id}  {paper.title}")
@@ -119,7 +131,7 @@ def cmd_chat(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask, "chat": cmd_chat}
+COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask, "chat": cmd_chat}
 
 
 def main(argv: list[str] | None = None) -> int:

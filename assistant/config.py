@@ -48,6 +48,7 @@ class EmbeddingSettings(Section):
     model: str = Field("all-MiniLM-L6-v2", description="Model name; for 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a path.")
     base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai').")
     batch_size: int = Field(64, description="Texts embedded per batch.")
+    concurrency: int = Field(4, description="Batches sent at once to an OpenAI-compatible embeddings endpoint.")
 
 
 class ChunkSettings(Section):

@@ -71,13 +71,18 @@ class LocalEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp) via the openai client."""
+    """Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, TEI, Infinity, llama.cpp) via the openai client.
 
-    def __init__(self, model: str, base_url: str | None, api_key: str | None = None, batch_size: int = 64, timeout: float = 60.0):
+    Batches of `batch_size` texts are sent `concurrency` at a time; vectors come back in input order.
+    """
+
+    def __init__(self, model: str, base_url: str | None, api_key: str | None = None, batch_size: int = 64,
+                 timeout: float = 60.0, concurrency: int = 4):
         from openai import OpenAI
 
         self.name = model
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
         self.client = OpenAI(base_url=base_url, api_key=secret("OPENAI_API_KEY", api_key) or "not-needed", timeout=timeout, max_retries=2)
         self._dimension: int | None = None
 
@@ -87,17 +92,54 @@ class OpenAIEmbedder:
             self._dimension = len(self.embed_query("dimension probe"))
         return self._dimension
 
+    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+        response = self.client.embeddings.create(model=self.name, input=texts)
+        return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts in batches, several requests in flight; returns an (n, dim) float32 array."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from openai import OpenAIError
 
-        vectors = []
+        batches = [texts[start: start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
         try:
-            for start in range(0, len(texts), self.batch_size):
-                response = self.client.embeddings.create(model=self.name, input=texts[start: start + self.batch_size])
-                vectors.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+            if len(batches) <= 1 or self.concurrency == 1:
+                parts = [self._embed_batch(b) for b in batches]
+            else:
+                with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
+                    parts = list(pool.map(self._embed_batch, batches))
         except OpenAIError as err:
             raise EmbeddingError(f"embeddings endpoint failed: {type(err).__name__}: {err}") from None
-        array = np.asarray(vectors, dtype=np.float32)
+        array = np.asarray([v for part in parts for v in part], dtype=np.float32)
+        return array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class HashingEmbedder:
+    """A fast stand-in for measuring the index, store and retrieval without a model: hashed word counts.
+
+    Deterministic across processes (crc32), L2-normalised; texts sharing words are similar.
+    Example: HashingEmbedder(dimension=8).embed(["a b"]).shape == (1, 8)
+    """
+
+    def __init__(self, dimension: int = 384):
+        self.name, self._dimension = "hashing", dimension
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import re
+        import zlib
+
+        array = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                array[row, zlib.crc32(word.encode()) % self._dimension] += 1.0
         return array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -108,5 +150,6 @@ def make_embedder(settings: Settings):
     """The embedder the settings ask for."""
     cfg = settings.embedding
     if cfg.provider == "openai":
-        return OpenAIEmbedder(cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size)
+        return OpenAIEmbedder(cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size,
+                              concurrency=cfg.concurrency)
     return LocalEmbedder(cfg.model, cfg.batch_size)

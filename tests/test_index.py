@@ -241,3 +241,168 @@ def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embed
     assert summary.chunks_embedded == new_chunks - left_over < new_chunks
     assert assistant.index.chroma_collection.count() == len(assistant.index.state.chunks)
     assert len(Assistant(index_dir=fresh_index_copy, embedder=embedder).papers()) == 3218
+
+
+# ---- the SQLite store: migration, writers, identity, removal, scale ----------------------------
+
+HASHED_INGEST = """
+import sys
+from assistant.api import Assistant
+from assistant.config import Settings
+from assistant.embeddings import HashingEmbedder
+Assistant(index_dir=sys.argv[1], corpus=None, embedder=HashingEmbedder(),
+          settings=Settings(progress=True)).ingest([sys.argv[2]])
+"""
+
+
+def hashed(index_dir: Path) -> Assistant:
+    from assistant.embeddings import HashingEmbedder
+
+    return Assistant(index_dir=index_dir, corpus=None, embedder=HashingEmbedder())
+
+
+def consistent(assistant: Assistant) -> tuple[int, int]:
+    """Check the store's own invariants; returns (papers, chunks)."""
+    db = assistant.index.store.db
+    papers = db.execute("SELECT count(*) FROM papers").fetchone()[0]
+    chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    assert (papers, chunks) == (assistant.index.manifest["papers"], assistant.index.manifest["chunks"])
+    assert db.execute("SELECT count(*) FROM papers WHERE paper_id NOT IN (SELECT paper_id FROM chunks)").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM chunks WHERE paper_id NOT IN (SELECT paper_id FROM papers)").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0] == chunks
+    return papers, chunks
+
+
+def write_v2_store(index_dir: Path, assistant: Assistant, version: int = 2) -> None:
+    """Write what version 2 kept (store.json) from an index, and drop the SQLite store."""
+    manifest = {**assistant.index.manifest, "version": version}
+    payload = {"manifest": manifest, "papers": [p.to_dict() for p in assistant.papers()],
+               "chunks": [c.__dict__ for c in assistant.index.state.chunks]}
+    assistant.index.store.close()
+    for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
+        (index_dir / name).unlink(missing_ok=True)
+    (index_dir / "store.json").write_text(json.dumps(payload))
+
+
+def test_open__version_2_store_json_is_migrated_without_embedding(fresh_index_copy, embedder):
+    write_v2_store(fresh_index_copy, Assistant(index_dir=fresh_index_copy, embedder=embedder))
+
+    class NoEmbedder:
+        def embed(self, texts):
+            raise AssertionError("migrating must not embed anything")
+
+    migrated = Assistant(index_dir=fresh_index_copy, embedder=NoEmbedder())
+    assert not (fresh_index_copy / "store.json").exists() and (fresh_index_copy / "store.json.v2-migrated").exists()
+    assert consistent(migrated) == (218, SEED_CHUNKS)
+    assert migrated.search("4-bit training", k=1, mode="bm25")[0].title == STABLE_SPAM_TITLE
+    dense = Assistant(index_dir=fresh_index_copy, embedder=embedder).search("pruning", k=5, mode="dense",
+                                                                            filters={"year": 2024})
+    assert len(dense) == 5 and {h.metadata["year"] for h in dense} == {2024}  # the year went into Chroma's metadata
+
+
+def test_open__older_store_json_is_refused_with_the_rebuild_command(fresh_index_copy, embedder):
+    write_v2_store(fresh_index_copy, Assistant(index_dir=fresh_index_copy, embedder=embedder), version=1)
+    with pytest.raises(IndexMismatchError, match=r"store version 1.*`assistant ingest --rebuild FILES`"):
+        Assistant(index_dir=fresh_index_copy, embedder=embedder)
+
+
+def test_writers__two_cli_ingests_and_a_long_lived_assistant_lose_no_paper(fresh_index_copy, embedder, tmp_path):
+    files = [write_jsonl(tmp_path / f"writer{w}.jsonl",
+                         [{"title": f"Writer {w} study {i}", "abstract": p["abstract"].replace("Study", f"Writer{w}")}
+                          for i, p in enumerate(synthetic_papers(40 * (w + 1))[40 * w:])]) for w in range(3)]
+    long_lived = Assistant(index_dir=fresh_index_copy, embedder=embedder)
+    assert len(long_lived.papers()) == 218
+    cli = [[sys.executable, "-m", "assistant.cli", "--quiet", "--index-dir", str(fresh_index_copy), "ingest", str(f)]
+           for f in files[:2]]
+    processes = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                 for cmd in cli]
+    summary = long_lived.ingest([files[2]])
+    outputs = [p.communicate(timeout=600) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert summary.new_papers == 40
+    for view in (long_lived, Assistant(index_dir=fresh_index_copy, embedder=embedder)):
+        assert len(view.papers()) == 218 + 120
+        assert consistent(view) == (338, view.index.chroma_collection.count())
+        for w in range(3):
+            assert view.search(f"Writer{w} kernel", k=3, mode="bm25")[0].title.startswith(f"Writer {w} study")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ingest__killed_at_a_random_point_leaves_old_or_new_index_and_resumes(tmp_path, seed):
+    index_dir = tmp_path / "index"
+    first = write_jsonl(tmp_path / "first.jsonl", synthetic_papers(50))
+    big = write_jsonl(tmp_path / "big.jsonl", [{"title": f"Big {i}", "abstract": p["abstract"].replace("Study", "Big")}
+                                               for i, p in enumerate(synthetic_papers(6000))])
+    hashed(index_dir).ingest([first])
+    process = subprocess.Popen([sys.executable, "-c", HASHED_INGEST, str(index_dir), str(big)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        wait_for_progress(process, timeout=240) if seed != 1 else None  # seed 1: killed before any progress
+        time.sleep(random.Random(seed).uniform(0.0, 4.0))
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+
+    assistant = hashed(index_dir)
+    papers, chunks = consistent(assistant)
+    assert papers in (50, 6050)  # the old index, or the new one if the kill came after the commit
+    held = assistant.index.chroma_collection.count()
+    assert held >= chunks
+    summary = assistant.ingest([big])
+    assert consistent(assistant) == (6050, 6050) and summary.total_papers == 6050
+    assert summary.chunks_embedded == 6050 - held  # what the killed run put into Chroma is not embedded again
+    assert assistant.search("Big kernel tensor", k=5, mode="bm25")
+
+
+def test_identity__record_with_known_id_replaces_the_paper_and_its_chunks(tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    old = {"id": "2401.00001", "title": "Quokka Tracking", "abstract": NEW_PAPERS[0]["abstract"][:400]}
+    new = {"id": "2401.00001", "title": "Quokka Tracking, revised",
+           "abstract": "We revise the wombat census with thermal drones flying over the Rottnest dunes at night."}
+    assistant = Assistant(index_dir=index_dir, corpus=None, embedder=embedder)
+    assistant.ingest([write_jsonl(tmp_path / "a.jsonl", [old, NEW_PAPERS[1]])])
+    paper_id = next(p.paper_id for p in assistant.papers() if p.external_id == "2401.00001")
+    summary = assistant.ingest([write_jsonl(tmp_path / "b.jsonl", [new])])
+    assert (summary.new_papers, summary.chunks_embedded, summary.total_papers) == (0, 1, 2)
+    paper = assistant.paper(paper_id)
+    assert (paper.title, paper.listings) == ("Quokka Tracking, revised", ["a.jsonl", "b.jsonl"])
+    chunks = assistant.index.store.chunks_of(paper_id)
+    assert [c.text for c in chunks] == [f"{new['title']}\n\n{new['abstract']}"]
+    held = assistant.index.chroma_collection.get(where={"paper_id": paper_id}, include=["documents"])
+    assert held["documents"] == [chunks[0].text]
+    assert assistant.search("wombat thermal drones", k=1, mode="bm25")[0].paper_id == paper_id
+    assert assistant.search("marsupials burrow temperatures", k=5, mode="bm25") == []
+    again = assistant.ingest([tmp_path / "b.jsonl"])
+    assert (again.new_papers, again.chunks_embedded) == (0, 0)
+
+
+def test_remove__by_id_and_by_source_takes_chunks_out_of_chroma_and_bm25(tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    assistant = Assistant(index_dir=index_dir, corpus=None, embedder=embedder)
+    assistant.ingest([write_jsonl(tmp_path / "one.jsonl", NEW_PAPERS)])
+    assistant.ingest([write_jsonl(tmp_path / "two.jsonl", [NEW_PAPERS[1]])])  # sourdough: in both files
+    sourdough = next(p.paper_id for p in assistant.papers() if p.title.startswith("Sourdough"))
+    lighthouse = next(p.paper_id for p in assistant.papers() if p.title.startswith("Lighthouse"))
+    assert assistant.remove([lighthouse, "no-such-id"]) == 1
+    assert assistant.search("lighthouse logbooks fog", k=3, mode="bm25") == []
+    assert not assistant.index.chroma_collection.get(where={"paper_id": lighthouse})["ids"]
+
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(index_dir), "remove",
+                             "--source", str(tmp_path / "one.jsonl")], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "removed: 1 papers", result.stderr
+    assert [(p.paper_id, p.listings) for p in assistant.papers()] == [(sourdough, ["two.jsonl"])]
+    assert consistent(assistant) == (1, 1) == (1, assistant.index.chroma_collection.count())
+    assert assistant.search("sourdough starter", k=3)[0].paper_id == sourdough
+
+
+def test_ingest__one_file_of_many_records_in_batches_within_chroma_limits(tmp_path):
+    """One 40k-record file (the old code failed above ~32k ids with `too many SQL variables`)."""
+    path = write_jsonl(tmp_path / "many.jsonl", synthetic_papers(40_000, words=30))
+    assistant = hashed(tmp_path / "index")
+    summary = assistant.ingest([path])
+    assert (summary.entries, summary.new_papers, summary.total_papers) == (40_000, 40_000, 40_000)
+    assert consistent(assistant) == (40_000, 40_000) == (40_000, assistant.index.chroma_collection.count())
+    assert assistant.search("Study 39999", k=1, mode="bm25")[0].title == "Synthetic study 39999"
