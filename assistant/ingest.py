@@ -29,7 +29,7 @@ MERGES_REPORTED = 50  # merged copies named in the summary; duplicates_merged co
 
 def has_identifier(paper: Paper) -> bool:
     """Whether a paper carries an identifier of its own (not one derived from its abstract)."""
-    return bool(paper.external_id or any(getattr(paper, name, None) for name in ("doi", "arxiv_id", "pmid")))
+    return bool(paper.external_id or any(getattr(paper, name, None) for name in ("doi", "arxiv_id", "pmid", "key")))
 
 
 def chroma_metadata(chunk: Chunk, year: int | None) -> dict:

@@ -358,12 +358,12 @@ def test_ingest__killed_at_a_random_point_leaves_old_or_new_index_and_resumes(tm
 
 def test_identity__record_with_known_id_replaces_the_paper_and_its_chunks(tmp_path, embedder):
     index_dir = tmp_path / "index"
-    old = {"id": "2401.00001", "title": "Quokka Tracking", "abstract": NEW_PAPERS[0]["abstract"][:400]}
-    new = {"id": "2401.00001", "title": "Quokka Tracking, revised",
+    old = {"doi": "10.1234/quokka", "title": "Quokka Tracking", "abstract": NEW_PAPERS[0]["abstract"][:400]}
+    new = {"doi": "10.1234/quokka", "title": "Quokka Tracking, revised",
            "abstract": "We revise the wombat census with thermal drones flying over the Rottnest dunes at night."}
     assistant = Assistant(index_dir=index_dir, corpus=None, embedder=embedder)
     assistant.ingest([write_jsonl(tmp_path / "a.jsonl", [old, NEW_PAPERS[1]])])
-    paper_id = next(p.paper_id for p in assistant.papers() if p.external_id == "2401.00001")
+    paper_id = next(p.paper_id for p in assistant.papers() if p.doi == "10.1234/quokka")
     summary = assistant.ingest([write_jsonl(tmp_path / "b.jsonl", [new])])
     assert (summary.new_papers, summary.chunks_embedded, summary.total_papers) == (0, 1, 2)
     paper = assistant.paper(paper_id)
@@ -373,7 +373,7 @@ def test_identity__record_with_known_id_replaces_the_paper_and_its_chunks(tmp_pa
     held = assistant.index.chroma_collection.get(where={"paper_id": paper_id}, include=["documents"])
     assert held["documents"] == [chunks[0].text]
     assert assistant.search("wombat thermal drones", k=1, mode="bm25")[0].paper_id == paper_id
-    assert assistant.search("marsupials burrow temperatures", k=5, mode="bm25") == []
+    assert assistant.search("marsupials burrow", k=5, mode="bm25") == []  # the old text left the lexical index
     again = assistant.ingest([tmp_path / "b.jsonl"])
     assert (again.new_papers, again.chunks_embedded) == (0, 0)
 
