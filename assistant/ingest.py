@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .corpus import describe_merge, merge_into, normalise
 from .errors import CorpusError, IndexMismatchError
-from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict
+from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
 from .store import norm_key
 
@@ -98,7 +98,7 @@ class IngestRun:
         streams, total = [], 0
         for path in self.paths:
             papers = refuse_if_strict(path, iter_papers(path, self.problems), self.problems, self.strict)
-            if SUFFIXES.get(path.suffix.lower()) == "jsonl":
+            if streams_as_jsonl(path):  # JSON Lines, the arXiv snapshot included, is streamed
                 streams.append(papers)
                 total += count_lines(path)
             else:  # small formats are read whole

@@ -13,6 +13,7 @@ from assistant.api import Assistant
 from assistant.errors import AssistantError, CorpusError
 from assistant.corpus import merge_report
 from assistant.formats import MAX_LINE_BYTES, detect, load_file, read_file, read_text
+from assistant.formats.detect import streams_as_jsonl
 from assistant.formats.fields import inverted_index_text, iso_date, normalise_arxiv, normalise_doi, people, strip_tags, web_link
 from assistant.formats.latex import latex_to_text
 from assistant.records import IngestSummary, RecordProblem
@@ -462,6 +463,24 @@ def test_ingest__every_fixture_file_through_the_real_assistant_then_an_author_fi
     assert len(reopened.papers()) == 18
 
 
+
+@pytest.mark.slow
+def test_ingest__an_edited_record_replaces_the_old_version_and_remove_takes_the_file_out(tmp_path, embedder):
+    assistant = Assistant(index_dir=tmp_path / "idx", corpus=None, embedder=embedder)
+    bib = tmp_path / "refs.bib"
+    bib.write_text((FIXTURES / "zotero.bib").read_text(encoding="utf-8"), encoding="utf-8")
+    assistant.ingest([bib])
+    (before,) = [p for p in assistant.papers() if p.key == "buch2020spin"]
+    bib.write_text(bib.read_text(encoding="utf-8").replace("50\\% higher", "60\\% higher"), encoding="utf-8")
+    summary = assistant.ingest([bib])
+    (after,) = [p for p in assistant.papers() if p.key == "buch2020spin"]
+    assert after.paper_id == before.paper_id and "60% higher" in after.abstract
+    assert (summary.new_papers, summary.total_papers, summary.duplicates_merged) == (0, 2, 0)
+    hits = assistant.search("coherence of NV centres higher fidelity", k=5)
+    assert [h.paper_id for h in hits].count(before.paper_id) == 1
+    assert assistant.remove(source=bib) == 2 and assistant.papers() == []
+
+
 def test_assistant__a_failed_first_ingest_never_fills_the_folder_with_the_bundled_corpus(tmp_path):
     folder = tmp_path / "mine"
     with pytest.raises(CorpusError):
@@ -474,6 +493,13 @@ def test_assistant__a_failed_first_ingest_never_fills_the_folder_with_the_bundle
 def test_read_file__an_api_response_saved_on_one_line_is_unwrapped(tmp_path):
     one_line = write(tmp_path / "works.json", json.dumps(json.loads((FIXTURES / "openalex.json").read_text(encoding="utf-8"))))
     assert [p.title for p in read_file(one_line).papers] == ["Diamond Magnetometers for Brain Imaging"]
+
+
+def test_iter_papers__an_arxiv_snapshot_named_json_is_streamed_as_json_lines(tmp_path):
+    snapshot = tmp_path / "arxiv-metadata-oai-snapshot.json"
+    snapshot.write_bytes((FIXTURES / "arxiv-snapshot.jsonl").read_bytes())
+    assert streams_as_jsonl(snapshot) and not streams_as_jsonl(FIXTURES / "openalex.json")
+    assert [p.arxiv_id for p in read_file(snapshot).papers] == ["0704.0001", "0704.0002"]
 
 
 def test_ui_ingest_summary__shows_skipped_records_as_a_list():

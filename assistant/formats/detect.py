@@ -73,15 +73,27 @@ def checked_line(path: Path, raw: bytes, lineno: int) -> str:
 
 
 def streams_as_jsonl(path: Path) -> bool:
-    """Whether a file can be streamed line by line as JSON Lines: named so, UTF-8, and starting with an object."""
-    if SUFFIXES.get(path.suffix.lower()) != "jsonl" or not path.is_file():
+    """Whether a file is JSON Lines that can be streamed line by line (bounded memory on a multi-GB snapshot).
+
+    True for a .jsonl/.ndjson file starting with an object, and for a .json file whose first line is a
+    whole JSON object (the arXiv snapshot is named arxiv-metadata-oai-snapshot.json).
+    """
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind not in ("jsonl", "json") or not path.is_file():
         return False
     with path.open("rb") as handle:
-        head = handle.read(4096)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        first = handle.readline(MAX_LINE_BYTES + 1)
+    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False
-    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    return start.startswith(b"{")
+    first = first.removeprefix(codecs.BOM_UTF8).strip()
+    if kind == "jsonl":
+        return first.startswith(b"{") or not first
+    import json
+
+    try:
+        return first.startswith(b"{") and isinstance(json.loads(first), dict)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
 
 
 def _line_of(data: bytes, offset: int) -> int:
