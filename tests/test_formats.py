@@ -412,6 +412,8 @@ def test_latex_to_text__accents_math_urls_and_escapes(latex, text):
 @pytest.mark.parametrize("value, expected", [
     ("Wrachtrup, Jörg; Smith, John A.", ["Jörg Wrachtrup", "John A. Smith"]),  # Zotero CSV
     ("Ann Lee, Bo Li and Cy Wu", ["Ann Lee", "Bo Li", "Cy Wu"]),
+    ("Ann Lee, Bo Li, Cy Wu and Di Xu", ["Ann Lee", "Bo Li", "Cy Wu", "Di Xu"]),
+    ("Lee, Ann and Li, Bo", ["Ann Lee", "Bo Li"]),  # BibTeX style in a plain field
     ("A. Novak; B. Horvath", ["A. Novak", "B. Horvath"]),  # IEEE
     ("Wrachtrup, Jörg", ["Jörg Wrachtrup"]),
     ([{"given": "Jörg", "family": "Wrachtrup"}, {"literal": "The Consortium"}], ["Jörg Wrachtrup", "The Consortium"]),
@@ -426,7 +428,7 @@ def test_people__last_first_lists_become_first_last(value, expected):
     (("2020-07-15",), "2020-07-15"), (("2020/7/3",), "2020-07-03"), (("2020-07",), "2020-07"),
     (("Mon, 2 Apr 2007 19:18:42 GMT",), "2007-04-02"), (("2019 Jan 15",), "2019-01-15"), (("Jul 2020",), "2020-07"),
     (("2023-01-03T18:59:59Z",), "2023-01-03"), (({"date-parts": [[2021, 9, 2]]},), "2021-09-02"),
-    ((None, "2020", "jul"), "2020-07"), ((None, 2019, 13), "2019"), ((None, "2018///"), "2018"),
+    ((None, "2020", "jul"), "2020-07"), ((None, "2020", "13--18 Jul"), "2020-07"), ((None, 2019, 13), "2019"), ((None, "2018///"), "2018"),
     (("not a date",), None), ((None, "n.d."), None),
 ])
 def test_iso_date__from_what_exports_hold(args, expected):

@@ -102,10 +102,10 @@ def people(value) -> list[str]:
         return []
     if ";" in text:
         names = text.split(";")
-    elif re.search(r"\s+and\s+", text):
-        names = re.split(r"\s*,\s*(?=[^,]*\s+and\s+)|\s+and\s+", text) if _is_first_last_list(text) else re.split(r"\s+and\s+", text)
+    elif _is_first_last_list(text):
+        names = re.split(r",|\s+and\s+", text)
     else:
-        names = text.split(",") if _is_first_last_list(text) else [text]
+        names = re.split(r"\s+and\s+", text)
     return [p for p in (person(n) for n in names) if p]
 
 
@@ -174,7 +174,8 @@ def _month(value) -> int | None:
     number = _int(value)
     if number is not None:
         return number if 1 <= number <= 12 else None
-    return MONTHS.get(clean(value)[:3].lower())
+    word = re.search(r"[A-Za-z]{3,}", str(value))  # "jul", "July", PMLR's "13--18 Jul"
+    return MONTHS.get(word.group(0)[:3].lower()) if word else None
 
 
 def _int(value) -> int | None:

@@ -55,12 +55,6 @@ class Problems:
         if len(self.items) < KEPT_PROBLEMS:
             self.items.append(problem)
 
-    def extend(self, other: "Problems") -> None:
-        self.skipped += other.skipped
-        self.repaired += other.repaired
-        self.derived_titles += other.derived_titles
-        self.items += other.items[: max(0, KEPT_PROBLEMS - len(self.items))]
-
     @property
     def count(self) -> int:
         return self.skipped + self.repaired
@@ -94,7 +88,7 @@ def to_paper(record: Record, file: str, position: int, problems: Problems) -> Pa
         paper_id="", title=title or derive_title(abstract), abstract=abstract, title_derived=not title,
         sources=[Source(listing=file, position=position, line=record.line, listing_title=record.listing_title)],
         authors=[clean(a) for a in record.authors if clean(a)], date=date, year=year_of(date),
-        venue=clean(record.venue) or None, url=url, external_id=record.key, code_links=code_links(abstract),
+        venue=clean(record.venue) or None, url=url, external_id=clean(record.key) or None, code_links=code_links(abstract),
         doi=doi, arxiv_id=arxiv_id, pmid=normalise_pmid(record.pmid) if record.pmid else None,
         key=clean(record.key) or None, organisation=record.organisation,
     )
