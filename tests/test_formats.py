@@ -402,6 +402,8 @@ def test_ingest_summary__lists_the_first_problems_then_a_count():
     (r"see \url{https://x.org/a_b}", "see https://x.org/a_b"),
     (r"50\% of {\em all} {{BERT}} models", "50% of all BERT models"),
     ("a bare 100% stays", "a bare 100% stays"),
+    (r"p {\textless} 0.05 in {\textless}i{\textgreater}vivo{\textless}/i{\textgreater}", "p < 0.05 in vivo"),  # Zotero
+    (r"10\textsuperscript{-3} and R\&D", "10^-3 and R&D"),
     (r"Fran\c{c}ois Erd\H{o}s -- \v{S}koda", "François Erdős – Škoda"),
     ("plain text, untouched", "plain text, untouched"),
 ])

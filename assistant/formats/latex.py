@@ -13,6 +13,7 @@ from functools import lru_cache
 from .fields import clean
 
 LATEX_HINT = re.compile(r"[\\{}$~]|``|''|--")
+HTML_TAG_RE = re.compile(r"</?(?:i|b|em|strong|sup|sub|span|p|br|scp|u)\b[^<>]*>", re.I)
 _GROUP = r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}"  # a brace group, nested up to three deep
 # The LaTeX pieces of a text: math, a command with its arguments, an escaped symbol or accent, a
 # brace group, dashes, quotes, ties. Only these go through pylatexenc: plain words are left as
@@ -27,7 +28,9 @@ def _converter():
     logging.getLogger("pylatexenc").setLevel(logging.ERROR)
     db = get_default_latex_context_db().filter_context(keep_categories=None)
     db.add_context_category("assistant", prepend=True, macros=[
-        MacroTextSpec("url", simplify_repl="%s"),
+        MacroTextSpec("url", simplify_repl="%s"), MacroTextSpec("textless", simplify_repl="<"),
+        MacroTextSpec("textgreater", simplify_repl=">"), MacroTextSpec("textsuperscript", simplify_repl="^"),
+        MacroTextSpec("textsubscript", simplify_repl="_"),
         MacroTextSpec("textbackslash", simplify_repl="\\"),
     ])
     return LatexNodes2Text(latex_context=db, math_mode="text", strict_latex_spaces=False)
@@ -47,7 +50,7 @@ def latex_to_text(text: str | None) -> str:
         converted = re.sub(r"\$[^$]*\\[^$]*\$", lambda m: _convert(m.group(0)), converted)
     except Exception:  # pylatexenc is tolerant; this guards the rare hard failure
         return text
-    return clean(converted)
+    return clean(HTML_TAG_RE.sub("", converted))  # Zotero writes <i>x</i> as {\textless}i{\textgreater}x…
 
 
 def _convert(text: str) -> str:
