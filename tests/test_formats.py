@@ -360,14 +360,17 @@ def test_load_file__strict_refuses_a_file_with_a_skipped_record():
         load_file(FIXTURES / "zotero.bib", strict=True)
 
 
-def test_read_file__bibtex_duplicate_key_and_malformed_entry_are_skipped_not_fatal(tmp_path):
+def test_read_file__bibtex_duplicate_key_malformed_entry_and_repeated_field_are_reported_not_fatal(tmp_path):
     path = write(tmp_path / "dupes.bib", f"@article{{a, title={{A}}, abstract={{{ABSTRACT}}}}}\n"
                                           f"@article{{a, title={{Again}}, abstract={{{ABSTRACT_2}}}}}\n"
                                           "@article{broken, title = {never closed\n"
-                                          f"@article{{c, title={{C}}, abstract={{{ABSTRACT_2}}}}}\n")
+                                          f"@article{{c, title={{C}}, abstract={{{ABSTRACT_2}}}}}\n"
+                                          f"@article{{d, title={{D1}}, title={{D2}}, abstract={{{ABSTRACT_2}}}}}\n")
     loaded = read_file(path)
-    assert [p.key for p in loaded.papers] == ["a", "c"]
-    assert sorted((p.line, p.problem) for p in loaded.problems.items) == [(2, "duplicate key"), (3, "malformed BibTeX entry")]
+    assert [(p.key, p.title) for p in loaded.papers] == [("a", "A"), ("c", "C"), ("d", "D1")]
+    assert sorted((p.line, p.problem, p.action) for p in loaded.problems.items) == [
+        (2, "duplicate key", "skipped"), (3, "malformed BibTeX entry", "skipped"),
+        (5, "field given twice (title); the first kept", "repaired")]
 
 
 def test_merge__same_abstract_with_different_arxiv_ids_stays_two_papers():

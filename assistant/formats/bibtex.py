@@ -17,6 +17,7 @@ from ..records import RecordProblem
 from .latex import latex_to_text
 from .record import Problems, Record
 
+FAILURES = {"DuplicateBlockKeyBlock": "duplicate key"}
 INHERITED = ("year", "date", "month", "booktitle", "publisher", "series", "eventtitle")
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "eventtitle", "series", "howpublished", "publisher", "institution", "school")
 
@@ -28,13 +29,10 @@ def read_bibtex(path: Path, text: str, problems: Problems) -> Iterator[Record]:
     logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
     library = bibtexparser.parse_string(text, parse_stack=[])  # values stay raw: we resolve macros and `#` below
     strings = {s.key.lower(): _resolve(str(s.value), {}) for s in library.strings}
-    for block in library.failed_blocks:
-        reason = "duplicate key" if type(block).__name__ == "DuplicateBlockKeyBlock" else "malformed BibTeX entry"
-        problems.add(RecordProblem(path.name, block.start_line + 1, getattr(block, "key", None), reason, "skipped"))
-    entries = {e.key.lower(): e for e in library.entries}
+    entries = {e.key.lower(): e for e in sorted(library.entries + _repairable(path, library, problems), key=lambda e: e.start_line)}
     if not entries:
         raise CorpusError(path, "no BibTeX entries found (expected lines like '@article{key,')", 1)
-    fields = {key: {f.key.lower(): _resolve(str(f.value), strings) for f in e.fields} for key, e in entries.items()}
+    fields = {key: _fields(e, strings) for key, e in entries.items()}
     parents = {f.get("crossref", "").lower() for f in fields.values()} - {""}
     for key, entry in entries.items():
         if key in parents:
@@ -42,6 +40,30 @@ def read_bibtex(path: Path, text: str, problems: Problems) -> Iterator[Record]:
         own = fields[key]
         parent = fields.get(own.get("crossref", "").lower())
         yield _record(entry.key, entry.start_line + 1, _inherit(own, parent) if parent else own)
+
+
+def _repairable(path: Path, library, problems: Problems) -> list:
+    """Report the blocks bibtexparser could not take; return the entries that only repeat a field."""
+    repaired = []
+    for block in library.failed_blocks:
+        name = type(block).__name__
+        entry = block.ignore_error_block if name == "DuplicateFieldKeyBlock" else None
+        if entry is not None and hasattr(entry, "fields"):
+            repaired.append(entry)
+            twice = ", ".join(sorted(block.duplicate_keys))
+            problems.add(RecordProblem(path.name, entry.start_line + 1, entry.key, f"field given twice ({twice}); the first kept", "repaired"))
+        else:
+            problems.add(RecordProblem(path.name, block.start_line + 1, getattr(block, "key", None),
+                                       FAILURES.get(name, "malformed BibTeX entry"), "skipped"))
+    return repaired
+
+
+def _fields(entry, strings: dict[str, str]) -> dict[str, str]:
+    """An entry's fields by lower-case name, macros resolved; a repeated field keeps its first value."""
+    fields: dict[str, str] = {}
+    for f in entry.fields:
+        fields.setdefault(f.key.lower(), _resolve(str(f.value), strings))
+    return fields
 
 
 def _resolve(value: str, strings: dict[str, str]) -> str:
