@@ -69,6 +69,7 @@ class IngestRun:
             still_held = self.store.chunk_texts(self.dropped)  # a later record may have re-made a dropped chunk
             self.index.forget_chunks([c for c in dict.fromkeys(self.dropped) if c not in still_held])
             self.index.write_manifest_copy()
+            self.store.checkpoint()
         self.summary.papers, self.summary.total_papers = len(self.touched), self.store.count_papers()
         self.problems.fill(self.summary)
         self.summary.seconds = time.perf_counter() - started

@@ -43,7 +43,13 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
 """
 BATCH = 900  # ids per IN (...) list: well inside SQLite's variable limit
+# A query term found in more chunks than this is left out of the lexical query once the index is
+# larger: its IDF is low, and scoring its postings would make a query cost grow with the index.
+MAX_POSTINGS = 10_000
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
+# bm25s's English stop words (bm25s.stopwords.STOPWORDS_EN), copied: importing bm25s costs 1.5 s of scipy.
+STOPWORDS_EN = frozenset("a an and are as at be but by for if in into is it no not of on or such that the their then "
+                         "there these they this to was will with".split())
 
 
 def norm_key(normalised_abstract: str) -> str:
@@ -58,12 +64,9 @@ def id_hash(paper_id: str) -> int:
 def query_terms(text: str) -> list[str]:
     """Lower-cased words of a query without English stop words (FTS5 stems them).
 
-    Example: query_terms("How does the 4-bit training work?") == ["bit", "training", "work"]
+    Example: query_terms("the 4-bit training of it") == ["bit", "training"]
     """
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stop = set(STOPWORDS_EN)
-    return list(dict.fromkeys(t for t in TOKEN_RE.findall(text.lower()) if t not in stop))
+    return list(dict.fromkeys(t for t in TOKEN_RE.findall(text.lower()) if t not in STOPWORDS_EN))
 
 
 def fts_query(terms: list[str]) -> str:
@@ -99,6 +102,10 @@ class PaperStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database and truncate it, so new readers open fast."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     @contextmanager
     def transaction(self):
@@ -277,14 +284,28 @@ class PaperStore:
 
     def lexical(self, query: str, n: int, sql: str = "1", params: list | None = None) -> list[tuple[str, str, float]]:
         """The n best chunks by BM25 for a query, within a filter: [(chunk_id, paper_id, score)]."""
-        terms = query_terms(query)
-        if not terms or not self.exists:
+        terms = self.selective_terms(query_terms(query)) if self.exists else []
+        if not terms:
             return []
         join = "" if sql == "1" else f" AND c.paper_id IN (SELECT p.paper_id FROM papers p WHERE {sql})"
         rows = self.db.execute(
             "SELECT c.chunk_id, c.paper_id, -bm25(chunk_fts) AS score FROM chunk_fts JOIN chunks c ON c.rowid = chunk_fts.rowid "
             f"WHERE chunk_fts MATCH ?{join} ORDER BY bm25(chunk_fts) LIMIT ?", [fts_query(terms), *(params or []), n])
         return [(cid, pid, float(s)) for cid, pid, s in rows if s > 0]
+
+
+    def selective_terms(self, terms: list[str]) -> list[str]:
+        """The terms worth scoring: all of them in a small index, else those in at most MAX_POSTINGS chunks."""
+        if self.count_chunks() <= MAX_POSTINGS:
+            return terms
+        if getattr(self._local, "stemmer", None) is None:
+            import Stemmer
+
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_vocab USING fts5vocab(main, 'chunk_fts', 'row')")
+            self._local.stemmer = Stemmer.Stemmer("porter")  # the algorithm of FTS5's porter tokenizer
+        stem = self._local.stemmer.stemWord
+        frequency = {t: self.db.execute("SELECT doc FROM temp.chunk_vocab WHERE term = ?", (stem(t),)).fetchone() for t in terms}
+        return [t for t in terms if (frequency[t] or (0,))[0] <= MAX_POSTINGS]
 
 
 def _marks(values: list) -> str:

@@ -278,3 +278,50 @@ def test_server__reached_through_chroma_host_and_port_env_vars(server_assistant,
     assert (assistant.settings.chroma.host, assistant.settings.chroma.port) == (host, port)
     # dense search can only find it through the server: the index folder holds no vectors
     assert assistant.search(QUERIES[0][0], k=3, mode="dense")[0].title == STABLE_SPAM_TITLE
+
+
+# ---- the store's lexical index (SQLite FTS5), without Chroma or a model ---------------------------
+
+@pytest.mark.parametrize("query, terms, match", [
+    ("How does Stable-SPAM stabilise 4-bit training?", ["how", "does", "stable", "spam", "stabilise", "bit", "training"],
+     '"how" OR "does" OR "stable" OR "spam" OR "stabilise" OR "bit" OR "training"'),
+    ("the of and", [], ""),
+    ('a "quoted" word, a word', ["quoted", "word"], '"quoted" OR "word"'),
+], ids=["question", "stop-words-only", "quotes-and-repeats"])
+def test_query_terms_and_fts_query(query, terms, match):
+    from assistant.store import fts_query, query_terms
+
+    assert query_terms(query) == terms and fts_query(terms) == match
+
+
+def small_store(tmp_path, texts: list[str]):
+    from assistant.records import Chunk
+    from assistant.store import PaperStore
+
+    store = PaperStore(tmp_path / "store.sqlite")
+    with store.transaction():
+        for i, text in enumerate(texts):
+            store.put_paper(Paper(paper_id=f"p{i}", title=f"T{i}", abstract=text, year=2020 + i % 2,
+                                  sources=[Source(listing=f"{i % 2:03d}_x.txt", position=i)], authors=[f"Ann Lee{i}"]),
+                            key=f"k{i}")
+            store.put_chunks([Chunk(chunk_id=f"p{i}:0", paper_id=f"p{i}", text=text, position=0)])
+    return store
+
+
+def test_store_lexical__ranks_by_bm25_within_filters(tmp_path):
+    store = small_store(tmp_path, ["wombat census drones", "wombat burrows", "sourdough starter", "wombat wombat wombat"])
+    assert [cid for cid, _, _ in store.lexical("wombats", 10)] == ["p3:0", "p1:0", "p0:0"]  # shorter text first
+    sql, params = store.filter_sql(year=2021)
+    assert [cid for cid, _, _ in store.lexical("wombats", 10, sql, params)] == ["p3:0", "p1:0"]
+    sql, params = store.filter_sql(listing="000", author="lee2")
+    assert [cid for cid, _, _ in store.lexical("sourdough wombat", 10, sql, params)] == ["p2:0"]
+
+
+def test_store_lexical__terms_in_too_many_chunks_are_left_out_of_a_large_index(tmp_path, monkeypatch):
+    import assistant.store
+
+    store = small_store(tmp_path, ["common rare", "common", "common", "common other"])
+    monkeypatch.setattr(assistant.store, "MAX_POSTINGS", 2)
+    assert store.selective_terms(["common", "rare", "other", "absent"]) == ["rare", "other", "absent"]
+    assert [cid for cid, _, _ in store.lexical("common rare", 10)] == ["p0:0"]
+    assert store.lexical("common", 10) == []  # dense retrieval answers such queries
