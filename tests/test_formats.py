@@ -447,7 +447,7 @@ def test_iso_date__from_what_exports_hold(args, expected):
     (normalise_arxiv, "10.48550/arXiv.2101.00001", "2101.00001"), (normalise_arxiv, "W123", None),
     (web_link, "https://example.org/a", "https://example.org/a"), (web_link, "javascript:alert(1)", None),
     (web_link, "file:///etc/passwd", None),
-    (inverted_index_text, {"b": [1], "a": [0, 2]}, "a b a"),
+    (inverted_index_text, {"b": [1], "a": [0, 2]}, "a b a"), (inverted_index_text, {"x": [0], "y": [0], "z": [1]}, "x y z"),
     (strip_tags, "<jats:title>Abstract</jats:title><jats:p>We <jats:italic>x</jats:italic>.</jats:p>", "We x."),
 ])
 def test_field_normalisers(function, value, expected):

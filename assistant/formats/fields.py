@@ -202,5 +202,8 @@ def inverted_index_text(index: dict | None) -> str:
     """OpenAlex's abstract_inverted_index back to text. Example: {"b": [1], "a": [0]} -> "a b"."""
     if not index:
         return ""
-    slots = {pos: word for word, positions in index.items() for pos in positions}
-    return clean(" ".join(slots[i] for i in sorted(slots)))
+    slots: dict[int, list[str]] = {}
+    for word, positions in index.items():
+        for pos in positions if isinstance(positions, list) else []:
+            slots.setdefault(int(pos), []).append(word)  # a position given twice keeps both words
+    return clean(" ".join(" ".join(slots[i]) for i in sorted(slots)))
