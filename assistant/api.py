@@ -90,11 +90,16 @@ class Assistant:
         Records without an abstract are skipped and reported in the summary; `strict` refuses them instead.
         """
         paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-        if rebuild or not self.index.count_papers():  # the user chose this folder's content: no bundled corpus later
-            self.index.dir.mkdir(parents=True, exist_ok=True)
-            (self.index.dir / USER_INDEX_MARK).write_text("This index holds the user's files; the bundled corpus is not added to it.\n")
+        if rebuild or not self.index.count_papers():
+            self._mark_user_index()
         return self.index.ingest(paths, rebuild=rebuild, strict=strict)
 
     def remove(self, paper_ids=None, source=None) -> int:
         """Take papers out of the index by id, or every paper found only in `source` (a file); returns how many."""
+        self._mark_user_index()  # emptied by the user: it must not refill itself with the bundled corpus
         return self.index.remove(paper_ids=list(paper_ids or []), source=source)
+
+    def _mark_user_index(self) -> None:
+        """Record that the user chose this folder's content, so the bundled corpus is never added to it."""
+        self.index.dir.mkdir(parents=True, exist_ok=True)
+        (self.index.dir / USER_INDEX_MARK).write_text("This index holds the user's files; the bundled corpus is not added to it.\n")

@@ -425,6 +425,8 @@ def test_ingest__an_edited_record_replaces_the_old_version_and_remove_takes_the_
     hits = assistant.search("coherence of NV centres higher fidelity", k=5)
     assert [h.paper_id for h in hits].count(before.paper_id) == 1
     assert assistant.remove(source=bib) == 2 and assistant.papers() == []
+    with pytest.raises(AssistantError, match="is empty"):  # emptied by the user: no bundled corpus now
+        Assistant(index_dir=tmp_path / "idx", embedder=embedder)
 
 
 def test_assistant__a_failed_first_ingest_never_fills_the_folder_with_the_bundled_corpus(tmp_path):
