@@ -92,9 +92,10 @@ class RecordProblem:
     key: str | None
     problem: str
     action: str = "skipped"  # skipped | repaired
+    record: int = 0  # 1-based position in the file, shown where the format has no line numbers (JSON documents)
 
     def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}" if self.line else self.file
+        where = f"{self.file}, line {self.line}" if self.line else f"{self.file}, record {self.record}" if self.record else self.file
         return f"{where}" + (f" ({self.key})" if self.key else "") + f": {self.problem}, {self.action}"
 
 

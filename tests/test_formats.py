@@ -351,6 +351,9 @@ def test_read_file__problems_name_file_line_key_and_what_was_done():
         "zotero.csv, line 4 (ZK3): link 'javascript:alert(1)' is not http(s), dropped, repaired",
     ]
     assert (problems.skipped, problems.repaired, problems.derived_titles) == (1, 2, 1)
+    # a JSON document has no line per record: its position is named instead
+    assert [str(p) for p in read_file(FIXTURES / "openalex.json").problems.items] == [
+        "openalex.json, record 2 (W4000000002): no abstract, skipped"]
 
 
 def test_load_file__strict_refuses_a_file_with_a_skipped_record():
