@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from . import extractive
 from .abstain import CollectionTerms, decide
-from .backends import make_backend, resolve_backend
+from .backends import Deadline, make_backend, resolve_backend
 from .config import settings_with
 from .collection import MetadataQuery, listing_display_name, metadata_query
 from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
@@ -56,7 +56,8 @@ class Chain:
         started = time.perf_counter()
         name = resolve_backend(self.settings, backend)
         strict = self.settings.llm.strict if strict is None else strict
-        standalone = self.condense(question, history or [], name, model)
+        deadline = self.deadline()  # one per question: the rewrite call and the answer call share it
+        standalone = self.condense(question, history or [], name, model, deadline)
         timings["condense"] = _ms(started)
         t = time.perf_counter()
         hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
@@ -83,7 +84,7 @@ class Chain:
                 raw = self._extractive(standalone, hits, answer)
                 yield from _as_deltas(_joined(raw))
             else:
-                raw = yield from self._generate(standalone, hits, self.backend(name, model), answer)
+                raw = yield from self._generate(standalone, hits, self.backend(name, model), answer, deadline)
         except BackendError as err:
             if not self.settings.llm.fallback_extractive:
                 raise
@@ -103,7 +104,12 @@ class Chain:
     def ask(self, question: str, **kwargs) -> Answer:
         return [item for item in self.stream(question, **kwargs)][-1]
 
-    def condense(self, question: str, history: list[dict], backend: str, model: str | None = None) -> str:
+    def deadline(self) -> Deadline:
+        cfg = self.settings.llm
+        return Deadline.start(cfg.first_token_timeout, cfg.timeout)
+
+    def condense(self, question: str, history: list[dict], backend: str, model: str | None = None,
+                 deadline: Deadline | None = None) -> str:
         """A standalone question for retrieval; follow-ups are combined with the previous turn."""
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
@@ -112,7 +118,8 @@ class Chain:
             try:
                 turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-4:])
                 prompt = render("condense", history=turns, question=question)
-                text = self.backend(backend, model).complete([{"role": "user", "content": prompt}], 80, 0.0).strip()
+                text = self.backend(backend, model).complete([{"role": "user", "content": prompt}], 80, 0.0,
+                                                             deadline=deadline).strip()
                 if text and CANNOT_ANSWER not in text:
                     return text.splitlines()[0]
             except BackendError:
@@ -179,12 +186,13 @@ class Chain:
         named = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity).named_papers
         return [(sentence, [number]) for sentence, number in self.extractor.choose(question, hits, focus=named)]
 
-    def _generate(self, question: str, hits: list[Hit], backend, answer: Answer):
+    def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
         messages, used = self.messages(question, hits, getattr(backend, "context_window", None))
         answer.sources = used
         chunks = []
-        for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature):
+        for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature,
+                                    deadline=deadline):
             chunks.append(delta)
             yield delta
         text = "".join(chunks)

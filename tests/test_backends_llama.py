@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from assistant.api import Assistant
-from assistant.backends import LlamaServer, OpenAIBackend, default_gguf
+from assistant.backends import Deadline, LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings
 from assistant.errors import BackendError
+from assistant.models import TEST_MODEL
 from assistant.ports import free_port
 from assistant.prompts import CANNOT_ANSWER
 from assistant.records import Answer
@@ -106,7 +108,8 @@ def test_assistant__answers_end_to_end_through_llama_cpp(server, gguf, seed_inde
 
 
 def test_local_backend__starts_its_own_server_and_answers(seed_index_dir, embedder, gguf):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="extractive", context_window=1024, max_tokens=24)
+    assistant = llm_assistant(seed_index_dir, embedder, backend="extractive", context_window=1024, max_tokens=24,
+                              gguf=TEST_MODEL)  # the fast model; the default is the Qwen 0.5B
     answer = assistant.ask(QUESTION, k=1, backend="local")
     local = assistant.chain.backend("local")  # the backend the answer used, already started
     try:
@@ -263,3 +266,117 @@ def test_faulty_endpoint__broken_stream_is_never_an_answer_without_fallback(faul
                               fallback_extractive=False)
     with pytest.raises(BackendError, match="ended before the answer was complete"):
         assistant.ask(QUESTION, k=1)
+
+
+# ---- deadlines: a hung endpoint, retries, the real server cut off -----------------------------------
+
+class HungEndpoint:
+    """A listening socket that accepts every connection and never answers a byte."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.accepted.append(self.sock.accept()[0])
+            except OSError:  # closed
+                return
+
+    def release(self):
+        """Close every held connection: the clients see the connection drop."""
+        for conn in self.accepted:
+            conn.close()
+
+    def close(self):
+        self.release()
+        self.sock.close()
+
+
+@pytest.fixture
+def hung():
+    endpoint = HungEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+FIRST_TOKEN_NOTE = "sent no answer within 2 s (setting llm.first_token_timeout)"
+
+
+def test_hung_endpoint__answered_with_the_fallback_once_the_first_token_deadline_passes(hung, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url, retries=2,
+                              first_token_timeout=2.0, timeout=600.0)
+    answer = assistant.ask(QUESTION, k=1)
+    assert answer.backend == "extractive" and answer.citations
+    assert answer.notes[0] == (f"openai backend failed: the endpoint {hung.url} {FIRST_TOKEN_NOTE}; "
+                               "answered with the extractive backend instead")
+    assert len(hung.accepted) == 1  # a timeout is not retried: no time would be left for it
+
+
+def test_hung_endpoint__a_follow_up_rewrite_and_its_answer_share_one_deadline(hung, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url,
+                              first_token_timeout=2.0, timeout=600.0)
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "It uses meta-learning [1]."}]
+    answer = assistant.ask("What speed-up does it report?", history=history, k=1)
+    assert answer.backend == "extractive"
+    assert answer.notes[0].startswith(f"openai backend failed: the endpoint {hung.url} {FIRST_TOKEN_NOTE}")
+    assert len(hung.accepted) == 1  # the rewrite call waited; the answer call found no time left and did not connect
+
+
+def test_hung_endpoint__without_fallback_raises_the_deadline_error(hung, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url,
+                              first_token_timeout=2.0, fallback_extractive=False)
+    with pytest.raises(BackendError) as caught:
+        assistant.ask(QUESTION, k=1)
+    assert str(caught.value) == f"the endpoint {hung.url} {FIRST_TOKEN_NOTE}"
+
+
+def test_hung_endpoint__a_question_waiting_for_a_busy_slot_gets_the_same_deadline(hung):
+    backend = OpenAIBackend("hung", hung.url, retries=0, first_token_timeout=2.0, timeout=600.0, max_concurrent=1)
+    first = backend.stream([{"role": "user", "content": "hi"}], 8, 0.0, deadline=Deadline.start(8.0, 600.0))
+    holder = threading.Thread(target=lambda: pytest.raises(BackendError, list, first))
+    holder.start()
+    while not hung.accepted:  # the first call holds the only slot
+        threading.Event().wait(0.05)
+    with pytest.raises(BackendError) as caught:
+        list(backend.stream([{"role": "user", "content": "hi"}], 8, 0.0))
+    holder.join()
+    assert str(caught.value) == f"the endpoint {hung.url} {FIRST_TOKEN_NOTE}; every connection to it was busy"
+    assert len(hung.accepted) == 1
+
+
+@pytest.mark.parametrize("first_token_timeout, requests", [
+    (60.0, 3),  # time for two retries (backoff 0.5 s and 1 s, plus the 5 s connect timeout each)
+    (3.0, 1),  # a retry could not finish inside the deadline: none is made
+], ids=["retries-that-fit-the-deadline", "no-retry-past-the-deadline"])
+def test_faulty_endpoint__http_500_is_retried_only_inside_the_deadline(faulty, first_token_timeout, requests):
+    faulty.mode, faulty.requests = "http-500", 0
+    backend = OpenAIBackend("faulty", faulty_url(faulty), retries=2, first_token_timeout=first_token_timeout)
+    with pytest.raises(BackendError, match="answered HTTP 500"):
+        list(backend.stream([{"role": "user", "content": "hi"}], 8, 0.0))
+    assert faulty.requests == requests
+
+
+def test_llama_server__first_token_deadline_stops_a_slow_prompt(server, gguf, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
+                              context_window=2048, first_token_timeout=0.05, timeout=600.0)
+    answer = assistant.ask(QUESTION, k=3)  # some 1,000 prompt tokens: far more than 50 ms of work
+    assert answer.backend == "extractive"
+    assert answer.notes[0].startswith(f"openai backend failed: the endpoint {server.base_url} sent no answer within "
+                                      "0.05 s (setting llm.first_token_timeout)")
+
+
+def test_llama_server__overall_deadline_cuts_a_long_answer_and_the_server_stays_usable(server, gguf):
+    backend = OpenAIBackend(gguf.stem, server.base_url, retries=0, first_token_timeout=60.0, timeout=4.0)
+    deltas = []
+    with pytest.raises(BackendError) as caught:
+        for delta in backend.stream(LONG_STORY, 1500, 0.0):  # some 20 s of writing at full speed
+            deltas.append(delta)
+    assert str(caught.value) == f"the endpoint {server.base_url} did not finish the answer within 4 s (setting llm.timeout)"
+    assert "finish_reason" not in backend.usage
+    # the abandoned stream was closed, so the server is free for the next question
+    fresh = OpenAIBackend(gguf.stem, server.base_url, retries=0, timeout=120.0)
+    assert fresh.complete([{"role": "user", "content": "Say hello."}], 8, 0.0).strip()
