@@ -5,6 +5,7 @@ Out of scope: retrieval internals (see `retrieve`), transport to LLMs (see `back
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ class Chain:
         self.assistant = assistant
         self.settings = assistant.settings
         self._backends: dict[str, object] = dict(assistant.components.get("backends", {}))
+        self._backend_lock = threading.Lock()
         self.verifier = Verifier(assistant.index.embedder)
         self.extractor = extractive.Extractor(assistant.index.embedder)
         self._terms: tuple | None = None
@@ -41,10 +43,11 @@ class Chain:
         """The backend called `name`; for 'openai', `model` picks another model than settings.llm.model."""
         model = model if name == "openai" and model and model != self.settings.llm.model else None
         key = f"{name}:{model}" if model else name
-        if key not in self._backends:
-            settings = settings_with({"llm.model": model}, self.settings) if model else self.settings
-            self._backends[key] = make_backend(name, settings)
-        return self._backends[key]
+        with self._backend_lock:  # concurrent first questions must share one backend (one server, one set of slots)
+            if key not in self._backends:
+                settings = settings_with({"llm.model": model}, self.settings) if model else self.settings
+                self._backends[key] = make_backend(name, settings)
+            return self._backends[key]
 
     # ---- the chain --------------------------------------------------------------------------
     def stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None,

@@ -27,6 +27,7 @@ ALL = "All"
 EXAMPLES = ["How does Stable-SPAM stabilise 4-bit training?", "Which papers study mixture-of-experts efficiency?",
             "What is DANCE?"]
 PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
+ASK_CONCURRENCY = 16  # questions answered at once; well above llm.max_concurrent, see build_app
 UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
 
 CSS = """
@@ -373,10 +374,14 @@ def build_app(assistant):
 
         options = [listing, year, backend, model, k, strict]
         chat_outputs = [question, chat, history, turns, sources, last]
-        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask").then(
+        # Questions have their own, wider limit than other events: an LLM call waits on its backend's slots
+        # (llm.max_concurrent, within the first-token deadline), so a hung endpoint holds at most those,
+        # while extractive answers and other sessions go on in the remaining workers.
+        asking = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
+        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask", **asking).then(
             export_files, last, [download_md, download_bib], queue=False)
         chat.example_select(pick_example, None, question).then(
-            respond, [question, chat, history, turns] + options, chat_outputs).then(
+            respond, [question, chat, history, turns] + options, chat_outputs, **asking).then(
             export_files, last, [download_md, download_bib], queue=False)
         for event in (clear.click, chat.clear):
             event(lambda: ([], [], [], sources_panel([]), None, gr.update(visible=False), gr.update(visible=False)), None,
