@@ -18,6 +18,7 @@ from .collection import MetadataQuery, listing_display_name, metadata_query
 from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
+from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Citation, Hit, Sentence
 from .retrieve import paper_metadata
@@ -191,7 +192,8 @@ class Chain:
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
-        messages, used = self.messages(question, hits, getattr(backend, "context_window", None))
+        messages, used = self.messages(question, hits, getattr(backend, "context_window", None),
+                                       getattr(backend, "source_tokens", None))
         answer.sources = used
         chunks = []
         for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature,
@@ -205,14 +207,18 @@ class Chain:
             answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
         return text
 
-    def messages(self, question: str, hits: list[Hit], window: int | None = None) -> tuple[list[dict], list[Hit]]:
-        """Chat messages with numbered sources, dropping the lowest-ranked ones to fit the context window
-        (the backend's `window` when it knows it, else settings.llm.context_window)."""
+    def messages(self, question: str, hits: list[Hit], window: int | None = None,
+                 source_tokens: int | None = None) -> tuple[list[dict], list[Hit]]:
+        """Chat messages with numbered sources: each paper's best passages within the backend's source budget
+        (`source_tokens`, else settings.llm.source_tokens), dropping the lowest-ranked papers to fit the context
+        window (the backend's `window` when it knows it, else settings.llm.context_window)."""
         system = render("system", cannot_answer=CANNOT_ANSWER)
         budget = min(window or self.settings.llm.context_window, self.settings.llm.context_window) - self.settings.llm.max_tokens - 64
+        passages = best_passages(question, hits, self.extractor, source_tokens or self.settings.llm.source_tokens)
         used = list(hits)
         while True:
-            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=passage(h.abstract)) for i, h in enumerate(used, 1))
+            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=passage(p))
+                                   for i, (h, p) in enumerate(zip(used, passages), 1))
             prompt = render("answer", sources=sources, question=question, max_sentences=4)
             if count_tokens(system) + count_tokens(prompt) <= budget or len(used) <= 1:
                 return [{"role": "system", "content": system}, {"role": "user", "content": prompt}], used

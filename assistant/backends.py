@@ -74,6 +74,7 @@ class OpenAIBackend:
 
     name = "openai"
     context_window: int | None = None  # prompt + answer tokens the model takes; None: settings.llm.context_window
+    source_tokens: int | None = None  # token budget of the prompt's sources; None: settings.llm.source_tokens
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, retries: int = 2, connect_timeout: float = 5.0,
@@ -321,7 +322,11 @@ def make_backend(name: str, settings: Settings):
     limits = {"timeout": cfg.timeout, "retries": cfg.retries, "connect_timeout": cfg.connect_timeout,
               "first_token_timeout": cfg.first_token_timeout, "max_concurrent": cfg.max_concurrent}
     if name == "openai":
-        return OpenAIBackend(cfg.model, cfg.base_url, **limits)
-    if name == "local":
-        return LocalBackend(cfg.gguf, cfg.models_dir, n_ctx=min(cfg.context_window, 2048), n_threads=cfg.n_threads, **limits)
-    return None
+        backend = OpenAIBackend(cfg.model, cfg.base_url, **limits)
+        backend.source_tokens = cfg.source_tokens
+    elif name == "local":
+        backend = LocalBackend(cfg.gguf, cfg.models_dir, n_ctx=min(cfg.context_window, 2048), n_threads=cfg.n_threads, **limits)
+        backend.source_tokens = cfg.local_source_tokens
+    else:
+        return None
+    return backend
