@@ -15,9 +15,10 @@ from .abstain import CollectionTerms, decide
 from .backends import Deadline, make_backend, resolve_backend
 from .config import settings_with
 from .collection import MetadataQuery, listing_display_name, metadata_query
-from .citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
+from .citations import attach_stray_markers, normalise_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
+from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Citation, Hit, Sentence
@@ -25,7 +26,6 @@ from .retrieve import paper_metadata
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
-FOLLOW_UP_WORDS = {"it", "its", "they", "their", "them", "this", "that", "these", "those", "he", "she", "his", "her"}
 
 
 class Chain:
@@ -61,12 +61,15 @@ class Chain:
         name = resolve_backend(self.settings, backend)
         strict = self.settings.llm.strict if strict is None else strict
         deadline = self.deadline()  # one per question: the rewrite call and the answer call share it
-        standalone = self.condense(question, history or [], name, model, deadline)
+        notes: list[str] = []
+        standalone = self.condense(question, history or [], name, model, deadline, notes)
+        # abstention sees the user's own words (with the previous question only for a real follow-up), never the rewrite
+        own = lexical_rewrite(question, [m["content"] for m in history or [] if m.get("role") == "user"])
         timings["condense"] = _ms(started)
         t = time.perf_counter()
         hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
         timings["retrieve"] = _ms(t)
-        answer = Answer(question=question, text="", sources=hits, backend=name)
+        answer = Answer(question=question, text="", sources=hits, backend=name, notes=notes)
         meta = metadata_query(standalone, self.assistant.papers()) if not filters else None
         if meta is not None:
             self._metadata_answer(answer, meta, k)
@@ -76,7 +79,7 @@ class Chain:
             return
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
-        if self.should_abstain(standalone, hits, answer):
+        if self.should_abstain(own, hits, answer):
             answer.text, answer.abstained, answer.model = CANNOT_ANSWER, True, ""
             answer.timings_ms = {**timings, "total": _ms(started)}
             yield answer.text
@@ -113,23 +116,27 @@ class Chain:
         return Deadline.start(cfg.first_token_timeout, cfg.timeout)
 
     def condense(self, question: str, history: list[dict], backend: str, model: str | None = None,
-                 deadline: Deadline | None = None) -> str:
-        """A standalone question for retrieval; follow-ups are combined with the previous turn."""
+                 deadline: Deadline | None = None, notes: list[str] | None = None) -> str:
+        """A standalone question for retrieval: the LLM's rewrite when it keeps the user's question, else lexical."""
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
             return question
+        lexical = lexical_rewrite(question, previous)
         if backend in ("openai", "local"):
             try:
                 turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-4:])
                 prompt = render("condense", history=turns, question=question)
                 text = self.backend(backend, model).complete([{"role": "user", "content": prompt}], 80, 0.0,
-                                                             deadline=deadline).strip()
-                if text and CANNOT_ANSWER not in text:
-                    return text.splitlines()[0]
+                                                             deadline=deadline)
+                rewrite = clean_rewrite(text)
+                if rewrite and CANNOT_ANSWER not in rewrite and acceptable_rewrite(question, rewrite):
+                    return rewrite
+                if notes is not None and rewrite:
+                    notes.append(f"the model's rewrite of the follow-up was not used (not a question keeping "
+                                        f"its key terms): {rewrite[:160]!r}")
             except BackendError:
                 pass  # fall back to the lexical rewrite below; the answer step reports real failures
-        words = {w.strip("?.,!").lower() for w in question.split()}
-        return f"{previous[-1]} {question}" if words & FOLLOW_UP_WORDS or len(words) <= 6 else question
+        return lexical
 
     def should_abstain(self, question: str, hits: list[Hit], answer: Answer) -> bool:
         """Abstain when the question names something no paper mentions, or names nothing known and no hit is close."""
@@ -175,9 +182,10 @@ class Chain:
         subject = f"papers {meta.description}".strip()
         if not papers:
             answer.text, answer.abstained = f"No indexed papers match ({subject}).", False
-            answer.sentences = [Sentence(text=answer.text)]
+            answer.sentences = [Sentence(text=answer.text, verdict="listing")]
             return
-        lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).")
+        lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).",
+                        verdict="listing")
         answer.sentences = [lead] + [Sentence(text=f"“{p.title}”{_facts(p)}.", citations=[i], verdict="supported", score=1.0)
                                      for i, p in enumerate(shown, 1)]
         answer.citations = [Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)]
@@ -231,6 +239,8 @@ class Chain:
             answer.text, answer.abstained = CANNOT_ANSWER, True
             return
         # An extractive answer comes as sentences already (a title label may hold "?" or ". "); text is split here.
+        if isinstance(raw, str):
+            raw = normalise_markers(raw, len(answer.sources))
         parsed = raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
         numbers, mapping, removed = renumber([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
@@ -255,10 +265,16 @@ class Chain:
                 for n in cited:
                     own = self.verifier.check(text, by_new[n].abstract)
                     evidence[n].extend(e for e in own.evidence[:1] if e not in evidence[n])
+            else:
+                self._attribute(sentence, answer.sources, mapping, by_new, evidence)
             if strict and sentence.verdict != "supported":
                 answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
                 continue
             answer.sentences.append(sentence)
+        attributed = sum(s.attributed for s in answer.sentences)
+        if attributed:
+            answer.notes.append(f"{attributed} sentence(s) written without a citation were cited after the support check "
+                                "(post-hoc attribution)")
         order = list(dict.fromkeys(n for s in answer.sentences for n in s.citations))
         final = {old: new for new, old in enumerate(order, 1)}
         for sentence in answer.sentences:
@@ -271,6 +287,22 @@ class Chain:
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
         if not answer.sentences:
             answer.text, answer.abstained = CANNOT_ANSWER, True
+
+    def _attribute(self, sentence: Sentence, sources: list[Hit], mapping: dict, by_new: dict, evidence: dict) -> bool:
+        """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does."""
+        if not sources or not sentence.text:
+            return False
+        vector = self.verifier.embedder.embed_query(sentence.text)
+        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector), old) for old, h in enumerate(sources, 1)]
+        best, old = max(verdicts, key=lambda pair: pair[0].score)
+        if best.label != "supported":
+            return False
+        new = mapping.setdefault(old, len(mapping) + 1)
+        by_new.setdefault(new, sources[old - 1])
+        evidence.setdefault(new, [])
+        evidence[new].extend(e for e in best.evidence[:1] if e not in evidence[new])
+        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = [new], "supported", round(best.score, 3), True
+        return True
 
 
 def _facts(paper) -> str:

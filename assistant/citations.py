@@ -1,4 +1,5 @@
-"""Pure steps on answer text: sentence splitting, [n] marker parsing, renumbering by first use.
+"""Pure steps on answer text: sentence splitting, [n] marker parsing (and the variants small models write),
+renumbering by first use.
 
 Out of scope: deciding whether a citation supports its sentence (see `verify`).
 """
@@ -11,6 +12,62 @@ ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "etc.", "Fig.", "Eq.", "cf.", 
 # Markers written after the full stop ("A holds. [2] [1] B …", or at the very end) stay with their sentence.
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,\-–]\s*\d+)*\])*(?:\s+(?=[A-Z0-9(\[\"'$])|\s*$)")
 MARKER_RE = re.compile(r"\[(\d+(?:\s*[,\-–]\s*\d+)*)\]")
+
+
+NUMBERS = r"\d+(?:\s*(?:,|;|and|&|-|–|to)\s*\d+)*"
+# Marker styles small models write instead of [n]: "[Source 1]", "[1, 2]", "(1)." "(Sources 1 and 2)", "Source 1".
+SOURCE_WORDS = r"(?:sources?|refs?\.?|references?|papers?|abstracts?)\s*#?\s*"
+VARIANT_RES = [
+    re.compile(rf"\[\s*{SOURCE_WORDS}({NUMBERS})\s*\]", re.I),
+    re.compile(rf"\(\s*{SOURCE_WORDS}({NUMBERS})\s*\)", re.I),
+    re.compile(rf"\(\s*({NUMBERS})\s*\)(?=\s*(?:[.,;:!?\[(]|$))"),  # "(1)." but not the enumeration "(1) a, (2) b"
+]
+BARE_RE = re.compile(rf"\b(?:according to |as (?:stated|reported|shown) (?:in|by) )?sources?\s*#?\s*({NUMBERS})\b", re.I)
+LEAD_IN_RE = re.compile(r"^(?:according to|as (?:stated|reported|shown|described) (?:in|by)|based on|in|from)\s*"
+                        r"(\[[^\]]+\])\s*,?\s*", re.I)
+
+
+def normalise_markers(text: str, count: int) -> str:
+    """Rewrite marker variants as [n] markers; only numbers 1..count count as markers (so "(2023)" stays).
+
+    Example: normalise_markers("A holds (1). B (Sources 1 and 2). C [Source 3].", 3) == "A holds [1]. B [1, 2]. C [3]."
+    """
+    def bracket(match: re.Match) -> str:
+        numbers = _numbers(match.group(1), count)
+        return "[" + _canonical(match.group(1)) + "]" if numbers else match.group(0)
+
+    for pattern in VARIANT_RES:
+        text = pattern.sub(bracket, text)
+    return " ".join(_bare_to_marker(_move_lead_in(s), count) for s in split_sentences(text))
+
+
+def _numbers(span: str, count: int) -> list[int]:
+    numbers = [int(n) for n in re.findall(r"\d+", span)]
+    return numbers if numbers and all(1 <= n <= count for n in numbers) else []
+
+
+def _canonical(span: str) -> str:
+    """Example: _canonical("1 and 2 to 4") == "1, 2-4" """
+    return re.sub(r"\s*(?:,|;|and|&)\s*", ", ", re.sub(r"\s*(?:-|–|to)\s*", "-", span))
+
+
+def _at_end(sentence: str, marker: str) -> str:
+    return f"{sentence[:-1]} {marker}{sentence[-1]}" if sentence[-1:] in (".", "!", "?") else f"{sentence} {marker}"
+
+
+def _move_lead_in(sentence: str) -> str:
+    """Example: _move_lead_in("According to [2], X holds.") == "X holds [2]." """
+    match = LEAD_IN_RE.match(sentence)
+    rest = sentence[match.end():] if match else ""
+    if not rest:
+        return sentence
+    return _at_end(rest[0].upper() + rest[1:], match.group(1))
+
+
+def _bare_to_marker(sentence: str, count: int) -> str:
+    """A sentence naming "Source 2" keeps its words and gains the marker. Example: "Source 2 shows X." -> "Source 2 shows X [2]." """
+    spans = [m.group(1) for m in BARE_RE.finditer(sentence) if _numbers(m.group(1), count)]
+    return _at_end(sentence, "".join(f"[{_canonical(s)}]" for s in spans)) if spans else sentence
 
 
 def split_sentences(text: str) -> list[str]:
@@ -46,6 +103,7 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
             numbers.extend(range(lo, hi + 1) if 0 <= hi - lo <= 20 else [lo, hi])
     clean = MARKER_RE.sub("", sentence)
     clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+    clean = re.sub(r"[,;:]+([.!?])\s*$", r"\1", clean)  # "A [1], [2]." leaves "A,."
     return " ".join(clean.split()), list(dict.fromkeys(numbers))
 
 

@@ -42,8 +42,9 @@ def to_markdown(answer: Answer) -> str:
     if answer.abstained:
         lines.append(_md(answer.text))
         return "\n".join(lines) + "\n"
-    lines.append(" ".join(_md(with_markers(s.text, s.citations)) + (" *(unsupported?)*" if s.verdict == "unsupported" else "")
-                          for s in answer.sentences) or _md(answer.text))
+    flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
+    lines.append(" ".join(_md(with_markers(s.text, s.citations)) + flags.get(s.verdict, "")
+                          + (" *(cited post hoc)*" if s.attributed else "") for s in answer.sentences) or _md(answer.text))
     if answer.citations:
         lines += ["", "## References", ""]
         hits = _hits(answer)

@@ -163,8 +163,9 @@ class Sentence:
 
     text: str
     citations: list[int] = field(default_factory=list)
-    verdict: str = "uncited"  # supported | unsupported | uncited
+    verdict: str = "uncited"  # supported | unsupported | uncited (no marker, no source supports it) | listing (metadata)
     score: float = 0.0
+    attributed: bool = False  # the citation was added by the support check (post hoc), not written by the model
 
 
 @dataclass

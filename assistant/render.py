@@ -8,6 +8,9 @@ from __future__ import annotations
 from .records import Answer
 
 
+FLAGS = {"unsupported": " [unsupported?]", "uncited": " [uncited: no source supports it]"}
+
+
 def answer_to_text(answer: Answer) -> str:
     """The answer, unsupported sentences flagged, then a numbered reference list with evidence."""
     lines = []
@@ -19,8 +22,8 @@ def answer_to_text(answer: Answer) -> str:
     else:
         from .citations import with_markers
 
-        lines.append(" ".join(with_markers(s.text, s.citations) + (" [unsupported?]" if s.verdict == "unsupported" else "")
-                              for s in answer.sentences))
+        lines.append(" ".join(with_markers(s.text, s.citations) + FLAGS.get(s.verdict, "")
+                              + (" [cited post hoc]" if s.attributed else "") for s in answer.sentences))
         lines.append("\nReferences:")
         for c in answer.citations:
             lines.append(f"  [{c.number}] {c.title} ({c.paper_id})")

@@ -28,11 +28,14 @@ EXAMPLES = ["How does Stable-SPAM stabilise 4-bit training?", "Which papers stud
             "What is DANCE?"]
 PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
 ASK_CONCURRENCY = 16  # questions answered at once; well above llm.max_concurrent, see build_app
+UNCITED_TITLE = "The model cited no source here and none of the retrieved abstracts supports it"
+ATTRIBUTED_TITLE = "The model cited no source here; the citation was added by the support check"
 UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
 
 CSS = """
 .cite { font-weight: 600; text-decoration: none; }
-.unsupported { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
+.unsupported, .uncited { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
+.attributed .cite { font-style: italic; }
 .answer-meta { margin-top: .5em; font-size: .8em; opacity: .75; }
 .abstained-badge { font-weight: 600; color: #b45309; }
 .src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em; margin: .5em 0; }
@@ -82,6 +85,10 @@ def sentence_html(sentence, turn: int) -> str:
     body = link_markers(text, turn)
     if sentence.verdict == "unsupported":
         return f'<span class="unsupported" title="{UNSUPPORTED_TITLE}">⚠ {body}</span>'
+    if sentence.verdict == "uncited":
+        return f'<span class="uncited" title="{UNCITED_TITLE}">⚠ {body} <em>(no source)</em></span>'
+    if getattr(sentence, "attributed", False):
+        return f'<span class="attributed" title="{ATTRIBUTED_TITLE}">{body}</span>'
     return body
 
 

@@ -104,8 +104,9 @@ def test_chain__markers_pointing_nowhere_are_removed_and_counted_in_notes(assist
     fake.enqueue(f"{SPAM_CLAIM} [{spam}][9]. {SPAM_CLIPPING_CLAIM} [7].")
     answer = assistant.ask(QUESTION)
     assert "removed 2 citation marker(s) that pointed at no retrieved paper" in answer.notes
-    assert [s.citations for s in answer.sentences] == [[1], []]
-    assert answer.sentences[1].verdict == "uncited"
+    # the second sentence lost its only marker; the support check finds the paper that supports it
+    assert [s.citations for s in answer.sentences] == [[1], [1]]
+    assert [(s.verdict, s.attributed) for s in answer.sentences] == [("supported", False), ("supported", True)]
     assert [(c.number, c.title) for c in answer.citations] == [(1, STABLE_SPAM_TITLE)]
     assert "[9]" not in answer.text and "[7]" not in answer.text
 
@@ -205,6 +206,29 @@ def test_chain__strict_with_nothing_supported_abstains(assistant, fake, hits):
     assert answer.sentences == [] and answer.citations == []
 
 
+def test_chain__unmarked_sentences_get_the_supporting_papers_citation_or_are_flagged_uncited(assistant, fake, hits):
+    spam = number_of(hits, "Stable-SPAM")
+    fake.enqueue(f"{SPAM_CLAIM} (Source {spam}). {SPAM_CLIPPING_CLAIM}. {FABRICATED_CLAIM}.")
+    answer = assistant.ask(QUESTION, strict=False)
+    assert [(s.citations, s.verdict, s.attributed) for s in answer.sentences] == [
+        ([1], "supported", False), ([1], "supported", True), ([], "uncited", False)]
+    assert [c.title for c in answer.citations] == [STABLE_SPAM_TITLE]
+    assert answer.notes == ["1 sentence(s) written without a citation were cited after the support check "
+                            "(post-hoc attribution)"]
+    text = answer_to_text(answer)
+    assert f"{SPAM_CLIPPING_CLAIM} [1]. [cited post hoc]" in text
+    assert f"{FABRICATED_CLAIM}. [uncited: no source supports it]" in text
+    assert answer.to_dict()["sentences"][2]["verdict"] == "uncited"
+    assert answer.to_dict()["sentences"][1]["attributed"] is True
+
+
+def test_chain__strict_drops_unmarked_sentences_no_paper_supports(assistant, fake, hits):
+    fake.enqueue(f"{SPAM_CLAIM} [{number_of(hits, 'Stable-SPAM')}]. {FABRICATED_CLAIM}.")
+    answer = assistant.ask(QUESTION, strict=True)
+    assert [s.text for s in answer.sentences] == [f"{SPAM_CLAIM}."]
+    assert answer.notes == [f"dropped a sentence that failed the support check: {FABRICATED_CLAIM + '.'!r}"]
+
+
 # ---- abstaining -----------------------------------------------------------------------------------
 
 def test_chain__off_topic_question_abstains_without_calling_the_model(assistant, fake):
@@ -287,6 +311,40 @@ def test_chain__follow_up_is_condensed_by_the_model_and_retrieval_uses_it(assist
     assert f"Question: {condensed}\n" in fake.history[1][1]["content"]
     assert answer.question == follow_up
     assert [c.title for c in answer.citations] == [STABLE_SPAM_TITLE]
+
+
+LLM_TRAINING_HISTORY = [
+    {"role": "user", "content": "How can a 7B LLM be trained on a single consumer GPU?"},
+    {"role": "assistant", "content": "GaLore-style projections cut optimizer memory [1]."},
+    {"role": "user", "content": "Which optimizers reduce memory in LLM training?"},
+    {"role": "assistant", "content": "Low-rank and 8-bit optimizers do [1]."},
+    {"role": "user", "content": QUESTION},
+    {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."},
+]
+
+
+@pytest.mark.parametrize("rewrite", [
+    "Question: How can a 7B LLM be trained on a single consumer GPU?",
+    "A 7B LLM can be trained on one GPU with low-rank projections [1].",
+], ids=["rewrite-to-the-earlier-topic", "rewrite-that-answers-instead"])
+def test_chain__a_hijacking_rewrite_is_discarded_and_the_off_topic_question_abstains(assistant, fake, rewrite):
+    fake.enqueue(rewrite)
+    answer = assistant.ask(OFF_TOPIC, history=LLM_TRAINING_HISTORY)
+    assert len(fake.history) == 1  # the rewrite call only: no answer is generated
+    assert answer.abstained and answer.text == CANNOT_ANSWER and answer.citations == []
+    assert answer.notes[0].startswith("the model's rewrite of the follow-up was not used")
+
+
+def test_chain__a_discarded_rewrite_falls_back_to_the_lexical_one_for_retrieval(assistant, fake, monkeypatch):
+    history = [{"role": "user", "content": QUESTION},
+               {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."}]
+    searched = []
+    search = assistant.search
+    monkeypatch.setattr(assistant, "search", lambda query, **kw: searched.append(query) or search(query, **kw))
+    fake.enqueue("Stable-SPAM is better.")  # not a question
+    fake.enqueue(f"{SPAM_CLAIM} [1].")
+    assistant.ask("Does it beat Adam?", history=history)
+    assert searched[0] == f"{QUESTION} Does it beat Adam?"
 
 
 # ---- the prompt -----------------------------------------------------------------------------------

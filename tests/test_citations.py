@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import attach_stray_markers, parse_markers, renumber, split_sentences, with_markers
+from assistant.citations import (attach_stray_markers, normalise_markers, parse_markers, renumber, split_sentences,
+                                 with_markers)
 
 # ---- split_sentences ------------------------------------------------------------------------------
 
@@ -143,3 +144,28 @@ def test_with_markers__places_markers_before_final_punctuation(text, numbers, ex
 @pytest.mark.parametrize("sentence", ["Stable-SPAM clips spikes [2][1].", "It holds [3].", "No markers here."])
 def test_with_markers__inverts_parse_markers(sentence):
     assert with_markers(*parse_markers(sentence)) == sentence
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Stable-SPAM clips gradients [1, 2].", [("Stable-SPAM clips gradients.", [1, 2])]),
+    ("Stable-SPAM clips gradients [1-3].", [("Stable-SPAM clips gradients.", [1, 2, 3])]),
+    ("Stable-SPAM clips gradients (1).", [("Stable-SPAM clips gradients.", [1])]),
+    ("Stable-SPAM clips gradients (1, 3). It resets momentum (2).",
+     [("Stable-SPAM clips gradients.", [1, 3]), ("It resets momentum.", [2])]),
+    ("Stable-SPAM clips gradients [Source 1].", [("Stable-SPAM clips gradients.", [1])]),
+    ("Stable-SPAM clips gradients (Source 2).", [("Stable-SPAM clips gradients.", [2])]),
+    ("Stable-SPAM clips gradients [Sources 1 and 3].", [("Stable-SPAM clips gradients.", [1, 3])]),
+    ("Source 1 shows that gradients are clipped.", [("Source 1 shows that gradients are clipped.", [1])]),
+    ("According to [2], gradients are clipped.", [("Gradients are clipped.", [2])]),
+    ("Gradients are clipped [1], [2].", [("Gradients are clipped.", [1, 2])]),
+    ("It was published in 2023 (2023).", [("It was published in 2023 (2023).", [])]),
+    ("It uses (1) clipping and (2) resets.", [("It uses (1) clipping and (2) resets.", [])]),
+    ("Gradients are clipped [Source 9].", [("Gradients are clipped [Source 9].", [])]),
+    ("Gradients are clipped.", [("Gradients are clipped.", [])]),
+], ids=["comma-list", "range", "parenthesised", "parenthesised-list-then-single", "bracketed-source-word",
+        "parenthesised-source-word", "sources-and", "bare-source-name-keeps-its-words", "according-to-lead-in",
+        "separate-brackets", "a-year-is-not-a-marker", "an-enumeration-is-not-a-marker", "out-of-range-left-alone",
+        "no-marker"])
+def test_normalise_then_parse__marker_variants_of_small_models(raw, expected):
+    text = normalise_markers(raw, 3)
+    assert attach_stray_markers([parse_markers(s) for s in split_sentences(text)]) == expected

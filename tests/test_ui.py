@@ -39,7 +39,10 @@ def test_link_markers__escapes_text_and_links_each_cited_number(text, turn, expe
 @pytest.mark.parametrize("sentence, expected", [
     (Sentence("It works.", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
     (Sentence("It works [1].", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
-    (Sentence("Plain.", [], "uncited"), "Plain."),
+    (Sentence("Plain.", [], "listing"), "Plain."),
+    (Sentence("Plain.", [], "uncited"), f'<span class="uncited" title="{ui.UNCITED_TITLE}">⚠ Plain. <em>(no source)</em></span>'),
+    (Sentence("It works.", [1], "supported", attributed=True),
+     f'<span class="attributed" title="{ui.ATTRIBUTED_TITLE}">It works <a class="cite" href="#src-0-1">[1]</a>.</span>'),
     (Sentence("It flies.", [2], "unsupported"),
      f'<span class="unsupported" title="{ui.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>'),
 ])
