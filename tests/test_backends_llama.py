@@ -22,6 +22,7 @@ from assistant.models import TEST_MODEL
 from assistant.ports import free_port
 from assistant.prompts import CANNOT_ANSWER
 from assistant.records import Answer
+from assistant.render import answer_to_text
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +30,20 @@ QUESTION = "How can meta-learning speed up large model inference in decentralize
 TITLE = "Meta-Learning for Speeding Up Large Model Inference in Decentralized Environments"
 LONG_STORY = [{"role": "user", "content": "Write a very long story about a dragon who learns to fly, in many chapters."}]
 LENGTH_NOTE = "the model stopped at the token limit; the last sentence may be cut off"
+SPAM_QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
+SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
+# A reply the way small models write: a "(Source 1)" marker, a sentence without one, a fabricated one.
+ODD_MARKERS = ("Stable-SPAM stabilizes gradient norms in 4-bit LLM training (Source 1).| Stable-SPAM adaptively updates "
+               "the clipping threshold for spiked gradients by tracking their historical maxima.| It was trained on "
+               "500 billion tokens of Chinese poetry and beats GPT-4 by 37 points.")
+LLM_TRAINING_HISTORY = [
+    {"role": "user", "content": "How can a 7B LLM be trained on a single consumer GPU?"},
+    {"role": "assistant", "content": "Low-rank projections of gradients cut optimizer memory [1]."},
+    {"role": "user", "content": "Which optimizers reduce memory in LLM training?"},
+    {"role": "assistant", "content": "Low-rank and 8-bit optimizers do [1]."},
+    {"role": "user", "content": "How does Stable-SPAM stabilise 4-bit LLM training?"},
+    {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."},
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -210,6 +225,8 @@ class FaultyEndpoint(BaseHTTPRequestHandler):
             "garbage-json": "data: {this is not json\n\n",
             "no-finish-reason": chunk("Hello") + chunk(" there") + "data: [DONE]\n\n",
             "complete": chunk("Hello") + chunk(" there") + chunk(finish_reason="stop") + "data: [DONE]\n\n",
+            "odd-markers": "".join(chunk(part) for part in ODD_MARKERS.split("|")) + chunk(finish_reason="stop")
+                           + "data: [DONE]\n\n",
         }[mode]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -380,3 +397,36 @@ def test_llama_server__overall_deadline_cuts_a_long_answer_and_the_server_stays_
     # the abandoned stream was closed, so the server is free for the next question
     fresh = OpenAIBackend(gguf.stem, server.base_url, retries=0, timeout=120.0)
     assert fresh.complete([{"role": "user", "content": "Say hello."}], 8, 0.0).strip()
+
+
+# ---- citations and follow-ups with imperfect models ----------------------------------------------
+
+def test_odd_markers_over_http__parsed_attributed_or_flagged_never_plain(faulty, seed_index_dir, embedder):
+    faulty.mode = "odd-markers"
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=faulty_url(faulty))
+    answer = assistant.ask(SPAM_QUESTION, k=1)
+    assert [(s.citations, s.verdict, s.attributed) for s in answer.sentences] == [
+        ([1], "supported", False), ([1], "supported", True), ([], "uncited", False)]
+    assert [c.title for c in answer.citations] == [SPAM_TITLE]
+    text = answer_to_text(answer)
+    assert "[cited post hoc]" in text and "[uncited: no source supports it]" in text
+    strict = assistant.ask(SPAM_QUESTION, k=1, strict=True)
+    assert [s.verdict for s in strict.sentences] == ["supported", "supported"]
+
+
+def test_llama_server__every_sentence_of_a_real_answer_is_cited_or_flagged(server, gguf, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
+                              context_window=2048, max_tokens=96)
+    answer = assistant.ask(SPAM_QUESTION, k=2)
+    assert_well_formed(answer)
+    text = answer_to_text(answer)
+    for sentence in answer.sentences:
+        assert sentence.citations or (sentence.verdict == "uncited" and "[uncited: no source supports it]" in text)
+        assert not sentence.attributed or sentence.verdict == "supported"
+
+
+def test_llama_server__sourdough_after_llm_training_history_abstains(server, gguf, seed_index_dir, embedder):
+    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
+                              context_window=2048, max_tokens=48)
+    answer = assistant.ask("What is the best recipe for sourdough bread?", history=LLM_TRAINING_HISTORY)
+    assert answer.abstained and answer.text == CANNOT_ANSWER and answer.citations == []
