@@ -229,17 +229,23 @@ class PaperIndex:
         self.chroma_collection
         return max(1, min(self._client.get_max_batch_size(), 5000))
 
-    def dense_query(self, vector, n: int, where: dict | None = None) -> list[tuple[str, str, float]]:
-        """Nearest committed chunks to a query vector: [(chunk_id, paper_id, cosine similarity)]."""
+    def dense_query(self, vector, n: int, where: dict | None = None, accept=None,
+                    fetch: int | None = None) -> list[tuple[str, str, float]]:
+        """Nearest committed chunks to a query vector: [(chunk_id, paper_id, cosine similarity)].
+
+        `accept(metadata)` filters the `fetch` nearest (default n) after the query, instead of `where` inside it.
+        """
         total = self.store.count_chunks()
         if not total or n <= 0:
             return []
-        result = self.chroma_collection.query(query_embeddings=[list(map(float, vector))], n_results=min(n + 16, total),
-                                              where=where, include=["distances", "metadatas"])
+        result = self.chroma_collection.query(query_embeddings=[list(map(float, vector))],
+                                              n_results=min((fetch or n) + 16, total), where=where,
+                                              include=["distances", "metadatas"])
         ids = result["ids"][0]
         committed = set(self.store.chunk_texts(ids))  # skips chunks of an uncommitted or failed ingest
         found = [(cid, meta["paper_id"], 1.0 - dist)
-                 for cid, meta, dist in zip(ids, result["metadatas"][0], result["distances"][0]) if cid in committed]
+                 for cid, meta, dist in zip(ids, result["metadatas"][0], result["distances"][0])
+                 if cid in committed and (accept is None or accept(meta))]
         return found[:n]
 
     def forget_chunks(self, chunk_ids: list[str]) -> None:

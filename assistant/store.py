@@ -45,7 +45,7 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
 BATCH = 900  # ids per IN (...) list: well inside SQLite's variable limit
 # A query term found in more chunks than this is left out of the lexical query once the index is
 # larger: its IDF is low, and scoring its postings would make a query cost grow with the index.
-MAX_POSTINGS = 10_000
+MAX_POSTINGS = 5_000
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 # bm25s's English stop words (bm25s.stopwords.STOPWORDS_EN), copied: importing bm25s costs 1.5 s of scipy.
 STOPWORDS_EN = frozenset("a an and are as at be but by for if in into is it no not of on or such that the their then "
@@ -287,10 +287,15 @@ class PaperStore:
         terms = self.selective_terms(query_terms(query)) if self.exists else []
         if not terms:
             return []
-        join = "" if sql == "1" else f" AND c.paper_id IN (SELECT p.paper_id FROM papers p WHERE {sql})"
-        rows = self.db.execute(
-            "SELECT c.chunk_id, c.paper_id, -bm25(chunk_fts) AS score FROM chunk_fts JOIN chunks c ON c.rowid = chunk_fts.rowid "
-            f"WHERE chunk_fts MATCH ?{join} ORDER BY bm25(chunk_fts) LIMIT ?", [fts_query(terms), *(params or []), n])
+        if sql == "1":  # FTS5 keeps only the top n while scoring: the cheapest form
+            statement = ("SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
+                         "MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank")
+            rows = self.db.execute(statement, [fts_query(terms), n])
+        else:  # score the matches, then check each one's paper against the filter
+            statement = ("SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
+                         f"MATCH ?) f JOIN chunks c ON c.rowid = f.rowid JOIN papers p ON p.paper_id = c.paper_id WHERE {sql} "
+                         "ORDER BY f.rank LIMIT ?")
+            rows = self.db.execute(statement, [fts_query(terms), *(params or []), n])
         return [(cid, pid, float(s)) for cid, pid, s in rows if s > 0]
 
 

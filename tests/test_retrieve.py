@@ -325,3 +325,18 @@ def test_store_lexical__terms_in_too_many_chunks_are_left_out_of_a_large_index(t
     assert store.selective_terms(["common", "rare", "other", "absent"]) == ["rare", "other", "absent"]
     assert [cid for cid, _, _ in store.lexical("common rare", 10)] == ["p0:0"]
     assert store.lexical("common", 10) == []  # dense retrieval answers such queries
+
+
+@pytest.mark.parametrize("meta, where, expected", [
+    ({"year": 2024}, {"year": 2024}, True),
+    ({"year": 2023}, {"year": 2024}, False),
+    ({"paper_id": "p1"}, {"year": 2024}, False),
+    ({"year": 2021}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, True),
+    ({"year": 2023}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, False),
+    ({"year": 2019}, {"year": {"$gte": 2020}}, False),
+    ({"paper_id": "p1"}, {"paper_id": {"$in": ["p0", "p1"]}}, True),
+], ids=["equal", "other-year", "no-year", "in-range", "after-range", "before-from", "id-in-list"])
+def test_matches_where__evaluates_chroma_conditions_on_metadata(meta, where, expected):
+    from assistant.retrieve import matches_where
+
+    assert matches_where(meta, where) is expected
