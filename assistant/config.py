@@ -80,7 +80,7 @@ class LLMSettings(Section):
     temperature: float = Field(0.0, description="Sampling temperature.")
     max_tokens: int = Field(400, description="Most tokens in one answer.")
     source_tokens: int = Field(3000, description="Token budget of the sources in an openai-backend prompt; beyond it, each paper's most relevant sentences.")
-    local_source_tokens: int = Field(700, description="The same budget for the local backend: small CPU models read about 125 tokens/s.")
+    local_source_tokens: int = Field(400, description="The same budget for the local backend: small CPU models read about 125 tokens/s.")
     context_window: int = Field(8192, description="Model context window in tokens; the prompt is kept within it.")
     connect_timeout: float = Field(5.0, description="Seconds to establish a connection to the endpoint.")
     first_token_timeout: float = Field(25.0, description="Seconds from the question to the first answer token (all calls and retries included); then the fallback.")
