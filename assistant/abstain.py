@@ -85,22 +85,25 @@ def coined(name: str) -> bool:
     return bool(re.search(r"[a-z][A-Z]|[A-Z]{2}|[0-9]", name))
 
 
-def named_papers(name: str, collection: CollectionTerms, max_papers: int) -> set[str]:
-    """Papers a name points at: few papers mention a coined name; a plain word must be in a few titles."""
+def named_papers(name: str, collection: CollectionTerms, max_papers: int, opens_question: bool = False) -> set[str]:
+    """Papers a name points at: few papers mention a coined name; a plain capitalised word must be in a few
+    titles, or in one paper only when it does not open the question ("How much faster is Occult …")."""
     mentioned = collection.papers_naming(name)
     if not 0 < len(mentioned) <= max_papers:
         return set()
-    return mentioned if coined(name) else collection.papers_naming(name, titles_only=True)
+    if coined(name):
+        return mentioned
+    return collection.papers_naming(name, titles_only=True) or (mentioned if len(mentioned) == 1 and not opens_question else set())
 
 
 def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 2) -> set[str]:
-    """Papers whose title holds three or more consecutive words of the question, when few titles do."""
+    """Papers whose title holds three or more consecutive content words of the question, when few titles do."""
     words = [w for w in TOKEN_RE.findall(question.lower())]
     found: set[str] = set()
     for n in (5, 4, 3):
         for i in range(len(words) - n + 1):
             gram = words[i:i + n]
-            if sum(w not in STOPWORDS and w not in QUESTION_WORDS for w in gram) < 2:
+            if sum(w not in STOPWORDS and w not in QUESTION_WORDS for w in gram) < 3:  # "training and inference" is no name
                 continue
             phrase = " ".join(gram)
             matching = {pid for pid, title in collection.titles.items() if phrase in title}
@@ -121,7 +124,8 @@ def decide(question: str, hits: list[Hit], collection: CollectionTerms, min_simi
     unknown = [n for n in names if not collection.knows(n)]
     if unknown:
         return Decision(True, f"no indexed paper mentions: {', '.join(unknown)}")
-    distinctive = {n: ids for n in names if (ids := named_papers(n, collection, max_papers_per_name))}
+    first = question.split()[0].strip("?,.!:;\"'") if question.split() else ""
+    distinctive = {n: ids for n in names if (ids := named_papers(n, collection, max_papers_per_name, n == first))}
     ranked = [h.paper_id for h in hits]
     papers = sorted({pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
                     key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked))

@@ -77,3 +77,12 @@ def test_chain__short_questions_naming_an_indexed_method_are_answered_citing_its
 def test_chain__short_questions_the_collection_does_not_cover_abstain(seed_assistant, question):
     answer = seed_assistant.ask(question, backend="extractive")
     assert answer.abstained and answer.citations == []
+
+
+@pytest.mark.parametrize("question, named", [
+    ("How much faster is Mamba than attention?", ["p2"]),     # a plain word one paper mentions, inside the question
+    ("Mamba?", ["p2"]),                                       # also in that paper's title
+    ("Which adapters does Hydra combine?", ["p3"]),
+])
+def test_decide__a_plain_word_one_paper_mentions_names_that_paper(question, named):
+    assert decide(question, hits(0.1), CollectionTerms(PAPERS), min_similarity=0.28).named_papers == named
