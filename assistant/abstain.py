@@ -6,7 +6,7 @@ A question naming something no indexed paper mentions (GaLore, Sora) is not. Oth
 hit's dense similarity decides, with lexical evidence (the hit's BM25 score) as a second chance.
 Thresholds live in `RetrievalSettings` and were calibrated on the dev split of
 `eval/short_questions.jsonl` and on `eval/questions.jsonl` (see `eval/short_eval.py`).
-Out of scope: retrieval itself (see `retrieve`) and metadata questions (see `collection`).
+Out of scope: retrieval itself (see `retrieve`) and metadata questions (see `catalogue`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """The answering chain: condense → retrieve → abstain? → generate → cite → verify.
 
+The chain is built from what it uses, handed in: a search function, the papers, the settings,
+the verifier, the extractor and (optionally) ready-made LLM backends.
+
 Out of scope: retrieval internals (see `retrieve`), transport to LLMs (see `backends`).
 """
 
@@ -8,36 +11,61 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from . import extractive
 from .abstain import CollectionTerms, decide
 from .backends import Deadline, make_backend, resolve_backend
 from .config import settings_with
-from .collection import MetadataQuery, listing_display_name, metadata_query
+from .catalogue import answer_from_metadata, metadata_query
 from .citations import attach_stray_markers, normalise_markers, parse_markers, renumber, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
-from .records import Answer, Citation, Hit, Sentence
-from .retrieve import paper_metadata
+from .records import Answer, Citation, Hit, Paper, Sentence
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
 
 
-class Chain:
-    """Answers questions for one Assistant; holds its backends, verifier and extractor."""
+class LLM(Protocol):
+    """What the chain needs of an LLM backend (`backends.OpenAIBackend`, or a test's fake)."""
 
-    def __init__(self, assistant):
-        self.assistant = assistant
-        self.settings = assistant.settings
-        self._backends: dict[str, object] = dict(assistant.components.get("backends", {}))
+    model: str
+    usage: dict
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, **options) -> Iterator[str]: ...
+
+    def complete(self, messages: list[dict], max_tokens: int, temperature: float, **options) -> str: ...
+
+
+class Search(Protocol):
+    def __call__(self, query: str, k: int = 10, filters=None) -> list[Hit]: ...
+
+
+class Chain:
+    """Answers questions over a collection of papers.
+
+    `search(query, k=, filters=)` retrieves hits; `papers()` lists the collection; `backends` maps a
+    backend name ('openai', 'local') to a ready-made LLM, others are built from `settings` on first use;
+    `corpus_version()` changes whenever the papers do (default: their ids), so the collection's terms are rebuilt.
+    Example: Chain(index_search, store.papers, Settings(), Verifier(embedder), Extractor(embedder)).ask("What is DANCE?")
+    """
+
+    def __init__(self, search: Search, papers: Callable[[], list[Paper]], settings, verifier: Verifier,
+                 extractor: extractive.Extractor, backends: dict[str, LLM] | None = None,
+                 corpus_version: Callable[[], object] | None = None):
+        self.search = search
+        self.papers = papers
+        self.settings = settings
+        self._backends: dict[str, LLM] = dict(backends or {})
+        self.corpus_version = corpus_version or (lambda: tuple(p.paper_id for p in self.papers()))
         self._backend_lock = threading.Lock()
-        self.verifier = Verifier(assistant.index.embedder)
-        self.extractor = extractive.Extractor(assistant.index.embedder)
+        self.verifier = verifier
+        self.extractor = extractor
         self._terms: tuple | None = None
 
     def backend(self, name: str, model: str | None = None):
@@ -67,12 +95,12 @@ class Chain:
         own = lexical_rewrite(question, [m["content"] for m in history or [] if m.get("role") == "user"])
         timings["condense"] = _ms(started)
         t = time.perf_counter()
-        hits = self.assistant.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
+        hits = self.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
         timings["retrieve"] = _ms(t)
         answer = Answer(question=question, text="", sources=hits, backend=name, notes=notes)
-        meta = metadata_query(standalone, self.assistant.papers()) if not filters else None
+        meta = metadata_query(standalone, self.papers()) if not filters else None
         if meta is not None:
-            self._metadata_answer(answer, meta, k)
+            answer_from_metadata(answer, meta, self.search, self.settings.retrieval.min_similarity, k)
             answer.timings_ms = {**timings, "total": _ms(started)}
             yield from _as_deltas(answer.text)
             yield answer
@@ -152,44 +180,17 @@ class Chain:
             return hits
         missing = [pid for pid in named if pid not in {h.paper_id for h in hits}]
         if missing and not filters:  # a filtered question keeps to its filters
-            hits = hits + self.assistant.search(question, k=len(missing), filters={"paper_ids": missing})
+            hits = hits + self.search(question, k=len(missing), filters={"paper_ids": missing})
         order = {pid: i for i, pid in enumerate(named)}
         ranked = sorted(hits, key=lambda h: order.get(h.paper_id, len(order)))
         return [replace(h, rank=i) for i, h in enumerate(ranked, 1)]
 
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
-        key = self.assistant.index.store.generation()
+        key = self.corpus_version()
         if self._terms is None or self._terms[0] != key:
-            self._terms = (key, CollectionTerms(self.assistant.papers()))
+            self._terms = (key, CollectionTerms(self.papers()))
         return self._terms[1]
-
-    def _metadata_answer(self, answer: Answer, meta: MetadataQuery, k: int | None) -> None:
-        """Answer a question about the collection from paper metadata, citing each paper."""
-        papers = meta.papers
-        if meta.topic and papers:
-            hits = self.assistant.search(meta.topic, k=len(papers), filters={"paper_ids": [p.paper_id for p in papers]})
-            if meta.single:
-                close = {hits[0].paper_id} if hits else set()
-            else:
-                close = {h.paper_id for h in hits if (h.dense_similarity or 0) >= self.settings.retrieval.min_similarity + 0.1}
-            papers = [p for p in papers if p.paper_id in close]
-        answer.model = "metadata"
-        answer.notes.append("answered from the papers' listing metadata (listing, date, authors), not from abstract text")
-        shown = papers[: max(k or 10, 10)]
-        answer.sources = [Hit(paper_id=p.paper_id, title=p.title, abstract=p.abstract, score=1.0, rank=i,
-                              metadata=paper_metadata(p)) for i, p in enumerate(shown, 1)]
-        subject = f"papers {meta.description}".strip()
-        if not papers:
-            answer.text, answer.abstained = f"No indexed papers match ({subject}).", False
-            answer.sentences = [Sentence(text=answer.text, verdict="listing")]
-            return
-        lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).",
-                        verdict="listing")
-        answer.sentences = [lead] + [Sentence(text=f"“{p.title}”{_facts(p)}.", citations=[i], verdict="supported", score=1.0)
-                                     for i, p in enumerate(shown, 1)]
-        answer.citations = [Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)]
-        answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
 
     # ---- generation ------------------------------------------------------------------------
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
@@ -303,14 +304,6 @@ class Chain:
         evidence[new].extend(e for e in best.evidence[:1] if e not in evidence[new])
         sentence.citations, sentence.verdict, sentence.score, sentence.attributed = [new], "supported", round(best.score, 3), True
         return True
-
-
-def _facts(paper) -> str:
-    facts = [f"dated {paper.date}" if paper.date else "",
-             f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
-             f"from {paper.organisation}" if paper.organisation else "",
-             "in " + " and ".join(listing_display_name(s.listing, s.listing_title) for s in paper.sources)]
-    return ": " + ", ".join(f for f in facts if f)
 
 
 def _joined(quotes: list[tuple[str, list[int]]]) -> str:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .answer import LLM, Chain
 from .config import SEEDS_DIR, Settings, get_settings
 from .corpus import seed_files
 from .errors import AssistantError
+from .extractive import Extractor
 from .index import PaperIndex
 from .records import Answer, Hit, IngestSummary, Paper
 from .retrieve import Retriever
+from .verify import Verifier
 
 BUNDLED = "bundled"
 USER_INDEX_MARK = "user-index"  # in an index folder the user ingested into: never filled with the bundled corpus
@@ -35,7 +38,9 @@ class Assistant:
 
     def __init__(self, index_dir: Path | str | None = None, settings: Settings | None = None,
                  corpus: str | list | None = BUNDLED, embedder=None, chroma_client=None, check_index: bool = True,
-                 **components):
+                 backends: dict[str, LLM] | None = None):
+        """`backends`: ready-made LLM backends by name ('openai', 'local'), e.g. a test's fake; the others
+        are built from settings on first use. `embedder` and `chroma_client` are likewise optional."""
         self.settings = get_settings(settings)
         if index_dir is not None:
             self.settings = self.settings.model_copy(update={"index_dir": Path(index_dir)})
@@ -43,8 +48,9 @@ class Assistant:
         if check_index:  # False only for a caller about to rebuild the index under new settings
             self.index.check_compatible()
         self.retriever = Retriever(self.index)
-        self.components = components
-        self._chain = None
+        self.verifier = Verifier(self.index.embedder)
+        self.chain = Chain(self.search, self.papers, self.settings, self.verifier, Extractor(self.index.embedder),
+                           backends=backends, corpus_version=self.index.store.generation)
         if not self.index.count_papers() and corpus:
             if corpus != BUNDLED:
                 self.ingest(corpus)
@@ -65,15 +71,6 @@ class Assistant:
         if not query or not query.strip():
             raise ValueError("the query is empty")
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
-
-    @property
-    def chain(self):
-        with self.index._lock:
-            if self._chain is None:
-                from .answer import Chain
-
-                self._chain = Chain(self)
-            return self._chain
 
     def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None) -> Answer:
         """A cited answer to `question`; `history` is a list of {"role", "content"} turns; `model` for the openai backend."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .collection import listing_display_name
+from .catalogue import listing_display_name
 from .judges import CACHE_DIR, EVAL_DIR, calibrate, key_fact_recall, load_jsonl, make_judge
 
 QUESTIONS_PATH = EVAL_DIR / "questions.jsonl"

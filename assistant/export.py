@@ -109,7 +109,7 @@ def export(answer: Answer, fmt: str) -> str:
 
         return json.dumps(answer.to_dict(), ensure_ascii=False, indent=1)
     if fmt == "text":
-        from .render import answer_to_text
+        from .terminal import answer_to_text
 
         return answer_to_text(answer)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -14,7 +14,7 @@ import gradio as gr
 
 from .api import filters_from
 from .citations import MARKER_RE, parse_markers, with_markers
-from .collection import listing_display_name
+from .catalogue import listing_display_name
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
 from .formats.detect import SUFFIXES as INGEST_SUFFIXES

@@ -15,14 +15,17 @@ from pathlib import Path
 import pytest
 
 from assistant import extractive
+from assistant.answer import Chain
 from assistant.api import Assistant
 from assistant.backends import resolve_backend
 from assistant.config import LLMSettings, Settings
 from assistant.embeddings import count_tokens
 from assistant.errors import BackendError
+from assistant.extractive import Extractor
 from assistant.prompts import CANNOT_ANSWER, render
 from assistant.records import Answer
-from assistant.render import answer_to_text
+from assistant.terminal import answer_to_text
+from assistant.verify import Verifier
 
 from fakes import FakeLLM
 
@@ -95,6 +98,23 @@ def mixed(chain_assistant, fake, hits):
     deltas, answer = consume(chain_assistant.ask_stream(QUESTION))
     return {"raw": raw, "deltas": deltas, "answer": answer, "history": list(fake.history),
             "expected_papers": [hits[antidote - 1].paper_id, hits[spam - 1].paper_id, hits[adadfq - 1].paper_id]}
+
+
+def test_chain__built_on_its_own_from_a_search_function_the_papers_and_a_fake_llm(chain_assistant, embedder, hits):
+    llm = FakeLLM("solo-model").enqueue(f"{SPAM_CLAIM} [{number_of(hits, 'Stable-SPAM')}].")
+    papers = [chain_assistant.paper(h.paper_id) for h in hits]
+    searched = []
+
+    def search(query, k=10, filters=None):
+        searched.append((query, k, filters))
+        return hits[:k]
+
+    chain = Chain(search, lambda: papers, Settings(llm=LLMSettings(backend="openai")), Verifier(embedder),
+                  Extractor(embedder), backends={"openai": llm})
+    answer = chain.ask(QUESTION)
+    assert searched == [(QUESTION, 5, None)] and len(llm.history) == 1
+    assert answer.model == "solo-model" and [c.title for c in answer.citations] == [STABLE_SPAM_TITLE]
+    assert answer.sentences[0].verdict == "supported" and answer.text == f"{SPAM_CLAIM} [1]."
 
 
 # ---- citations: removal, renumbering, evidence ----------------------------------------------------
@@ -299,7 +319,7 @@ def test_chain__follow_up_is_condensed_by_the_model_and_retrieval_uses_it(assist
         searched.append(query)
         return search(query, **kwargs)
 
-    monkeypatch.setattr(assistant, "search", spy)
+    monkeypatch.setattr(assistant.chain, "search", spy)
     condensed_hits = search(condensed, k=assistant.settings.retrieval.k)
     fake.enqueue(condensed + "\nExtra line the chain ignores.")
     fake.enqueue(f"{SPAM_CLAIM} [{number_of(condensed_hits, 'Stable-SPAM')}].")
@@ -340,7 +360,7 @@ def test_chain__a_discarded_rewrite_falls_back_to_the_lexical_one_for_retrieval(
                {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."}]
     searched = []
     search = assistant.search
-    monkeypatch.setattr(assistant, "search", lambda query, **kw: searched.append(query) or search(query, **kw))
+    monkeypatch.setattr(assistant.chain, "search", lambda query, **kw: searched.append(query) or search(query, **kw))
     fake.enqueue("Stable-SPAM is better.")  # not a question
     fake.enqueue(f"{SPAM_CLAIM} [1].")
     assistant.ask("Does it beat Adam?", history=history)

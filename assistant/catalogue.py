@@ -1,10 +1,11 @@
-"""Questions about the collection itself, answered from paper metadata rather than text similarity.
+"""The catalogue: questions about the collection itself, answered from paper metadata rather than text similarity.
 
 Understands listings (by file-name prefix, an author page's author, or "Daily Papers"), years,
 author counts ("single author", "exactly 12 authors", "most authors"), dates ("oldest",
 "newest"), organisations, papers found in several listings, and "how many". Also the corpus
-vocabulary used to notice questions about things no indexed paper mentions.
-Out of scope: free-text topics, which go through `retrieve`.
+vocabulary used to notice questions about things no indexed paper mentions. `answer_from_metadata`
+turns a parsed question into a cited answer listing the matching papers.
+Out of scope: free-text topics, which go through `retrieve`; the answering pipeline (see `answer`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .records import Paper
+from .citations import with_markers
+from .records import Answer, Citation, Hit, Paper, Sentence
+from .retrieve import paper_metadata
 from .text import NUMBER_WORDS, terms
 
 COUNT_WORDS = {"single": 1, "one": 1} | {word: int(value) for word, value in NUMBER_WORDS.items()}
@@ -148,3 +151,49 @@ def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
 def _topic(q: str) -> str:
     found = re.findall(r"\b(?:about|study|studies|studying|concerning|on the topic of)\s+(.+?)\??$", q)
     return found[-1] if found else ""
+
+
+def answer_from_metadata(answer: Answer, meta: MetadataQuery, search, min_similarity: float, k: int | None) -> None:
+    """Fill `answer` from paper metadata, one cited sentence per matching paper.
+
+    `search(query, k=, filters=)` narrows the papers to the question's topic, if it names one.
+    """
+    papers = _on_topic(meta, search, min_similarity)
+    answer.model = "metadata"
+    answer.notes.append("answered from the papers' listing metadata (listing, date, authors), not from abstract text")
+    shown = papers[: max(k or 10, 10)]
+    answer.sources = [Hit(paper_id=p.paper_id, title=p.title, abstract=p.abstract, score=1.0, rank=i,
+                          metadata=paper_metadata(p)) for i, p in enumerate(shown, 1)]
+    subject = f"papers {meta.description}".strip()
+    if not papers:
+        answer.text, answer.abstained = f"No indexed papers match ({subject}).", False
+        answer.sentences = [Sentence(text=answer.text, verdict="listing")]
+        return
+    lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).",
+                    verdict="listing")
+    answer.sentences = [lead] + [Sentence(text=f"“{p.title}”{facts(p)}.", citations=[i], verdict="supported", score=1.0)
+                                 for i, p in enumerate(shown, 1)]
+    answer.citations = [Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)]
+    answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
+
+
+def _on_topic(meta: MetadataQuery, search, min_similarity: float) -> list[Paper]:
+    """The matching papers, narrowed to the question's topic (the closest one for a single-paper question)."""
+    papers = meta.papers
+    if not (meta.topic and papers):
+        return papers
+    hits = search(meta.topic, k=len(papers), filters={"paper_ids": [p.paper_id for p in papers]})
+    if meta.single:
+        close = {hits[0].paper_id} if hits else set()
+    else:
+        close = {h.paper_id for h in hits if (h.dense_similarity or 0) >= min_similarity + 0.1}
+    return [p for p in papers if p.paper_id in close]
+
+
+def facts(paper: Paper) -> str:
+    """Example: facts(p) == ": dated Feb 3, 2025, 12 authors, in Daily Papers" """
+    found = [f"dated {paper.date}" if paper.date else "",
+             f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
+             f"from {paper.organisation}" if paper.organisation else "",
+             "in " + " and ".join(listing_display_name(s.listing, s.listing_title) for s in paper.sources)]
+    return ": " + ", ".join(f for f in found if f)
