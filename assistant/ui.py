@@ -13,11 +13,12 @@ import logging
 import gradio as gr
 
 from .api import filters_from
-from .citations import MARKER_RE, parse_markers, with_markers
 from .catalogue import listing_display_name
+from .citations import MARKER_RE, parse_markers, with_markers
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
 from .formats.detect import SUFFIXES as INGEST_SUFFIXES
+from .ui_style import CSS, HEAD
 from .untrusted import safe_url, split_links
 
 log = logging.getLogger(__name__)
@@ -31,39 +32,6 @@ ASK_CONCURRENCY = 16  # questions answered at once; well above llm.max_concurren
 UNCITED_TITLE = "The model cited no source here and none of the retrieved abstracts supports it"
 ATTRIBUTED_TITLE = "The model cited no source here; the citation was added by the support check"
 UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
-
-CSS = """
-.cite { font-weight: 600; text-decoration: none; }
-.unsupported, .uncited { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
-.attributed .cite { font-style: italic; }
-.answer-meta { margin-top: .5em; font-size: .8em; opacity: .75; }
-.abstained-badge { font-weight: 600; color: #b45309; }
-.src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em; margin: .5em 0; }
-.src-card.active { outline: 3px solid #f59e0b; background: rgba(245, 158, 11, .08); }
-.src-card .abstract { font-size: .9em; }
-.src-card .meta { font-size: .8em; opacity: .8; }
-.src-card mark { background: #fde68a; color: inherit; }
-#sources-panel { max-height: 720px; overflow-y: auto !important; }
-.closest { margin: .3em 0 0 1.2em; }
-.link-text { font-family: ui-monospace, monospace; font-size: .95em; }
-"""
-
-# Citation links are handled here rather than by the browser, so that a click scrolls the sources
-# panel (not the page) and highlights the card, opening an older turn's collapsed sources if needed.
-HEAD = """<script>
-document.addEventListener("click", (event) => {
-  const link = event.target.closest && event.target.closest("a.cite, a[href^='#src-']");
-  if (!link) return;
-  event.preventDefault(); event.stopPropagation();
-  const card = document.getElementById((link.getAttribute("href") || "").slice(1));
-  if (!card) return;
-  for (let d = card.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
-  document.querySelectorAll(".src-card.active").forEach((c) => c.classList.remove("active"));
-  card.classList.add("active");
-  card.scrollIntoView({behavior: "smooth", block: "nearest"});
-}, true);
-</script>"""
-
 
 # ---- pure rendering -----------------------------------------------------------------------------
 def link_markers(text: str, turn: int) -> str:
@@ -307,13 +275,6 @@ def responder(assistant):
         turns = turns + [sources_html(answer, turn, listing_names(assistant.papers()))]
         yield gr.skip(), chat, history, turns, sources_panel(turns), answer
 
-    def export_files(answer):
-        """The last answer as Markdown and its cited papers as BibTeX, offered as downloads."""
-        if answer is None:
-            return gr.update(visible=False), gr.update(visible=False)
-        markdown, bibtex = export_paths(answer)
-        return gr.update(value=markdown, visible=True), gr.update(value=bibtex, visible=bibtex is not None)
-
     return respond
 
 
@@ -342,6 +303,18 @@ def corpus_handlers(assistant):
     return search_papers, refresh, ingest
 
 
+def pick_example(selected: gr.SelectData):
+    return selected.value["text"]
+
+
+def export_files(answer):
+    """The last answer as Markdown and its cited papers as BibTeX, offered as downloads."""
+    if answer is None:
+        return gr.update(visible=False), gr.update(visible=False)
+    markdown, bibtex = export_paths(answer)
+    return gr.update(value=markdown, visible=True), gr.update(value=bibtex, visible=bibtex is not None)
+
+
 def build_app(assistant):
     """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
     settings = assistant.settings
@@ -349,9 +322,6 @@ def build_app(assistant):
     listings, years = corpus_choices(papers)
     respond = responder(assistant)
     search_papers, refresh, ingest = corpus_handlers(assistant)
-
-    def pick_example(selected: gr.SelectData):
-        return selected.value["text"]
 
     with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
         history = gr.State([])
