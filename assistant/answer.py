@@ -19,13 +19,13 @@ from .abstain import CollectionTerms, decide
 from .backends import Deadline, make_backend, resolve_backend
 from .config import settings_with
 from .catalogue import answer_from_metadata, metadata_query
-from .citations import attach_stray_markers, normalise_markers, parse_markers, renumber, split_sentences, with_markers
+from .citations import attach_stray_markers, cite, known_markers, normalise_markers, parse_markers, split_sentences, with_markers
 from .embeddings import count_tokens
 from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
-from .records import Answer, Citation, Hit, Paper, Sentence
+from .records import Answer, Hit, Paper, Sentence
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
@@ -107,8 +107,10 @@ class Chain:
             return
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
-        if self.should_abstain(own, hits, answer):
-            answer.text, answer.abstained, answer.model = CANNOT_ANSWER, True, ""
+        decision = decide(own, hits, self.terms(), self.settings.retrieval.min_similarity)
+        if decision.abstain:
+            abstain(answer, decision.reason)
+            answer.model = ""
             answer.timings_ms = {**timings, "total": _ms(started)}
             yield answer.text
             yield answer
@@ -165,13 +167,6 @@ class Chain:
             except BackendError:
                 pass  # fall back to the lexical rewrite below; the answer step reports real failures
         return lexical
-
-    def should_abstain(self, question: str, hits: list[Hit], answer: Answer) -> bool:
-        """Abstain when the question names something no paper mentions, or names nothing known and no hit is close."""
-        decision = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity)
-        if decision.abstain:
-            answer.notes.append(decision.reason)
-        return decision.abstain
 
     def with_named_papers(self, question: str, hits: list[Hit], filters=None) -> list[Hit]:
         """The hits with the papers the question names (DANCE, MedHallu) first, fetched when retrieval missed them."""
@@ -235,39 +230,27 @@ class Chain:
 
     # ---- citations and support -------------------------------------------------------------
     def finish(self, answer: Answer, raw: str | list[tuple[str, list[int]]], strict: bool) -> None:
-        """Parse markers, renumber citations, verify each sentence, build citations with evidence."""
+        """Parse markers, verify each sentence, then number the citations once and build them with evidence."""
         if isinstance(raw, str) and CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
-            answer.text, answer.abstained = CANNOT_ANSWER, True
+            abstain(answer)
             return
         # An extractive answer comes as sentences already (a title label may hold "?" or ". "); text is split here.
         if isinstance(raw, str):
             raw = normalise_markers(raw, len(answer.sources))
         parsed = raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
-        numbers, mapping, removed = renumber([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
+        numbers, removed = known_markers([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
-        by_new = {new: answer.sources[old - 1] for old, new in mapping.items()}
-        evidence: dict[int, list[str]] = {n: [] for n in by_new}
+        evidence: dict[int, list[str]] = {}  # keyed by source number (1-based position in answer.sources)
         for (text, _), cited in zip(parsed, numbers):
-            sentence = Sentence(text=text, citations=cited)
             if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
                 answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
                 continue
-            verbatim = [n for n in cited if len(text.split()) >= 5
-                        and extractive.quoted_text(text, by_new[n].title) in by_new[n].abstract]
-            if verbatim:  # quoted word for word from a cited abstract: its own evidence
-                sentence.verdict, sentence.score = "supported", 1.0
-                for n in verbatim:
-                    quote = extractive.quoted_text(text, by_new[n].title)
-                    evidence[n].extend([quote] if quote not in evidence[n] else [])
-            elif cited:
-                verdict = self.verifier.check_against(text, [by_new[n].abstract for n in cited])
-                sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
-                for n in cited:
-                    own = self.verifier.check(text, by_new[n].abstract)
-                    evidence[n].extend(e for e in own.evidence[:1] if e not in evidence[n])
+            sentence = Sentence(text=text, citations=cited)
+            if cited:
+                self._check(sentence, answer.sources, evidence)
             else:
-                self._attribute(sentence, answer.sources, mapping, by_new, evidence)
+                self._attribute(sentence, answer.sources, evidence)
             if strict and sentence.verdict != "supported":
                 answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
                 continue
@@ -276,34 +259,50 @@ class Chain:
         if attributed:
             answer.notes.append(f"{attributed} sentence(s) written without a citation were cited after the support check "
                                 "(post-hoc attribution)")
-        order = list(dict.fromkeys(n for s in answer.sentences for n in s.citations))
-        final = {old: new for new, old in enumerate(order, 1)}
-        for sentence in answer.sentences:
-            sentence.citations = [final[n] for n in sentence.citations]
-        by_new = {final[n]: by_new[n] for n in order}
-        evidence = {final[n]: evidence[n] for n in order}
-        kept = sorted(by_new)
-        answer.citations = [Citation(number=n, paper_id=by_new[n].paper_id, title=by_new[n].title, evidence=evidence[n])
-                            for n in kept]
+        answer.citations = cite(answer.sentences, answer.sources, evidence)
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
         if not answer.sentences:
-            answer.text, answer.abstained = CANNOT_ANSWER, True
+            abstain(answer)
 
-    def _attribute(self, sentence: Sentence, sources: list[Hit], mapping: dict, by_new: dict, evidence: dict) -> bool:
+    def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]]) -> None:
+        """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the verifier's."""
+        text, cited = sentence.text, sentence.citations
+        verbatim = [n for n in cited if len(text.split()) >= 5
+                    and extractive.quoted_text(text, sources[n - 1].title) in sources[n - 1].abstract]
+        if verbatim:  # quoted word for word from a cited abstract: its own evidence
+            sentence.verdict, sentence.score = "supported", 1.0
+            for n in verbatim:
+                _add(evidence, n, [extractive.quoted_text(text, sources[n - 1].title)])
+            return
+        verdict = self.verifier.check_against(text, [sources[n - 1].abstract for n in cited])
+        sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
+        for n in cited:
+            _add(evidence, n, self.verifier.check(text, sources[n - 1].abstract).evidence[:1])
+
+    def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]]) -> bool:
         """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does."""
         if not sources or not sentence.text:
             return False
         vector = self.verifier.embedder.embed_query(sentence.text)
-        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector), old) for old, h in enumerate(sources, 1)]
-        best, old = max(verdicts, key=lambda pair: pair[0].score)
+        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector), n) for n, h in enumerate(sources, 1)]
+        best, n = max(verdicts, key=lambda pair: pair[0].score)
         if best.label != "supported":
             return False
-        new = mapping.setdefault(old, len(mapping) + 1)
-        by_new.setdefault(new, sources[old - 1])
-        evidence.setdefault(new, [])
-        evidence[new].extend(e for e in best.evidence[:1] if e not in evidence[new])
-        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = [new], "supported", round(best.score, 3), True
+        _add(evidence, n, best.evidence[:1])
+        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = [n], "supported", round(best.score, 3), True
         return True
+
+
+def abstain(answer: Answer, reason: str | None = None) -> Answer:
+    """The one way an answer abstains: the refusal phrase, no sentences or citations, the reason as a note."""
+    answer.text, answer.abstained, answer.sentences, answer.citations = CANNOT_ANSWER, True, [], []
+    if reason:
+        answer.notes.append(reason)
+    return answer
+
+
+def _add(evidence: dict[int, list[str]], number: int, quotes: list[str]) -> None:
+    evidence.setdefault(number, []).extend(q for q in quotes if q not in evidence[number])
 
 
 def _joined(quotes: list[tuple[str, list[int]]]) -> str:

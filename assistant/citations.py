@@ -1,5 +1,5 @@
 """Pure steps on answer text: sentence splitting, [n] marker parsing (and the variants small models write),
-renumbering by first use.
+renumbering by first use, and the numbered citations of an answer (built once, in `cite`).
 
 Out of scope: deciding whether a citation supports its sentence (see `verify`).
 """
@@ -7,6 +7,8 @@ Out of scope: deciding whether a citation supports its sentence (see `verify`).
 from __future__ import annotations
 
 import re
+
+from .records import Citation, Hit, Sentence
 
 ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "etc.", "Fig.", "Eq.", "cf.", "approx.", "resp.", "No.")
 # Markers written after the full stop ("A holds. [2] [1] B …", or at the very end) stay with their sentence.
@@ -146,6 +148,31 @@ def renumber(cited: list[list[int]], valid: set[int]) -> tuple[list[list[int]], 
                 new.append(mapping[n])
         result.append(new)
     return result, mapping, removed
+
+
+def known_markers(cited: list[list[int]], valid: set[int]) -> tuple[list[list[int]], int]:
+    """Drop citations to unknown sources and repeats, keeping the source numbers; returns (numbers, count removed).
+
+    Example: known_markers([[3], [1, 9, 3, 3]], {1, 2, 3}) == ([[3], [1, 3]], 1)
+    """
+    kept, removed = [], 0
+    for numbers in cited:
+        removed += sum(n not in valid for n in numbers)
+        kept.append(list(dict.fromkeys(n for n in numbers if n in valid)))
+    return kept, removed
+
+
+def cite(sentences: list[Sentence], sources: list[Hit], evidence: dict[int, list[str]]) -> list[Citation]:
+    """Number the cited sources 1, 2, … by first use, once: rewrite each sentence's markers and build the citations.
+
+    `sentences` cite sources by their 1-based position in `sources`; `evidence` is keyed the same way.
+    Example: sentences citing [[3], [1, 3]] become [[1], [2, 1]], with citations 1 → sources[2], 2 → sources[0].
+    """
+    numbers, mapping, _ = renumber([s.citations for s in sentences], set(range(1, len(sources) + 1)))
+    for sentence, new in zip(sentences, numbers):
+        sentence.citations = new
+    return [Citation(number=new, paper_id=sources[old - 1].paper_id, title=sources[old - 1].title,
+                     evidence=evidence.get(old, [])) for old, new in sorted(mapping.items(), key=lambda item: item[1])]
 
 
 def with_markers(text: str, numbers: list[int]) -> str:
