@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import (attach_stray_markers, normalise_markers, parse_markers, renumber, split_sentences,
+from assistant.citations import (attach_stray_markers, known_markers, normalise_markers, parse_markers, renumber, split_sentences,
                                  with_markers)
 
 # ---- split_sentences ------------------------------------------------------------------------------
@@ -169,3 +169,24 @@ def test_with_markers__inverts_parse_markers(sentence):
 def test_normalise_then_parse__marker_variants_of_small_models(raw, expected):
     text = normalise_markers(raw, 3)
     assert attach_stray_markers([parse_markers(s) for s in split_sentences(text)]) == expected
+
+
+# ---- known markers and citing once ----------------------------------------------------------------
+@pytest.mark.parametrize("cited, valid, expected", [
+    ([[3], [1, 9, 3, 3]], {1, 2, 3}, ([[3], [1, 3]], 1)),
+    ([[], [0, 4]], {1, 2, 3}, ([[], []], 2)),
+    ([[2, 1]], {1, 2}, ([[2, 1]], 0)),
+])
+def test_known_markers__drops_unknown_sources_and_repeats_keeping_source_numbers(cited, valid, expected):
+    assert known_markers(cited, valid) == expected
+
+
+def test_cite__numbers_sources_once_by_first_use_with_their_evidence():
+    from assistant.citations import cite
+    from assistant.records import Hit, Sentence
+
+    sources = [Hit(paper_id=f"p{i}", title=f"T{i}", abstract="", score=0.0, rank=i) for i in (1, 2, 3)]
+    sentences = [Sentence(text="A.", citations=[3]), Sentence(text="B.", citations=[1, 3])]
+    citations = cite(sentences, sources, {3: ["e3"], 1: ["e1"]})
+    assert [s.citations for s in sentences] == [[1], [2, 1]]
+    assert [(c.number, c.paper_id, c.evidence) for c in citations] == [(1, "p3", ["e3"]), (2, "p1", ["e1"])]
