@@ -22,7 +22,7 @@ from assistant.models import TEST_MODEL
 from assistant.ports import free_port
 from assistant.prompts import CANNOT_ANSWER
 from assistant.records import Answer
-from assistant.render import answer_to_text
+from assistant.terminal import answer_to_text
 
 pytestmark = pytest.mark.slow
 
