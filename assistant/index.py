@@ -19,45 +19,17 @@ import threading
 import time
 from collections.abc import Mapping
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from .config import Settings
-from .embeddings import encoding, make_embedder
+from .embeddings import make_embedder
 from .errors import IndexMismatchError
 from .records import Chunk, IngestSummary, Paper
 from .corpus import normalise
-from .store import PaperStore, id_hash, norm_key
+from .chunking import chunk_paper  # noqa: F401  (part of this module's API)
+from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, PaperStore, id_hash, norm_key
 
-STORE_VERSION = 3
 STORE_FILE = "store.sqlite"
-LEGACY_STORE = "store.json"  # version 2: one JSON file, migrated on open
-REBUILD_HINT = "rebuild it with `assistant ingest --rebuild FILES` or delete the folder"
-
-
-def chunk_paper(paper: Paper, size: int, overlap: int) -> list[Chunk]:
-    """Split a paper's abstract into token-bounded chunks, each starting with the title.
-
-    Example: a 300-token abstract with size 512 gives one chunk "Title\\n\\nabstract" with id "<paper_id>:0".
-    """
-    head = f"{paper.title}\n\n"
-    head_tokens = len(encoding().encode(head, disallowed_special=()))
-    budget = max(64, size - head_tokens)
-    if len(encoding().encode(paper.abstract, disallowed_special=())) <= budget:
-        pieces = [paper.abstract.strip()]  # what the splitter returns for a text within budget, without its cost
-    else:
-        pieces = _splitter(budget, min(overlap, budget // 4)).split_text(paper.abstract)
-    pieces = [p for p in pieces if p] or [paper.abstract]
-    return [Chunk(chunk_id=f"{paper.paper_id}:{i}", paper_id=paper.paper_id, text=head + piece, position=i)
-            for i, piece in enumerate(pieces)]
-
-
-@lru_cache(maxsize=64)
-def _splitter(budget: int, overlap: int):
-    from llama_index.core.node_parser import SentenceSplitter
-
-    return SentenceSplitter(chunk_size=budget, chunk_overlap=overlap,
-                            tokenizer=lambda t: encoding().encode(t, disallowed_special=()))
 
 
 def corpus_fingerprint(paper_ids) -> str:

@@ -20,7 +20,8 @@ from .corpus import describe_merge, merge_into, normalise
 from .errors import CorpusError, IndexMismatchError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
-from .store import norm_key
+from .chunking import chunk_paper
+from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, norm_key
 
 INGEST_BATCH = 512  # papers per round of chunking, embedding and upserting: bounds memory
 GET_BATCH = 1000  # ids per Chroma get: far below SQLite's variable limit
@@ -116,7 +117,6 @@ class IngestRun:
 
     def _add(self, batch: list[Paper]) -> None:
         """Place a batch of incoming papers, write their rows, and embed the chunks that changed."""
-        from .index import chunk_paper
 
         size, overlap = self.index.settings.chunk.size, self.index.settings.chunk.overlap
         to_embed, years, regrouped = [], {}, []
@@ -219,7 +219,6 @@ def file_hash(path: Path) -> str:
 
 def migrate_json_store(index) -> None:
     """Move a version-2 `store.json` into the SQLite store; Chroma's vectors are kept (years added)."""
-    from .index import LEGACY_STORE, REBUILD_HINT, STORE_VERSION
 
     legacy = index.dir / LEGACY_STORE
     with index.writer():

@@ -21,6 +21,10 @@ from pathlib import Path
 
 from .records import Chunk, Paper
 
+STORE_VERSION = 3
+LEGACY_STORE = "store.json"  # version 2: one JSON file, migrated on open
+REBUILD_HINT = "rebuild it with `assistant ingest --rebuild FILES` or delete the folder"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS papers(ord INTEGER PRIMARY KEY AUTOINCREMENT, paper_id TEXT UNIQUE NOT NULL,
