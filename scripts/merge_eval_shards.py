@@ -13,7 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.evaluation import Report, aggregate
+from assistant.evaluation.metrics import aggregate
+from assistant.evaluation.report import Report
 
 
 def merge(questions: Path, shard_dirs: list[Path]) -> Report:
