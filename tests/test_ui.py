@@ -341,6 +341,9 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
 
     page.locator("#options").click()
     page.locator("#model input, #model textarea").first.fill("my-model")
+    # Leave the field as a person does; Gradio commits a textbox's value when it loses focus, and a scripted
+    # fill-then-Enter elsewhere can submit before that commit lands.
+    page.locator("#model input, #model textarea").first.press("Tab")
     ask(page, "Which model answers?")
     page.locator("#chat .answer-meta").nth(2).wait_for()
     assert scripted.calls[-1]["question"] == "Which model answers?" and scripted.calls[-1]["model"] == "my-model"
