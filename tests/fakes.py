@@ -5,6 +5,9 @@ Out of scope: transport faults of real endpoints (see test_backends_llama, which
 
 from __future__ import annotations
 
+import socket
+import threading
+
 from collections import deque
 from collections.abc import Iterator
 
@@ -59,3 +62,29 @@ class FakeLLM:
 def _words(text: str) -> list[str]:
     words = text.split(" ")
     return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+class HungEndpoint:
+    """A listening socket that accepts every connection and never answers a byte."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.accepted.append(self.sock.accept()[0])
+            except OSError:  # closed
+                return
+
+    def release(self):
+        """Close every held connection: the clients see the connection drop."""
+        for conn in self.accepted:
+            conn.close()
+
+    def close(self):
+        self.release()
+        self.sock.close()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from assistant.api import Assistant
+from fakes import HungEndpoint
 from assistant.backends import Deadline, LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings
 from assistant.errors import BackendError
@@ -286,32 +286,6 @@ def test_faulty_endpoint__broken_stream_is_never_an_answer_without_fallback(faul
 
 
 # ---- deadlines: a hung endpoint, retries, the real server cut off -----------------------------------
-
-class HungEndpoint:
-    """A listening socket that accepts every connection and never answers a byte."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.accepted.append(self.sock.accept()[0])
-            except OSError:  # closed
-                return
-
-    def release(self):
-        """Close every held connection: the clients see the connection drop."""
-        for conn in self.accepted:
-            conn.close()
-
-    def close(self):
-        self.release()
-        self.sock.close()
-
 
 @pytest.fixture
 def hung():

@@ -7,10 +7,11 @@ Out of scope: rendering (see test_ui) and the deadline logic itself (see test_ba
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
+
+from fakes import HungEndpoint
 
 from assistant import ui
 from assistant.api import Assistant
@@ -19,29 +20,6 @@ from assistant.config import LLMSettings, Settings
 pytestmark = pytest.mark.slow
 
 QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
-
-
-class HungEndpoint:
-    """A listening socket that accepts every connection and never answers a byte."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.accepted.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self):
-        """Stop listening and drop every held connection."""
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
 
 
 def wait_until(condition, what: str, limit: float = 120.0) -> None:
