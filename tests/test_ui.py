@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from assistant import ui
 from assistant.api import Assistant
@@ -318,6 +319,9 @@ class ScriptedAssistant:
 def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     scripted = ScriptedAssistant(Settings())
     page, _ = open_app(scripted)
+    # Open the settings now: the accordion mounts its fields after the click, and a value typed while they mount is
+    # replaced by the initial one.
+    page.locator("#options").click()
     page.locator("#chat").get_by_text(ui.EXAMPLES[2]).first.click()
     flagged = page.locator("#chat .unsupported").first
     flagged.wait_for()
@@ -339,11 +343,11 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     error = page.locator("#chat .answer-error").first.inner_text()
     assert "unreachable (connection refused)" in error and "Traceback" not in page.inner_text("#chat")
 
-    page.locator("#options").click()
-    page.locator("#model input, #model textarea").first.fill("my-model")
-    # Leave the field as a person does; Gradio commits a textbox's value when it loses focus, and a scripted
-    # fill-then-Enter elsewhere can submit before that commit lands.
-    page.locator("#model input, #model textarea").first.press("Tab")
+    model_box = page.locator("#model input, #model textarea").first
+    expect(model_box).to_have_value(scripted.settings.llm.model)
+    model_box.fill("my-model")
+    model_box.press("Tab")  # leave the field as a person does
+    expect(model_box).to_have_value("my-model")
     ask(page, "Which model answers?")
     page.locator("#chat .answer-meta").nth(2).wait_for()
     assert scripted.calls[-1]["question"] == "Which model answers?" and scripted.calls[-1]["model"] == "my-model"
