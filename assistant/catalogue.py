@@ -17,7 +17,7 @@ from datetime import datetime
 from .citations import with_markers
 from .records import Answer, Citation, Hit, Paper, Sentence
 from .retrieve import paper_metadata
-from .text import NUMBER_WORDS, terms
+from .text import NUMBER_WORDS
 
 COUNT_WORDS = {"single": 1, "one": 1} | {word: int(value) for word, value in NUMBER_WORDS.items()}
 
@@ -31,31 +31,6 @@ class MetadataQuery:
     count_only: bool = False
     topic: str = ""
     single: bool = False
-
-
-def vocabulary(papers: list[Paper]) -> set[str]:
-    """Lower-cased words and hyphen parts of every title, abstract, author and organisation."""
-    vocab: set[str] = set()
-    for p in papers:
-        text = " ".join([p.title, p.abstract, *p.authors, p.organisation or ""]).lower()
-        tokens = re.findall(r"[a-z0-9][a-z0-9\-]*", text)
-        for token in tokens:
-            vocab.add(token)
-            vocab.update(token.split("-"))
-        # "large LLMs" also vouches for the compound "Large-LLM".
-        vocab.update(f"{a}-{b.removesuffix('s')}" for a, b in zip(tokens, tokens[1:]))
-    return vocab
-
-
-def unknown_terms(question: str, vocab: set[str]) -> list[str]:
-    """Named terms of a question (GaLore, FP8, QLoRA) that no indexed paper mentions.
-
-    Example: unknown_terms("What does GaLore save?", {"lora"}) == ["galore"]
-    """
-    named = set(terms(question)) | {t.lower() for t in re.findall(r"\b[A-Z]{3,}\b", question)}
-    # Capitalised words inside a sentence are names too (Whisper, Sora), unless they start it.
-    named |= {w.lower() for w in re.findall(r"(?<![.?!:]\s)(?<!^)\b[A-Z][a-z]{3,}\b", question)}
-    return sorted(t for t in named if t not in vocab and t.removesuffix("s") not in vocab)
 
 
 def listing_display_name(listing: str, listing_title: str | None) -> str:
