@@ -398,11 +398,12 @@ def test_remove__by_id_and_by_source_takes_chunks_out_of_chroma_and_bm25(tmp_pat
     assert assistant.search("sourdough starter", k=3)[0].paper_id == sourdough
 
 
+@pytest.mark.slow
 def test_ingest__one_file_of_many_records_in_batches_within_chroma_limits(tmp_path):
-    """One 40k-record file (the old code failed above ~32k ids with `too many SQL variables`)."""
-    path = write_jsonl(tmp_path / "many.jsonl", synthetic_papers(40_000, words=30))
+    """One 100k-record file (the old code failed above ~32k ids with `too many SQL variables`)."""
+    path = write_jsonl(tmp_path / "many.jsonl", synthetic_papers(100_000, words=30))
     assistant = hashed(tmp_path / "index")
     summary = assistant.ingest([path])
-    assert (summary.entries, summary.new_papers, summary.total_papers) == (40_000, 40_000, 40_000)
-    assert consistent(assistant) == (40_000, 40_000) == (40_000, assistant.index.chroma_collection.count())
-    assert assistant.search("Study 39999", k=1, mode="bm25")[0].title == "Synthetic study 39999"
+    assert (summary.entries, summary.new_papers, summary.total_papers) == (100_000, 100_000, 100_000)
+    assert consistent(assistant) == (100_000, 100_000) == (100_000, assistant.index.chroma_collection.count())
+    assert assistant.search("Study 99999", k=1, mode="bm25")[0].title == "Synthetic study 99999"
