@@ -57,7 +57,7 @@ class Chain:
 
     def __init__(self, search: Search, papers: Callable[[], list[Paper]], settings, verifier: Verifier,
                  extractor: extractive.Extractor, backends: dict[str, LLM] | None = None,
-                 corpus_version: Callable[[], object] | None = None):
+                 corpus_version: Callable[[], object] | None = None, judge=None):
         self.search = search
         self.papers = papers
         self.settings = settings
@@ -65,6 +65,7 @@ class Chain:
         self.corpus_version = corpus_version or (lambda: tuple(p.paper_id for p in self.papers()))
         self._backend_lock = threading.Lock()
         self.verifier = verifier
+        self.judge = judge  # a `judge.AnswerJudge` (settings.verify.judge == "llm"), or None: the verifier decides
         self.extractor = extractor
         self._terms: tuple | None = None
 
@@ -242,19 +243,21 @@ class Chain:
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
         evidence: dict[int, list[str]] = {}  # keyed by source number (1-based position in answer.sources)
+        judging = self.judge.for_answer() if self.judge else None
         for (text, _), cited in zip(parsed, numbers):
             if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
                 answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
                 continue
             sentence = Sentence(text=text, citations=cited)
             if cited:
-                self._check(sentence, answer.sources, evidence)
+                self._check(sentence, answer.sources, evidence, judging)
             else:
-                self._attribute(sentence, answer.sources, evidence)
+                self._attribute(sentence, answer.sources, evidence, judging)
             if strict and sentence.verdict != "supported":
                 answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
                 continue
             answer.sentences.append(sentence)
+        answer.notes.extend(judging.notes() if judging else [])
         attributed = sum(s.attributed for s in answer.sentences)
         if attributed:
             answer.notes.append(f"{attributed} sentence(s) written without a citation were cited after the support check "
@@ -264,28 +267,35 @@ class Chain:
         if not answer.sentences:
             abstain(answer)
 
-    def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]]) -> None:
+    def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> None:
         """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the verifier's."""
         text, cited = sentence.text, sentence.citations
         verbatim = [n for n in cited if len(text.split()) >= 5
                     and extractive.quoted_text(text, sources[n - 1].title) in sources[n - 1].abstract]
         if verbatim:  # quoted word for word from a cited abstract: its own evidence
-            sentence.verdict, sentence.score = "supported", 1.0
+            sentence.verdict, sentence.score, sentence.judge = "supported", 1.0, "verbatim"
             for n in verbatim:
                 _add(evidence, n, [extractive.quoted_text(text, sources[n - 1].title)])
             return
         verdict = self.verifier.check_against(text, [sources[n - 1].abstract for n in cited])
-        sentence.verdict, sentence.score = verdict.label, round(verdict.score, 3)
+        if judging:
+            verdict = judging.check(text, [sources[n - 1].abstract for n in cited], verdict)
+        sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
         for n in cited:
             _add(evidence, n, self.verifier.check(text, sources[n - 1].abstract).evidence[:1])
 
-    def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]]) -> bool:
-        """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does."""
+    def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
+        """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.
+
+        The verifier ranks the papers; with an LLM judge, the judge decides about the best-ranked one."""
         if not sources or not sentence.text:
             return False
         vector = self.verifier.embedder.embed_query(sentence.text)
         verdicts = [(self.verifier.check(sentence.text, h.abstract, vector), n) for n, h in enumerate(sources, 1)]
         best, n = max(verdicts, key=lambda pair: pair[0].score)
+        if judging:
+            best = judging.check(sentence.text, [sources[n - 1].abstract], best)
+        sentence.judge = best.judge
         if best.label != "supported":
             return False
         _add(evidence, n, best.evidence[:1])

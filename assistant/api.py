@@ -13,6 +13,7 @@ from .corpus import seed_files
 from .errors import AssistantError
 from .extractive import Extractor
 from .index import PaperIndex
+from .judge import make_answer_judge
 from .records import Answer, Hit, IngestSummary, Paper
 from .retrieve import Retriever
 from .verify import Verifier
@@ -51,6 +52,7 @@ class Assistant:
         self.verifier = Verifier(self.index.embedder)
         self.chain = Chain(self.search, self.papers, self.settings, self.verifier, Extractor(self.index.embedder),
                            backends=backends, corpus_version=self.index.store.generation)
+        self.chain.judge = make_answer_judge(self.settings, self.chain.backend)
         if not self.index.count_papers() and corpus:
             if corpus != BUNDLED:
                 self.ingest(corpus)

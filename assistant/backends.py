@@ -220,6 +220,53 @@ class OpenAIBackend:
     def complete(self, messages: list[dict], max_tokens: int, temperature: float, deadline: Deadline | None = None) -> str:
         return "".join(self.stream(messages, max_tokens, temperature, deadline=deadline))
 
+    def first_token(self, messages: list[dict], top_logprobs: int = 20,
+                    deadline: Deadline | None = None) -> tuple[str, list[tuple[str, float]]]:
+        """One token at temperature 0 and the log-probabilities of the likeliest first tokens ([] when the server
+        gives none), within the deadline's first-token time; raise BackendError on failure or a missed deadline."""
+        deadline = deadline or self.deadline()
+        if deadline.left(False) <= 0 or not self.slots.acquire(timeout=max(0.0, deadline.left(False))):
+            raise BackendError(deadline.missed(self.where(), False))
+        outcome: queue.Queue = queue.Queue()
+        try:
+            threading.Thread(target=self._first_token, args=(messages, top_logprobs, deadline, outcome), daemon=True,
+                             name="llm-token").start()
+            try:
+                kind, value = outcome.get(timeout=max(0.0, deadline.left(False)))
+            except queue.Empty:
+                raise BackendError(deadline.missed(self.where(), False)) from None
+        finally:
+            self.slots.release()
+        if kind == "error":
+            raise self._error(value, False, deadline) from None
+        return value
+
+    def _first_token(self, messages, top_logprobs: int, deadline: Deadline, outcome: queue.Queue) -> None:
+        """Worker thread: one request for one token; asked again without log-probabilities if the server refuses them."""
+        import httpx
+        import openai
+
+        options = {"logprobs": True, "top_logprobs": top_logprobs}
+        while True:
+            wait = max(0.1, deadline.left(False)) + 1.0
+            try:
+                reply = self.client.chat.completions.create(
+                    model=self.model, messages=messages, max_tokens=1, temperature=0.0, stream=False,
+                    timeout=httpx.Timeout(wait, connect=min(self.connect_timeout, wait)), **options)
+                choice = reply.choices[0]
+                content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else []
+                top = [(t.token, t.logprob) for t in content[0].top_logprobs or []] if content else []
+                outcome.put(("ok", (choice.message.content or "", top)))
+                return
+            except openai.BadRequestError as err:
+                if not options:
+                    outcome.put(("error", err))
+                    return
+                options = {}  # a server without log-probabilities: its sampled word is all there is
+            except Exception as err:  # handed to the caller, which maps it to a BackendError
+                outcome.put(("error", err))
+                return
+
     def where(self) -> str:
         return f"the endpoint {self.base_url}" if self.base_url else "the OpenAI API"
 

@@ -91,6 +91,13 @@ class LLMSettings(Section):
     strict: bool = Field(False, description="Drop answer sentences that fail the support check instead of marking them.")
 
 
+class VerifySettings(Section):
+    judge: Literal["offline", "llm"] = Field("offline", description="Who checks that a sentence's source supports it: the offline verifier, or an LLM at an OpenAI-compatible endpoint (offline on any failure).")
+    model: str | None = Field(None, description="Model of the LLM judge; None: the answering model.")
+    base_url: str | None = Field(None, description="Endpoint of the LLM judge; None: the answering backend's endpoint.")
+    timeout: float = Field(15.0, description="Seconds the LLM judge may spend on one answer, all its calls together; later sentences go to the offline verifier.")
+
+
 class EvaluationSettings(Section):
     questions: Path = Field(Path("eval/questions.jsonl"), description="Question set of `assistant eval` (JSONL).")
     claims: Path = Field(Path("eval/claims.jsonl"), description="Labelled (claim, paper) pairs that judges are calibrated on.")
@@ -113,6 +120,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend.")
+    verify: VerifySettings = Field(default_factory=VerifySettings, description="Support check of answer sentences.")
     progress: bool = Field(True, description="Show progress bars on long work.")
     cache_dir: Path = Field(default_factory=default_cache_dir, description="Cache folder (LLM judge replies, judge calibrations).")
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Evaluation files.")

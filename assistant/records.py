@@ -166,6 +166,7 @@ class Sentence:
     verdict: str = "uncited"  # supported | unsupported | uncited (no marker, no source supports it) | listing (metadata)
     score: float = 0.0
     attributed: bool = False  # the citation was added by the support check (post hoc), not written by the model
+    judge: str = ""  # who decided the verdict: the offline verifier's name, llm:MODEL, or "verbatim" (a quote)
 
 
 @dataclass

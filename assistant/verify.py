@@ -47,6 +47,7 @@ class Verdict:
     score: float
     evidence: list[str] = field(default_factory=list)
     features: dict = field(default_factory=dict)
+    judge: str = ""  # who decided: the offline verifier's name, or llm:MODEL
 
     @property
     def supported(self) -> bool:
@@ -148,7 +149,7 @@ class Verifier:
         feats, evidence = self.features(claim, source, claim_vector)
         score = probability(feats, self.weights)
         label = "supported" if score >= self.weights.get("threshold", 0.5) else "unsupported"
-        return Verdict(label=label, score=score, evidence=evidence, features=feats)
+        return Verdict(label=label, score=score, evidence=evidence, features=feats, judge=self.name)
 
     def check_against(self, claim: str, sources: list[str]) -> Verdict:
         """Verdict for a claim against several sources together: supported if any one supports it."""

@@ -3,7 +3,6 @@ offline run of the question set over the seed index with the thresholds CI holds
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 from assistant.cli import main
 from assistant.config import settings_with
 from assistant.evaluation import metrics as ev
-from assistant.evaluation.judges import LLMJudge, OfflineJudge, calibrate, make_judge, paragraphs, parse_label
+from assistant.evaluation.judges import LLMJudge, OfflineJudge, calibrate, make_judge, paragraphs
 from assistant.evaluation.metrics import balanced_accuracy, cohen_kappa, key_fact_found, key_fact_recall
 from assistant.evaluation.report import calibration_markdown
 from assistant.evaluation.run import retrieval_query, run
@@ -263,62 +262,69 @@ def test_offline_judge__takes_the_best_paragraph_and_remembers_verdicts():
 
 # ---- the LLM judge -----------------------------------------------------------------------------
 class ScriptedBackend:
-    """An OpenAI-compatible backend stand-in: returns queued replies and records every call."""
+    """An OpenAI-compatible backend stand-in: `first_token` returns queued (text, top log-probabilities) replies."""
 
     model = "scripted-model"
 
-    def __init__(self, *replies: str):
+    def __init__(self, *replies: tuple[str, list]):
         self.replies = list(replies)
-        self.calls: list[tuple[list[dict], int, float]] = []
+        self.calls: list[list[dict]] = []
 
-    def complete(self, messages, max_tokens, temperature):
-        self.calls.append((messages, max_tokens, temperature))
+    def first_token(self, messages, deadline=None):
+        self.calls.append(messages)
         if not self.replies:
             raise AssertionError("the judge called the backend more often than scripted")
         return self.replies.pop(0)
 
 
-@pytest.mark.parametrize("replies, label, score, calls", [
-    (["SUPPORTED", "SUPPORTED"], "supported", 1.0, 2),              # majority decided after two
-    (["SUPPORTED", "UNSUPPORTED", "SUPPORTED"], "supported", 2 / 3, 3),
-    (["UNSUPPORTED", "Supported.", "NOT SUPPORTED"], "unsupported", 1 / 3, 3),
-    (["unsupported", "unsupported"], "unsupported", 0.0, 2),
-    (["I think so", "SUPPORTED", "???"], "unsupported", 1 / 3, 3),  # unreadable replies count against
+@pytest.mark.parametrize("reply, label, score", [
+    (("Yes", [("Yes", math.log(0.8)), ("No", math.log(0.2))]), "supported", 0.8),
+    (("No", [("No", math.log(0.6)), (" yes", math.log(0.3)), ("The", math.log(0.1))]), "unsupported", 1 / 3),
+    (("Yes", []), "supported", 1.0),     # no log-probabilities: the sampled word
+    (("Maybe", []), "unsupported", 0.0),  # unreadable: counted against
 ])
-def test_llm_judge__takes_the_majority_of_three_calls_at_temperature_zero(tmp_path, replies, label, score, calls):
-    backend = ScriptedBackend(*replies)
+def test_llm_judge__scores_one_call_by_its_yes_no_logprobs(tmp_path, reply, label, score):
+    backend = ScriptedBackend(reply)
     judgement = LLMJudge(backend, cache_dir=tmp_path).check("CloudFormer uses 206 metrics.", "CloudFormer ... 206 system metrics.")
     assert (judgement.label, judgement.score) == (label, pytest.approx(score))
-    assert len(backend.calls) == calls
-    assert all(temperature == 0.0 for _, _, temperature in backend.calls)
     expected_prompt = render("judge", claim="CloudFormer uses 206 metrics.", source="CloudFormer ... 206 system metrics.")
-    assert backend.calls[0][0] == [{"role": "user", "content": expected_prompt}]
+    assert backend.calls == [[{"role": "user", "content": expected_prompt}]]
 
 
 def test_llm_judge__answers_repeated_questions_from_the_disk_cache(tmp_path):
-    first = ScriptedBackend("UNSUPPORTED", "SUPPORTED", "SUPPORTED")
+    first = ScriptedBackend(("Yes", [("Yes", math.log(0.7)), ("No", math.log(0.3))]))
     assert LLMJudge(first, cache_dir=tmp_path).check("claim", "source").label == "supported"
-    prompt = render("judge", claim="claim", source="source")
-    for call, reply in enumerate(["UNSUPPORTED", "SUPPORTED", "SUPPORTED"]):
-        key = hashlib.sha256(json.dumps(["scripted-model", prompt, call]).encode()).hexdigest()
-        assert json.loads((tmp_path / f"{key}.json").read_text())["response"] == reply
     second = ScriptedBackend()  # any call would fail: everything must come from disk
     judgement = LLMJudge(second, cache_dir=tmp_path).check("claim", "source")
-    assert (judgement.label, judgement.score, second.calls) == ("supported", pytest.approx(2 / 3), [])
+    assert (judgement.label, judgement.score, second.calls) == ("supported", pytest.approx(0.7), [])
 
 
 def test_llm_judge__shows_several_sources_together_as_one(tmp_path):
-    backend = ScriptedBackend("SUPPORTED", "SUPPORTED")
+    backend = ScriptedBackend(("Yes", []))
     assert LLMJudge(backend, cache_dir=tmp_path).supports("claim", ["first source", "second source"])
-    assert "first source\n\nsecond source" in backend.calls[0][0][0]["content"]
+    assert "first source second source" in backend.calls[0][0]["content"]
     assert not LLMJudge(ScriptedBackend(), cache_dir=tmp_path).supports("claim", [])
 
 
-@pytest.mark.parametrize("text, label", [("SUPPORTED", "supported"), (" supported.\n", "supported"),
-                                         ("UNSUPPORTED", "unsupported"), ("Not supported", "unsupported"),
-                                         ("", "unsupported"), ("SUPPORTEDLY", "unsupported")])
-def test_parse_label__reads_the_first_verdict_word(text, label):
-    assert parse_label(text) == label
+def test_calibrate__fits_a_scored_judges_threshold_on_dev_only(tmp_path):
+    rows = [("c1", "p1", "A", "supported", "dev"), ("c2", "p2", "B", "unsupported", "dev"),
+            ("c3", "p3", "C", "supported", "test"), ("c4", "p4", "D", "unsupported", "test")]
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "split"], r), kind="k")) + "\n"
+                              for r in rows))
+    yes = {"A": 0.3, "B": 0.1, "C": 0.25, "D": 0.05}  # a model that says "no" too often: 0.5 would reject all
+    backend = ScriptedBackend()
+    backend.first_token = lambda messages, deadline=None: ("No", [("Yes", math.log(yes[_claim(messages)])),
+                                                                  ("No", math.log(1 - yes[_claim(messages)]))])
+    judge = LLMJudge(backend, cache_dir=tmp_path / "scores", calibration_dir=tmp_path)
+    result = calibrate(judge, claims, {f"p{i}": "abstract" for i in range(1, 5)})
+    assert judge.scorer.threshold == pytest.approx(0.2) and result["splits"]["test"]["accuracy"] == 1.0
+    assert "calibrated on 2 dev claims" in result["description"]
+    assert LLMJudge(backend, calibration_dir=tmp_path).scorer.threshold == pytest.approx(0.2)  # kept for the model
+
+
+def _claim(messages) -> str:
+    return messages[0]["content"].split("Claim: <<<")[1][0]
 
 
 # ---- the full offline run over the seed index ------------------------------------------------------
@@ -392,7 +398,7 @@ def test_eval_verify__prints_one_json_line_per_pair(tmp_path):
 
 
 @pytest.mark.slow
-def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_path, monkeypatch):
+def test_llm_judge__scores_with_a_real_openai_compatible_server_and_caches(tmp_path, monkeypatch):
     from assistant.backends import LlamaServer, default_gguf
     from assistant.config import Settings
 
@@ -405,8 +411,9 @@ def test_llm_judge__votes_with_a_real_openai_compatible_server_and_caches(tmp_pa
         first = judge.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.")
     finally:
         server.stop()
-    assert first.label in ("supported", "unsupported") and first.score in (0.0, 1 / 3, 2 / 3, 1.0)
-    assert 2 <= len(list(tmp_path.glob("*.json"))) <= 3
+    assert first.label in ("supported", "unsupported") and 0.0 <= first.score <= 1.0
+    cached = [json.loads(path.read_text()) for path in tmp_path.glob("*.json")]
+    assert len(cached) == 1 and cached[0]["how"] == "logprobs"  # one call, scored from the server's log-probabilities
     again = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)  # server is gone
     assert again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.") == first
 
@@ -419,10 +426,10 @@ def test_llm_judge__caches_replies_in_the_settings_cache_folder_not_the_source_t
 
 def test_llm_judge__without_a_cache_folder_remembers_replies_in_memory_only(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    backend = ScriptedBackend("SUPPORTED", "SUPPORTED")
+    backend = ScriptedBackend(("Yes", []))
     judge = LLMJudge(backend)
-    assert judge.check("claim", "source").supported and judge.response(render("judge", claim="claim", source="source"), 0)
-    assert len(backend.calls) == 2 and not list(tmp_path.iterdir())
+    assert judge.check("claim", "source").supported and judge.check("claim", "source").supported
+    assert len(backend.calls) == 1 and not list(tmp_path.iterdir())
 
 
 def test_evaluation__does_not_import_the_command_line():

@@ -1,8 +1,8 @@
 """Judges for the evaluation: does this source text (or these sources together) support this claim?
 
-The offline judge is the project's `Verifier`; the LLM judge asks any OpenAI-compatible endpoint,
-three times at temperature 0, and keeps the majority, caching every response in a cache folder
-(settings.cache_dir / "judges" by default). `calibrate` measures a judge against labelled claims.
+The offline judge is the project's `Verifier`; the LLM judge asks any OpenAI-compatible endpoint
+once for one token and reads P(yes) from its yes/no log-probabilities (as the answer-time judge does),
+caching every score in a cache folder (settings.cache_dir / "judges" by default). `calibrate` measures a judge against labelled claims.
 Out of scope: what is judged (see `run`), the verifier's features (see `verify`), report text (see `report`).
 """
 
@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 from ..config import get_settings
-from ..prompts import render, template
+from ..judge import LLMSupportJudge, best_threshold, judge_messages, reply_score, save_calibration
+from ..prompts import template
 from ..verify import Verdict
 from .metrics import agreement
 
 OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/name/polarity features, logistic, tuned on claims dev"
-LABEL_RE = re.compile(r"\b(UNSUPPORTED|NOT SUPPORTED|SUPPORTED)\b")
 
 
 class OfflineJudge:
@@ -63,22 +63,27 @@ class OfflineJudge:
 
 
 class LLMJudge:
-    """An OpenAI-compatible model as a judge: majority of `votes` calls at temperature 0, cached in `cache_dir`.
+    """An OpenAI-compatible model as a judge, scored like the answer-time judge (`judge.LLMSupportJudge`: one
+    max_tokens=1 call, P(yes) from the yes/no log-probabilities); scores are cached in `cache_dir`.
 
-    `backend` is anything with `complete(messages, max_tokens, temperature) -> str` (an `OpenAIBackend`);
-    without `cache_dir`, replies are remembered for this judge's life only.
+    `backend` is anything with `first_token(messages, deadline=) -> (text, top_logprobs)` (an `OpenAIBackend`);
+    without `cache_dir`, scores are remembered for this judge's life only. The threshold is the model's
+    calibration in `calibration_dir` (or the shipped one), else 0.5; `calibrate` fits it on the dev split.
     """
 
-    def __init__(self, backend, model: str | None = None, cache_dir: Path | str | None = None, votes: int = 3,
-                 description: str = ""):
-        self.backend = backend
-        self.model = model or getattr(backend, "model", "unknown")
+    def __init__(self, backend, model: str | None = None, cache_dir: Path | str | None = None,
+                 description: str = "", calibration_dir: Path | str | None = None):
+        self.scorer = LLMSupportJudge(backend, model, cache_dir=calibration_dir)
+        self.backend, self.model = backend, self.scorer.model
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.votes = votes
-        self.name = f"llm:{self.model}"
-        self.description = description or f"{self.model}, temperature 0, majority of {votes} calls, prompts/judge.txt"
-        self._memo: dict[tuple[str, str], Verdict] = {}
-        self._replies: dict[str, str] = {}
+        self.calibration_dir = calibration_dir
+        self.name = self.scorer.name
+        self._about = description or f"{self.model}, prompts/judge.txt"
+        self._memo: dict[tuple[str, str], float] = {}
+
+    @property
+    def description(self) -> str:
+        return f"{self._about}, one call, P(yes) from yes/no log-probabilities, {self.scorer.describe()}"
 
     def prepare(self, claims: list[str]) -> None:
         pass
@@ -86,62 +91,46 @@ class LLMJudge:
     def check(self, claim: str, source: str) -> Verdict:
         key = (claim, source)
         if key not in self._memo:
-            self._memo[key] = self.vote(render("judge", claim=claim, source=source))
-        return self._memo[key]
+            self._memo[key] = self.score(judge_messages(claim, source))
+        return self.scorer.verdict(self._memo[key])
 
     def fingerprint(self) -> dict:
-        return {"name": self.name, "prompt": template("judge"), "votes": self.votes}
+        return {"name": self.name, "prompt": template("judge"), "scoring": "yes/no logprobs"}
 
     def supports(self, claim: str, sources: list[str]) -> bool:
         """Several sources together are shown to the model as one source text."""
         return bool(sources) and self.check(claim, "\n\n".join(sources)).supported
 
-    def vote(self, prompt: str) -> Verdict:
-        """Majority label over up to `votes` calls; stops once the majority is decided."""
-        needed = self.votes // 2 + 1
-        ayes = noes = 0
-        for call in range(self.votes):
-            if parse_label(self.response(prompt, call)) == "supported":
-                ayes += 1
-            else:
-                noes += 1
-            if ayes >= needed or noes >= needed:
-                break
-        return Verdict("supported" if ayes >= needed else "unsupported", ayes / (ayes + noes))
+    def fit(self, dev: list[tuple[float, bool]]) -> float:
+        """Set the threshold that best separates the dev (score, supported) pairs, and keep it for this model."""
+        threshold = best_threshold(dev)
+        self.scorer.threshold = threshold
+        self.scorer.calibration = {"threshold": threshold, "claims": len(dev)}
+        if self.calibration_dir is not None:
+            save_calibration(self.model, self.scorer.calibration, self.calibration_dir)
+        return threshold
 
-    def response(self, prompt: str, call: int) -> str:
-        """The model's reply to call number `call` for `prompt`, from the cache when present."""
-        key = hashlib.sha256(json.dumps([self.model, prompt, call]).encode("utf-8")).hexdigest()
+    def score(self, messages: list[dict]) -> float:
+        """P(yes) for one prompt, from the cache when present; an unreadable reply scores 0 (unsupported)."""
+        key = hashlib.sha256(json.dumps([self.model, messages, "logprobs"]).encode("utf-8")).hexdigest()
         path = self.cache_dir / f"{key}.json" if self.cache_dir else None
-        if path is None:
-            if key not in self._replies:
-                self._replies[key] = self.ask(prompt)
-            return self._replies[key]
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))["response"]
-        text = self.ask(prompt)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"model": self.model, "call": call, "response": text}), encoding="utf-8")
-        tmp.replace(path)
-        return text
-
-    def ask(self, prompt: str) -> str:
-        return self.backend.complete([{"role": "user", "content": prompt}], 8, 0.0)
+        if path is not None and path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))["score"]
+        text, top = self.backend.first_token(messages)
+        score, how = reply_score(text, top)
+        record = {"model": self.model, "score": score or 0.0, "how": how if score is not None else "unreadable",
+                  "text": text}
+        if path is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+            tmp.replace(path)
+        return record["score"]
 
 
 def paragraphs(source: str) -> list[str]:
     """Blank-line-separated parts of a source. Example: paragraphs("A.\\n\\nB.") == ["A.", "B."]"""
     return [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()] or [source]
-
-
-def parse_label(text: str) -> str:
-    """'supported' or 'unsupported'; anything unreadable counts as unsupported.
-
-    Example: parse_label(" Supported.") == "supported"; parse_label("NOT SUPPORTED") == "unsupported"
-    """
-    match = LABEL_RE.search(text.upper())
-    return "supported" if match and match.group(1) == "SUPPORTED" else "unsupported"
 
 
 def make_judge(name: str = "offline", settings=None, verifier=None, model: str | None = None,
@@ -160,10 +149,11 @@ def make_judge(name: str = "offline", settings=None, verifier=None, model: str |
         from ..backends import OpenAIBackend
 
         model, base_url = model or settings.llm.model, base_url or settings.llm.base_url
-        backend = OpenAIBackend(model, base_url, timeout=settings.llm.timeout, retries=settings.llm.retries)
+        backend = OpenAIBackend(model, base_url, timeout=settings.llm.timeout, retries=settings.llm.retries,
+                                connect_timeout=settings.llm.connect_timeout)
         where = base_url or "the OpenAI API"
         return LLMJudge(backend, model, cache_dir or Path(settings.cache_dir) / "judges",
-                        description=f"{model} at {where}, temperature 0, majority of 3 calls, prompts/judge.txt")
+                        description=f"{model} at {where}, prompts/judge.txt", calibration_dir=settings.cache_dir)
     raise ValueError(f"unknown judge {name!r}; use 'offline' or 'llm'")
 
 
@@ -187,11 +177,18 @@ def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progres
         if cached.is_file():
             return json.loads(cached.read_text(encoding="utf-8"))
     judge.prepare([r["claim"] for r in known])
+    # one paper's claims in a row (paper ids are hashes, so splits stay mixed): a server that caches the prompt's
+    # prefix reads each abstract once; an interrupted run has scored a sample of both splits
+    known = sorted(known, key=lambda r: r["paper_id"])
     if progress:
         from tqdm import tqdm
 
         known = tqdm(known, desc=f"calibrating {judge.name}", unit="claim")
-    predictions = [(r, judge.check(r["claim"], abstracts[r["paper_id"]]).supported) for r in known]
+    verdicts = [(r, judge.check(r["claim"], abstracts[r["paper_id"]])) for r in known]
+    if hasattr(judge, "fit"):  # a scored judge: its threshold comes from the dev split only
+        judge.fit([(v.score, r["label"] == "supported") for r, v in verdicts if r["split"] == "dev"])
+        verdicts = [(r, judge.check(r["claim"], abstracts[r["paper_id"]])) for r, _ in verdicts]
+    predictions = [(r, v.supported) for r, v in verdicts]
     result = {"judge": judge.name, "description": judge.description, **agreement(predictions), "skipped": len(rows) - len(predictions)}
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
