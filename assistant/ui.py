@@ -315,72 +315,84 @@ def export_files(answer):
     return gr.update(value=markdown, visible=True), gr.update(value=bibtex, visible=bibtex is not None)
 
 
+def chat_tab(settings, listings: list[str], years: list[str]) -> dict:
+    """The Chat tab's layout: chat, question box, downloads, filters and settings, sources panel."""
+    ui = {}
+    with gr.Tab("Chat", elem_id="tab-chat"), gr.Row():
+        with gr.Column(scale=3):
+            ui["chat"] = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None,
+                                    group_consecutive_messages=False, examples=[{"text": q} for q in EXAMPLES],
+                                    buttons=["copy"], placeholder="Ask about the indexed papers; answers cite them as [n].")
+            with gr.Row():
+                ui["question"] = gr.Textbox(elem_id="question", placeholder="Ask a question…", show_label=False, scale=5,
+                                            submit_btn=True)
+                ui["clear"] = gr.Button("New conversation", elem_id="clear", scale=1)
+            with gr.Row():
+                ui["download_md"] = gr.DownloadButton("Answer as Markdown", elem_id="export-markdown", visible=False, size="sm")
+                ui["download_bib"] = gr.DownloadButton("References as BibTeX", elem_id="export-bibtex", visible=False, size="sm")
+            with gr.Accordion("Filters and settings (apply to the next question)", open=False, elem_id="options"):
+                with gr.Row():
+                    ui["listing"] = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
+                    ui["year"] = gr.Dropdown(years, value=ALL, label="Year", elem_id="filter-year")
+                with gr.Row():
+                    ui["backend"] = gr.Dropdown(list(BACKENDS), value=settings.llm.backend, label="Backend", elem_id="backend")
+                    ui["model"] = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model")
+                    ui["k"] = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
+                    ui["strict"] = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
+        with gr.Column(scale=2):
+            ui["sources"] = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources", max_height=720)
+    return ui
+
+
+def corpus_tab(papers) -> dict:
+    """The Corpus tab's layout: paper count, search box and the paper table."""
+    with gr.Tab("Corpus", elem_id="tab-corpus"):
+        return {"count": gr.Markdown(count_text(papers), elem_id="paper-count"),
+                "search": gr.Textbox(elem_id="corpus-search", placeholder="Search titles, abstracts, authors, listings…",
+                                     show_label=False),
+                "table": gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
+                                      wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])}
+
+
+def ingest_tab() -> dict:
+    """The Ingest tab's layout: file picker, button and status line."""
+    with gr.Tab("Ingest", elem_id="tab-ingest"):
+        return {"files": gr.File(label="Files (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed XML, MEDLINE, Atom, .txt listings)",
+                                 file_count="multiple", type="filepath", elem_id="ingest-files",
+                                 file_types=sorted(INGEST_SUFFIXES)),
+                "add": gr.Button("Add to index", variant="primary", elem_id="ingest-button"),
+                "status": gr.HTML("", elem_id="ingest-status")}
+
+
 def build_app(assistant):
-    """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs."""
-    settings = assistant.settings
+    """The Gradio Blocks app over one Assistant: Chat, Corpus and Ingest tabs, wired to the same Python API."""
     papers = assistant.papers()
-    listings, years = corpus_choices(papers)
     respond = responder(assistant)
     search_papers, refresh, ingest = corpus_handlers(assistant)
-
     with gr.Blocks(title="Paper assistant", analytics_enabled=False) as demo:
-        history = gr.State([])
-        turns = gr.State([])
-        last = gr.State(None)
-        with gr.Tab("Chat", elem_id="tab-chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None, group_consecutive_messages=False,
-                                      examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
-                                      placeholder="Ask about the indexed papers; answers cite them as [n].")
-                    with gr.Row():
-                        question = gr.Textbox(elem_id="question", placeholder="Ask a question…", show_label=False, scale=5,
-                                              submit_btn=True)
-                        clear = gr.Button("New conversation", elem_id="clear", scale=1)
-                    with gr.Row():
-                        download_md = gr.DownloadButton("Answer as Markdown", elem_id="export-markdown", visible=False, size="sm")
-                        download_bib = gr.DownloadButton("References as BibTeX", elem_id="export-bibtex", visible=False, size="sm")
-                    with gr.Accordion("Filters and settings (apply to the next question)", open=False, elem_id="options"):
-                        with gr.Row():
-                            listing = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
-                            year = gr.Dropdown(years, value=ALL, label="Year", elem_id="filter-year")
-                        with gr.Row():
-                            backend = gr.Dropdown(list(BACKENDS), value=settings.llm.backend, label="Backend", elem_id="backend")
-                            model = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model")
-                            k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
-                            strict = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources", max_height=720)
-        with gr.Tab("Corpus", elem_id="tab-corpus"):
-            count = gr.Markdown(count_text(papers), elem_id="paper-count")
-            search = gr.Textbox(elem_id="corpus-search", placeholder="Search titles, abstracts, authors, listings…", show_label=False)
-            table = gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
-                                 wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])
-        with gr.Tab("Ingest", elem_id="tab-ingest"):
-            files = gr.File(label="Files (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed XML, MEDLINE, Atom, .txt listings)",
-                            file_count="multiple", type="filepath", elem_id="ingest-files",
-                            file_types=sorted(INGEST_SUFFIXES))
-            add = gr.Button("Add to index", variant="primary", elem_id="ingest-button")
-            status = gr.HTML("", elem_id="ingest-status")
-
-        options = [listing, year, backend, model, k, strict]
-        chat_outputs = [question, chat, history, turns, sources, last]
+        history, turns, last = gr.State([]), gr.State([]), gr.State(None)
+        c = chat_tab(assistant.settings, *corpus_choices(papers))
+        corpus, ingesting = corpus_tab(papers), ingest_tab()
+        options = [c["listing"], c["year"], c["backend"], c["model"], c["k"], c["strict"]]
+        inputs = [c["question"], c["chat"], history, turns] + options
+        outputs = [c["question"], c["chat"], history, turns, c["sources"], last]
+        downloads = [c["download_md"], c["download_bib"]]
         # Questions have their own, wider limit than other events: an LLM call waits on its backend's slots
         # (llm.max_concurrent, within the first-token deadline), so a hung endpoint holds at most those,
         # while extractive answers and other sessions go on in the remaining workers.
         asking = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
-        question.submit(respond, [question, chat, history, turns] + options, chat_outputs, api_name="ask", **asking).then(
-            export_files, last, [download_md, download_bib], queue=False)
-        chat.example_select(pick_example, None, question).then(
-            respond, [question, chat, history, turns] + options, chat_outputs, **asking).then(
-            export_files, last, [download_md, download_bib], queue=False)
-        for event in (clear.click, chat.clear):
+        c["question"].submit(respond, inputs, outputs, api_name="ask", **asking).then(
+            export_files, last, downloads, queue=False)
+        c["chat"].example_select(pick_example, None, c["question"]).then(respond, inputs, outputs, **asking).then(
+            export_files, last, downloads, queue=False)
+        for event in (c["clear"].click, c["chat"].clear):
             event(lambda: ([], [], [], sources_panel([]), None, gr.update(visible=False), gr.update(visible=False)), None,
-                  [chat, history, turns, sources, last, download_md, download_bib], queue=False)
-        search.change(search_papers, search, table, queue=False)
-        refreshed = [table, count, listing, year]
-        add.click(ingest, [files, search], [status] + refreshed, concurrency_limit=1)
-        demo.load(refresh, search, refreshed, queue=False)
+                  [c["chat"], history, turns, c["sources"], last] + downloads, queue=False)
+        corpus["search"].change(search_papers, corpus["search"], corpus["table"], queue=False)
+        refreshed = [corpus["table"], corpus["count"], c["listing"], c["year"]]
+        ingesting["add"].click(ingest, [ingesting["files"], corpus["search"]], [ingesting["status"]] + refreshed,
+                               concurrency_limit=1)
+        demo.load(refresh, corpus["search"], refreshed, queue=False)
     return demo
 
 
