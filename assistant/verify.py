@@ -4,9 +4,11 @@ It is not an NLI model (none can be loaded offline here). It is a small logistic
 features computed with what this machine has: the best sentence-embedding similarity between
 the claim and the source's sentences (and sentence pairs), content-word coverage, number
 agreement (digits and number words, and what each number counts), named-term agreement (with
-acronyms spelled out) and polarity agreement with the best-aligned passage (negations, more vs
-fewer). Its weights are tuned on the dev split of `eval/claims.jsonl` by `eval/tune_verifier.py`
-and shipped in `data/verifier.json`.
+acronyms spelled out), whether the claim is a passage of the source word for word, and polarity
+agreement with the best-aligned passages (negation, direction and antonyms, comparison order; see
+`polarity`). Its weights are fitted by `eval/tune_verifier.py` on claims generated from the bundled
+abstracts (`eval/make_verifier_training.py`) plus the dev split of `eval/claims.jsonl`, and shipped
+in `data/verifier.json`.
 Out of scope: splitting answers into claims (see `citations`).
 """
 
@@ -22,20 +24,20 @@ import numpy as np
 
 from .citations import split_sentences
 from .config import PACKAGE_DIR
-from .text import content_words, names, numbers, quantities
+from .polarity import direction_mismatch, has_comparison, has_direction, negation_mismatch, order_mismatch
+from .text import content_words, names, numbers, quantities, simplify
 
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
-NAME = "offline-minilm-lexical-v2"
-UP = set("""increase increases increased increasing higher more better improve improves improved improvement
-improvements outperform outperforms outperformed exceed exceeds surpass surpasses above faster gain gains promising
-enhance enhances enhanced boost boosts superior larger greater stronger match matches matching""".split())
-DOWN = set("""decrease decreases decreased reduce reduces reduced reduction lower less fewer worse underperform
-underperforms underperformed below slower degrade degrades degradation drop drops hurt hurts little short inferior
-smaller weaker""".split())
-NEGATORS = set("""not no never without cannot neither nor fail fails failed unable lack lacks none avoid avoids
-avoiding instead rather unlike""".split())
-DEFAULT_WEIGHTS = {"bias": -3.36, "similarity": 3.0, "coverage": 3.39, "number_mismatch": -5.22,
-                   "name_mismatch": -2.42, "polarity_mismatch": -2.37, "threshold": 0.58}  # = data/verifier.json, rounded
+NAME = "offline-minilm-lexical-v3"
+# Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
+POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda passage: True),
+                   "direction_mismatch": (direction_mismatch, has_direction),
+                   "order_mismatch": (order_mismatch, has_comparison)}
+FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "verbatim",
+            *POLARITY_CHECKS]
+DEFAULT_WEIGHTS = {"bias": -2.35, "similarity": 1.39, "coverage": 3.05, "number_mismatch": -6.48,
+                   "name_mismatch": -2.52, "verbatim": 3.65, "negation_mismatch": -3.62,
+                   "direction_mismatch": -5.96, "order_mismatch": -3.33, "threshold": 0.5}  # = data/verifier.json, rounded
 
 
 @dataclass
@@ -83,25 +85,13 @@ def number_mismatch(claim: str, source: str) -> float:
     return 0.0
 
 
-def polarity_mismatch(claim: str, passage: str) -> float:
-    """1 when the claim and its aligned passage disagree in negation or in direction (more vs fewer).
+def verbatim(claim: str, source: str) -> float:
+    """1 when the claim, punctuation and case aside, is a passage of the source with at least 4 words.
 
-    Only the words one side has and the other lacks count, so a shared "reduction" or "not" cancels out.
-    Example: polarity_mismatch("X increases minima", "X reduces minima") == 1.0
+    Example: verbatim("It attains 7.8% error", "Thus, it attains 7.8% error.") == 1.0
     """
-    claim_words = set(re.findall(r"[a-z][a-z'\-]*", claim.lower()))
-    passage_words = set(re.findall(r"[a-z][a-z'\-]*", passage.lower()))
-    only_claim, only_passage = claim_words - passage_words, passage_words - claim_words
-
-    def negated(words: set[str]) -> bool:
-        return any(w in NEGATORS or w.endswith("n't") or w.startswith("non-") for w in words)
-
-    def direction(words: set[str]) -> int:
-        up, down = bool(words & UP), bool(words & DOWN)
-        return 0 if up == down else (1 if up else -1)
-
-    directions = direction(only_claim) * direction(only_passage)
-    return float(negated(only_claim) != negated(only_passage) or directions < 0)
+    simple = simplify(claim)
+    return float(len(simple.split()) >= 4 and f" {simple} " in f" {simplify(source)} ")
 
 
 class Verifier:
@@ -135,12 +125,13 @@ class Verifier:
         best = units[order[0]]
         claim_words = content_words(claim)
         overlap = [len(claim_words & words) / max(1, len(claim_words)) for words in unit_words]
-        aligned = sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:2]
+        aligned = [units[i] for i in sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:3]]
         coverage = len(claim_words & content_words(source)) / max(1, len(claim_words))
         feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
                  "number_mismatch": number_mismatch(claim, source),
                  "name_mismatch": float(bool(missing_names(claim, source))),
-                 "polarity_mismatch": min(polarity_mismatch(claim, units[i]) for i in aligned)}
+                 "verbatim": verbatim(claim, source),
+                 **polarity(claim, aligned)}
         evidence = [units[i] for i in order[:3] if i < sentence_count][:2]
         return feats, evidence or [best]
 
@@ -156,6 +147,18 @@ class Verifier:
         vector = self.embedder.embed_query(claim)
         verdicts = [self.check(claim, s, vector) for s in sources]
         return max(verdicts, key=lambda v: v.score) if verdicts else Verdict("unsupported", 0.0)
+
+
+def polarity(claim: str, aligned: list[str]) -> dict[str, float]:
+    """Each polarity check against the two best-aligned passages that can speak to it: 1 only when both disagree.
+
+    Example: polarity("X underperforms Y", ["X is new.", "X outperforms Y."])["direction_mismatch"] == 1.0
+    """
+    found = {}
+    for name, (check, relevant) in POLARITY_CHECKS.items():
+        passages = [p for p in aligned if relevant(p)][:2]
+        found[name] = min((check(claim, p) for p in passages), default=0.0)
+    return found
 
 
 def probability(features: dict, weights: dict) -> float:

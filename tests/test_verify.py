@@ -3,7 +3,8 @@
 import pytest
 
 from assistant.text import quantities
-from assistant.verify import DEFAULT_WEIGHTS, Verifier, load_weights, missing_names, number_mismatch, polarity_mismatch, probability
+from assistant.polarity import comparison_sides, direction_mismatch, negation_mismatch, negations, order_mismatch
+from assistant.verify import DEFAULT_WEIGHTS, FEATURES, Verifier, load_weights, missing_names, number_mismatch, probability, verbatim
 
 QUANTITIES = {
     "digits and words": ("five models on 3 datasets", [("5", "model"), ("3", "dataset")]),
@@ -48,30 +49,93 @@ def test_missing_names(claim, source, expected):
     assert missing_names(claim, source) == expected
 
 
-POLARITY = {
-    "direction flipped": ("It increases the number of minima.", "It reduces the number of minima.", 1.0),
-    "negation added": ("Larger models reliably have better skills.", "Larger models do not necessarily have better skills.", 1.0),
-    "prefix negation": ("It relies on commutative binding.", "It needs binding that is non-commutative.", 1.0),
-    "shared direction word cancels": ("With a FLOPs reduction, accuracy is lower.", "With a FLOPs reduction, accuracy improves.", 1.0),
-    "paraphrased negation": ("It does not prune weights outright.", "Instead of directly pruning weights, it factorizes.", 0.0),
-    "agreement": ("It outperforms the baselines.", "It consistently outperforms baselines.", 0.0),
+NEGATIONS = {
+    "plain not": ("It does not help.", {"not"}),
+    "contraction": ("It doesn't help.", {"doesn't"}),
+    "prefix": ("It is non-commutative.", {"non-commutative"}),
+    "'not only' contrasts": ("It is not only fast but small.", set()),
+    "contrast word alone": ("Instead of pruning, it factorizes.", set()),
 }
 
 
-@pytest.mark.parametrize("claim, passage, expected", POLARITY.values(), ids=POLARITY.keys())
-def test_polarity_mismatch(claim, passage, expected):
-    assert polarity_mismatch(claim, passage) == expected
+@pytest.mark.parametrize("text, expected", NEGATIONS.values(), ids=NEGATIONS.keys())
+def test_negations(text, expected):
+    assert negations(text) == expected
+
+
+NEGATION = {
+    "negation added": ("Larger models reliably have better skills.", "Larger models do not necessarily have better skills.", 1.0),
+    "negation removed": ("The filter can be bypassed.", "The filter cannot be bypassed.", 1.0),
+    "prefix negation": ("It relies on commutative binding.", "It needs binding that is non-commutative.", 1.0),
+    "paraphrased negation": ("It does not prune weights outright.", "Instead of directly pruning weights, it factorizes.", 0.0),
+    "'instead' is no negation": ("It co-optimizes data and network instead of only the network.",
+                                 "Distinct from methods that focus merely on the network, it co-optimizes both.", 0.0),
+    "shared negation": ("It does not need labels.", "The method does not need any labels.", 0.0),
+}
+
+
+@pytest.mark.parametrize("claim, passage, expected", NEGATION.values(), ids=NEGATION.keys())
+def test_negation_mismatch(claim, passage, expected):
+    assert negation_mismatch(claim, passage) == expected
+
+
+DIRECTION = {
+    "direction flipped": ("It increases the number of minima.", "It reduces the number of minima.", 1.0),
+    "shared direction word cancels": ("With a FLOPs reduction, accuracy is lower.", "With a FLOPs reduction, accuracy improves.", 1.0),
+    "antonym": ("The framework remains dynamic at inference.", "The framework remains static at inference.", 1.0),
+    "agreement": ("It outperforms the baselines.", "It consistently outperforms baselines.", 0.0),
+    "same direction, other words": ("It improves accuracy.", "Accuracy gains are large.", 0.0),
+}
+
+
+@pytest.mark.parametrize("claim, passage, expected", DIRECTION.values(), ids=DIRECTION.keys())
+def test_direction_mismatch(claim, passage, expected):
+    assert direction_mismatch(claim, passage) == expected
+
+
+def test_comparison_sides__splits_at_the_cue_within_the_clause():
+    assert comparison_sides("Thus, image-based selection beats region-based selection, as shown") == [
+        ({"image-bas", "selection"}, {"region-bas", "selection"})]
+
+
+ORDER = {
+    "sides swapped around 'than'": ("Image-based selection uses the budget more efficiently than region-based selection.",
+                                    "Region-based selection makes more efficient use of the budget than image-based counterparts.", 1.0),
+    "sides swapped around a verb": ("GraphNet outperforms TreeNet on parsing.", "TreeNet outperforms GraphNet on parsing.", 1.0),
+    "same order": ("GraphNet outperforms TreeNet.", "On parsing, GraphNet clearly outperforms TreeNet.", 0.0),
+    "no comparison": ("GraphNet parses.", "GraphNet outperforms TreeNet.", 0.0),
+}
+
+
+@pytest.mark.parametrize("claim, passage, expected", ORDER.values(), ids=ORDER.keys())
+def test_order_mismatch(claim, passage, expected):
+    assert order_mismatch(claim, passage) == expected
+
+
+VERBATIM = {
+    "whole sentence": ("It attains 7.8% error.", "We test it. It attains 7.8% error.", 1.0),
+    "case, dashes and punctuation aside": ("it attains 7.8% error", "Thus, It attains 7.8% error!", 1.0),
+    "too short to count": ("It attains", "It attains 7.8% error.", 0.0),
+    "one word changed": ("It attains 7.9% error.", "It attains 7.8% error.", 0.0),
+    "partial words do not count": ("attains 7.8% err", "It attains 7.8% error.", 0.0),
+}
+
+
+@pytest.mark.parametrize("claim, source, expected", VERBATIM.values(), ids=VERBATIM.keys())
+def test_verbatim(claim, source, expected):
+    assert verbatim(claim, source) == expected
 
 
 def test_probability__is_monotone_in_each_feature_with_the_shipped_weights():
     weights = load_weights()
-    base = {"similarity": 0.8, "coverage": 0.8, "number_mismatch": 0.0, "name_mismatch": 0.0, "polarity_mismatch": 0.0}
+    base = {f: 0.0 for f in FEATURES} | {"similarity": 0.8, "coverage": 0.8}
     p = probability(base, weights)
-    assert probability({**base, "similarity": 0.9}, weights) > p
-    assert probability({**base, "coverage": 0.9}, weights) > p
-    for mismatch in ("number_mismatch", "name_mismatch", "polarity_mismatch"):
-        assert probability({**base, mismatch: 1.0}, weights) < p
-    assert set(DEFAULT_WEIGHTS) == set(weights)
+    for support in ("similarity", "coverage"):
+        assert probability({**base, support: base[support] + 0.1}, weights) > p, support
+    assert probability({**base, "verbatim": 1.0}, weights) > p
+    for mismatch in ("number_mismatch", "name_mismatch", "negation_mismatch", "direction_mismatch", "order_mismatch"):
+        assert probability({**base, mismatch: 1.0}, weights) < p, mismatch
+    assert set(weights) == {"bias", "threshold", *FEATURES}
 
 
 SOURCE = ("CloudFormer is a dual-branch Transformer model for VM performance degradation. "
@@ -82,6 +146,9 @@ VERDICTS = {
     "changed number": ("CloudFormer attains a mean absolute error of 3.1% using 206 system metrics.", "unsupported"),
     "swapped name": ("CloudFormer is a dual-branch Mamba model for VM performance degradation.", "unsupported"),
     "negated finding": ("CloudFormer fails to outperform prior baselines.", "unsupported"),
+    "negated sentence": ("CloudFormer does not attain a mean absolute error of 7.8% using 206 system metrics.", "unsupported"),
+    "reversed finding": ("CloudFormer underperforms prior baselines.", "unsupported"),
+    "verbatim sentence": ("CloudFormer is a dual-branch Transformer model for VM performance degradation.", "supported"),
     "unrelated": ("The penguin colony doubled in size after the storm.", "unsupported"),
 }
 

@@ -21,7 +21,8 @@ from ..prompts import template
 from ..verify import Verdict
 from .metrics import agreement
 
-OFFLINE_DESCRIPTION = "sentence-embedding + lexical/number/name/polarity features, logistic, tuned on claims dev"
+OFFLINE_DESCRIPTION = ("sentence-embedding + lexical/number/name/verbatim/polarity features, logistic, fitted on generated "
+                       "claims + claims dev")
 
 
 class OfflineJudge:
