@@ -102,12 +102,13 @@ def direction_mismatch(claim: str, passage: str) -> float:
     return float(any(OPPOSITE.get(w, set()) & only_passage for w in only_claim))
 
 
-def has_direction(passage: str) -> bool:
-    """Whether a passage says which way something goes (a direction word or one of an antonym pair)."""
-    return bool(words(passage) & (UP | DOWN | OPPOSITE.keys()))
+def has_direction(claim: str, passage: str) -> bool:
+    """Whether a passage says which way something goes (a direction word), or has the opposite of a claim's word."""
+    found = words(passage)
+    return bool(found & (UP | DOWN)) or any(OPPOSITE.get(w, set()) & found for w in words(claim))
 
 
-def has_comparison(passage: str) -> bool:
+def has_comparison(claim: str, passage: str) -> bool:
     """Whether a passage compares ("than", "outperforms", "over", ...)."""
     return bool(COMPARISON_CUES.search(passage.lower()))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -30,14 +31,14 @@ from .text import content_words, names, numbers, quantities, simplify
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
 NAME = "offline-minilm-lexical-v3"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
-POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda passage: True),
+POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda claim, passage: True),
                    "direction_mismatch": (direction_mismatch, has_direction),
                    "order_mismatch": (order_mismatch, has_comparison)}
 FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "verbatim",
             *POLARITY_CHECKS]
-DEFAULT_WEIGHTS = {"bias": -2.35, "similarity": 1.39, "coverage": 3.05, "number_mismatch": -6.48,
-                   "name_mismatch": -2.52, "verbatim": 3.65, "negation_mismatch": -3.62,
-                   "direction_mismatch": -5.96, "order_mismatch": -3.33, "threshold": 0.5}  # = data/verifier.json, rounded
+DEFAULT_WEIGHTS = {"bias": -2.3, "similarity": 1.61, "coverage": 2.9, "number_mismatch": -6.54,
+                   "name_mismatch": -2.6, "verbatim": 4.14, "negation_mismatch": -5.72,
+                   "direction_mismatch": -6.04, "order_mismatch": -3.41, "threshold": 0.52}  # = data/verifier.json, rounded
 
 
 @dataclass
@@ -106,32 +107,42 @@ class Verifier:
 
     def units(self, source: str) -> tuple[list[str], np.ndarray]:
         """The source's sentences and adjacent pairs, with their embeddings."""
-        units, vectors, _, _ = self._prepared(source)
+        units, vectors, *_ = self._prepared(source)
         return units, vectors
 
-    def _prepared(self, source: str) -> tuple[list[str], np.ndarray, list[set[str]], int]:
-        """Units, their embeddings, their content words and the number of single sentences, cached per source."""
+    def _prepared(self, source: str) -> tuple[list[str], np.ndarray, list[set[str]], int, Counter]:
+        """Units, their embeddings, their content words, the number of single sentences and in how many sentences
+        each word occurs, cached per source."""
         if source not in self._cache:
             sentences = split_sentences(source) or [source]
             units = sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
-            self._cache[source] = (units, self.embedder.embed(units), [content_words(u) for u in units], len(sentences))
+            unit_words = [content_words(u) for u in units]
+            spread = Counter(w for words in unit_words[: len(sentences)] for w in words)
+            self._cache[source] = (units, self.embedder.embed(units), unit_words, len(sentences), spread)
         return self._cache[source]
 
+    def aligned(self, claim_words: set[str], source: str, sims: np.ndarray) -> list[str]:
+        """The five units that best match the claim: similarity plus overlap of the claim's words, each word weighted
+        by how few of the source's sentences hold it (a method's name, in every sentence, does not align)."""
+        units, _, unit_words, sentence_count, spread = self._prepared(source)
+        weight = {w: math.log((sentence_count + 1) / (spread[w] + 0.5)) for w in claim_words}
+        total = sum(weight.values()) or 1.0
+        overlap = [sum(weight[w] for w in claim_words & words) / total for words in unit_words]
+        return [units[i] for i in sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:5]]
+
     def features(self, claim: str, source: str, claim_vector=None) -> tuple[dict, list[str]]:
-        units, vectors, unit_words, sentence_count = self._prepared(source)
+        units, vectors, _, sentence_count, _ = self._prepared(source)
         vector = self.embedder.embed_query(claim) if claim_vector is None else claim_vector
         sims = vectors @ vector
         order = [int(i) for i in np.argsort(-sims)]
         best = units[order[0]]
         claim_words = content_words(claim)
-        overlap = [len(claim_words & words) / max(1, len(claim_words)) for words in unit_words]
-        aligned = [units[i] for i in sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:3]]
         coverage = len(claim_words & content_words(source)) / max(1, len(claim_words))
         feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
                  "number_mismatch": number_mismatch(claim, source),
                  "name_mismatch": float(bool(missing_names(claim, source))),
                  "verbatim": verbatim(claim, source),
-                 **polarity(claim, aligned)}
+                 **polarity(claim, self.aligned(claim_words, source, sims))}
         evidence = [units[i] for i in order[:3] if i < sentence_count][:2]
         return feats, evidence or [best]
 
@@ -150,13 +161,13 @@ class Verifier:
 
 
 def polarity(claim: str, aligned: list[str]) -> dict[str, float]:
-    """Each polarity check against the two best-aligned passages that can speak to it: 1 only when both disagree.
+    """Each polarity check against the two best-aligned passages (of five) that can speak to it: 1 only when both disagree.
 
     Example: polarity("X underperforms Y", ["X is new.", "X outperforms Y."])["direction_mismatch"] == 1.0
     """
     found = {}
     for name, (check, relevant) in POLARITY_CHECKS.items():
-        passages = [p for p in aligned if relevant(p)][:2]
+        passages = [p for p in aligned if relevant(claim, p)][:2]
         found[name] = min((check(claim, p) for p in passages), default=0.0)
     return found
 
