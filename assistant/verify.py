@@ -29,6 +29,7 @@ from .polarity import direction_mismatch, has_comparison, has_direction, negatio
 from .text import content_words, names, numbers, quantities, simplify
 
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
+QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
 NAME = "offline-minilm-lexical-v3"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
 POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda claim, passage: True),
@@ -89,8 +90,10 @@ def number_mismatch(claim: str, source: str) -> float:
 def verbatim(claim: str, source: str) -> float:
     """1 when the claim, punctuation and case aside, is a passage of the source with at least 4 words.
 
+    A leading quoted title and colon (how the extractive backend lists papers) is left out.
     Example: verbatim("It attains 7.8% error", "Thus, it attains 7.8% error.") == 1.0
     """
+    claim = QUOTED_TITLE.sub("", claim)  # a listed paper: “Title”: its sentence
     simple = simplify(claim)
     return float(len(simple.split()) >= 4 and f" {simple} " in f" {simplify(source)} ")
 

@@ -116,6 +116,7 @@ VERBATIM = {
     "whole sentence": ("It attains 7.8% error.", "We test it. It attains 7.8% error.", 1.0),
     "case, dashes and punctuation aside": ("it attains 7.8% error", "Thus, It attains 7.8% error!", 1.0),
     "too short to count": ("It attains", "It attains 7.8% error.", 0.0),
+    "listed paper: quoted title left out": ("“CloudFormer: fast”: It attains 7.8% error.", "It attains 7.8% error.", 1.0),
     "one word changed": ("It attains 7.9% error.", "It attains 7.8% error.", 0.0),
     "partial words do not count": ("attains 7.8% err", "It attains 7.8% error.", 0.0),
 }
