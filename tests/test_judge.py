@@ -169,3 +169,9 @@ def test_answer__falls_back_to_the_offline_verifier_when_the_judge_fails(endpoin
     assert answer.sentences and all(s.judge == assistant.verifier.name for s in answer.sentences)
     note = next(n for n in answer.notes if n.startswith("the LLM judge failed"))
     assert reason in note and "sentence(s) checked by the offline verifier instead" in note
+
+
+def test_shipped_calibration__matches_the_current_judge_prompt():
+    entry = load_calibration("qwen2.5-coder-1.5b-instruct-q4_k_m")
+    assert entry is not None, "prompts/judge.txt changed: re-run `assistant eval calibrate --judge llm` for the Qwen 1.5B"
+    assert 0.0 < entry["threshold"] < 1.0
