@@ -277,12 +277,13 @@ class Chain:
             for n in verbatim:
                 _add(evidence, n, [extractive.quoted_text(text, sources[n - 1].title)])
             return
-        verdict = self.verifier.check_against(text, [sources[n - 1].abstract for n in cited])
+        verdict = self.verifier.check_against(text, [sources[n - 1].abstract for n in cited],
+                                              [sources[n - 1].title for n in cited])
         if judging:
             verdict = judging.check(text, [sources[n - 1].abstract for n in cited], verdict)
         sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
         for n in cited:
-            _add(evidence, n, self.verifier.check(text, sources[n - 1].abstract).evidence[:1])
+            _add(evidence, n, self.verifier.check(text, sources[n - 1].abstract, title=sources[n - 1].title).evidence[:1])
 
     def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
         """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.
@@ -291,7 +292,7 @@ class Chain:
         if not sources or not sentence.text:
             return False
         vector = self.verifier.embedder.embed_query(sentence.text)
-        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector), n) for n, h in enumerate(sources, 1)]
+        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector, h.title), n) for n, h in enumerate(sources, 1)]
         best, n = max(verdicts, key=lambda pair: pair[0].score)
         if judging:
             best = judging.check(sentence.text, [sources[n - 1].abstract], best)

@@ -8,14 +8,18 @@ acronyms spelled out), whether the claim is a passage of the source word for wor
 agreement with the best-aligned passages (negation, direction and antonyms, comparison order; see
 `polarity`). Its weights are fitted by `eval/tune_verifier.py` on claims generated from the bundled
 abstracts (`eval/make_verifier_training.py`) plus the dev split of `eval/claims.jsonl`, and shipped
-in `data/verifier.json`.
+in `data/verifier.json`, with a small gradient-boosted tree model over the same features
+(`data/verifier_model.pkl`, scikit-learn, monotone in every feature) that decides when present.
+A paper's title counts as part of its text: a claim may name a paper by its title.
 Out of scope: splitting answers into claims (see `citations`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +33,7 @@ from .polarity import direction_mismatch, has_comparison, has_direction, negatio
 from .text import content_words, names, numbers, quantities, simplify
 
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
+MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.pkl"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
 NAME = "offline-minilm-lexical-v3"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
@@ -37,9 +42,9 @@ POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda claim, passag
                    "order_mismatch": (order_mismatch, has_comparison)}
 FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "verbatim",
             *POLARITY_CHECKS]
-DEFAULT_WEIGHTS = {"bias": -2.3, "similarity": 1.61, "coverage": 2.9, "number_mismatch": -6.54,
-                   "name_mismatch": -2.6, "verbatim": 4.14, "negation_mismatch": -5.72,
-                   "direction_mismatch": -6.04, "order_mismatch": -3.41, "threshold": 0.52}  # = data/verifier.json, rounded
+DEFAULT_WEIGHTS = {"bias": -2.18, "similarity": 0.79, "coverage": 3.57,
+                   "number_mismatch": -6.6, "name_mismatch": -3.39, "verbatim": 4.05,
+                   "negation_mismatch": -5.7, "direction_mismatch": -6.05, "order_mismatch": -3.36, "threshold": 0.52}  # = data/verifier.json, rounded
 
 
 @dataclass
@@ -103,9 +108,12 @@ class Verifier:
 
     name = NAME
 
-    def __init__(self, embedder, weights: dict | None = None):
+    def __init__(self, embedder, weights: dict | None = None, model=None):
+        """`weights`: a logistic model's weights and threshold (default: the shipped ones); `model`: a fitted
+        classifier with `predict_proba` over FEATURES (default: the shipped one, unless weights are given)."""
         self.embedder = embedder
         self.weights = weights or load_weights()
+        self.model = model if model is not None or weights else load_model()
         self._cache: dict[str, tuple] = {}
 
     def units(self, source: str) -> tuple[list[str], np.ndarray]:
@@ -133,34 +141,56 @@ class Verifier:
         overlap = [sum(weight[w] for w in claim_words & words) / total for words in unit_words]
         return [units[i] for i in sorted(range(len(units)), key=lambda i: -(sims[i] + overlap[i]))[:5]]
 
-    def features(self, claim: str, source: str, claim_vector=None) -> tuple[dict, list[str]]:
-        units, vectors, _, sentence_count, _ = self._prepared(source)
+    def features(self, claim: str, source: str, claim_vector=None, title: str = "") -> tuple[dict, list[str]]:
+        """The features of (claim, the paper's title and abstract), and up to two evidence sentences of the abstract."""
+        text = titled(title, source)
+        units, vectors, _, sentence_count, _ = self._prepared(text)
         vector = self.embedder.embed_query(claim) if claim_vector is None else claim_vector
         sims = vectors @ vector
         order = [int(i) for i in np.argsort(-sims)]
         best = units[order[0]]
         claim_words = content_words(claim)
-        coverage = len(claim_words & content_words(source)) / max(1, len(claim_words))
+        coverage = len(claim_words & content_words(text)) / max(1, len(claim_words))
         feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
-                 "number_mismatch": number_mismatch(claim, source),
-                 "name_mismatch": float(bool(missing_names(claim, source))),
-                 "verbatim": verbatim(claim, source),
-                 **polarity(claim, self.aligned(claim_words, source, sims))}
-        evidence = [units[i] for i in order[:3] if i < sentence_count][:2]
+                 "number_mismatch": number_mismatch(claim, text),
+                 "name_mismatch": float(bool(missing_names(claim, text))),
+                 "verbatim": verbatim(claim, text),
+                 **polarity(claim, self.aligned(claim_words, text, sims))}
+        flat = " ".join(source.split())
+        in_abstract = [i for i in order if i < sentence_count and (not title or units[i] in flat)]  # not the title
+        evidence = [units[i] for i in order[:3] if i in in_abstract[:3]][:2] or [units[i] for i in in_abstract[:1]]
         return feats, evidence or [best]
 
-    def check(self, claim: str, source: str, claim_vector=None) -> Verdict:
-        """Verdict for one claim against one source text."""
-        feats, evidence = self.features(claim, source, claim_vector)
-        score = probability(feats, self.weights)
-        label = "supported" if score >= self.weights.get("threshold", 0.5) else "unsupported"
+    def score(self, feats: dict) -> tuple[float, float]:
+        """The support probability of one feature dict, and the threshold it is compared with."""
+        if self.model is not None:
+            row = np.array([[feats[f] for f in FEATURES]])
+            return float(self.model.predict_proba(row)[0, 1]), float(getattr(self.model, "threshold_", 0.5))
+        return probability(feats, self.weights), self.weights.get("threshold", 0.5)
+
+    def check(self, claim: str, source: str, claim_vector=None, title: str = "") -> Verdict:
+        """Verdict for one claim against one paper: its abstract (`source`) and its title."""
+        feats, evidence = self.features(claim, source, claim_vector, title)
+        score, threshold = self.score(feats)
+        label = "supported" if score >= threshold else "unsupported"
         return Verdict(label=label, score=score, evidence=evidence, features=feats, judge=self.name)
 
-    def check_against(self, claim: str, sources: list[str]) -> Verdict:
-        """Verdict for a claim against several sources together: supported if any one supports it."""
+    def check_against(self, claim: str, sources: list[str], titles: list[str] | None = None) -> Verdict:
+        """Verdict for a claim against several papers together: supported if any one supports it."""
         vector = self.embedder.embed_query(claim)
-        verdicts = [self.check(claim, s, vector) for s in sources]
+        verdicts = [self.check(claim, s, vector, t) for s, t in zip(sources, titles or [""] * len(sources))]
         return max(verdicts, key=lambda v: v.score) if verdicts else Verdict("unsupported", 0.0)
+
+
+def titled(title: str, abstract: str) -> str:
+    """A paper's text as the verifier reads it: the title as its first sentence, then the abstract.
+
+    Example: titled("DANCE: Dual-view Learning", "We study X.") == "DANCE: Dual-view Learning. We study X."
+    """
+    title = " ".join(title.split())
+    if not title or abstract.startswith(title):
+        return abstract
+    return f"{title} {abstract}" if title[-1] in ".?!" else f"{title}. {abstract}"
 
 
 def polarity(claim: str, aligned: list[str]) -> dict[str, float]:
@@ -179,6 +209,19 @@ def probability(features: dict, weights: dict) -> float:
     """The logistic model's support probability for one feature dict."""
     z = weights["bias"] + sum(weights[name] * value for name, value in features.items() if name in weights)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@lru_cache(maxsize=1)
+def load_model():
+    """The shipped tree model (our own file, written by eval/tune_verifier.py --write), or None."""
+    if MODEL_PATH.is_file():
+        return pickle.loads(MODEL_PATH.read_bytes())  # noqa: S301 - package data written by this project
+    return None
+
+
+def model_digest() -> str:
+    """A short hash of the shipped model file ('' without one), for caches keyed by the verifier."""
+    return hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()[:16] if MODEL_PATH.is_file() else ""
 
 
 @lru_cache(maxsize=1)

@@ -54,6 +54,12 @@ def load_abstracts() -> dict[str, str]:
     return {p.paper_id: p.abstract for p in merge(papers)[0]}
 
 
+def load_titles() -> dict[str, str]:
+    """paper_id -> title of the bundled seed listings (the verifier reads a claim against title and abstract)."""
+    papers = [p for path in seed_files(SEEDS_DIR) for p in read_listing(path, path.read_text(encoding="utf-8"))]
+    return {p.paper_id: p.title for p in merge(papers)[0]}
+
+
 def held_out(abstracts: dict[str, str], claims_path: Path = CLAIMS) -> tuple[set[tuple[str, str]], set[str]]:
     """The (paper_id, sentence) pairs test claims were written from, and the test claims simplified."""
     rows = [json.loads(line) for line in claims_path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -191,7 +191,7 @@ class ListJudge:
     def prepare(self, claims):
         pass
 
-    def check(self, claim, source):
+    def check(self, claim, source, title=""):
         ok = (claim, source) in self.supported
         return Verdict("supported" if ok else "unsupported", float(ok))
 
@@ -238,10 +238,12 @@ class WordVerifier:
 
     def __init__(self):
         self.checked: list[str] = []
+        self.titles: list[str] = []
 
-    def check(self, claim, source, claim_vector=None):
+    def check(self, claim, source, claim_vector=None, title=""):
         self.checked.append(source)
-        score = len(set(claim.split()) & set(source.split())) / len(set(claim.split()))
+        self.titles.append(title)
+        score = len(set(claim.split()) & set(f"{title} {source}".split())) / len(set(claim.split()))
         return Verdict("supported" if score >= 0.5 else "unsupported", score)
 
 
@@ -258,6 +260,16 @@ def test_offline_judge__takes_the_best_paragraph_and_remembers_verdicts():
     assert verifier.checked == ["dated 2021 two authors", "an abstract about cats"]  # the second check was remembered
     assert judge.supports("cats abstract", ["dogs", "an abstract about cats"])
     assert not judge.supports("cats abstract", [])
+
+
+def test_offline_judge__reads_each_part_of_a_record_with_the_title_its_card_starts_with():
+    verifier = WordVerifier()
+    judge = OfflineJudge(verifier)
+    record = "“Feline Nets”: dated 2021, 2 authors.\n\nan abstract about cats"
+    assert judge.check("Feline Nets model cats", record).supported  # title words plus abstract words
+    assert verifier.titles == ["Feline Nets", "Feline Nets"]
+    assert not judge.check("Feline Nets model cats", "an abstract about cats").supported  # no card, no title given
+    assert judge.check("Feline Nets model cats", "an abstract about cats", title="Feline Nets").supported
 
 
 # ---- the LLM judge -----------------------------------------------------------------------------

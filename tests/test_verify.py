@@ -1,10 +1,12 @@
 """The offline verifier's pure feature steps (table-driven), and its verdicts with the real embedding model."""
 
+import numpy as np
 import pytest
 
 from assistant.text import quantities
 from assistant.polarity import comparison_sides, direction_mismatch, negation_mismatch, negations, order_mismatch
-from assistant.verify import DEFAULT_WEIGHTS, FEATURES, Verifier, load_weights, missing_names, number_mismatch, probability, verbatim
+from assistant.verify import (DEFAULT_WEIGHTS, FEATURES, Verifier, load_model, load_weights, missing_names, number_mismatch,
+                              probability, titled, verbatim)
 
 QUANTITIES = {
     "digits and words": ("five models on 3 datasets", [("5", "model"), ("3", "dataset")]),
@@ -137,6 +139,47 @@ def test_probability__is_monotone_in_each_feature_with_the_shipped_weights():
     for mismatch in ("number_mismatch", "name_mismatch", "negation_mismatch", "direction_mismatch", "order_mismatch"):
         assert probability({**base, mismatch: 1.0}, weights) < p, mismatch
     assert set(weights) == {"bias", "threshold", *FEATURES}
+
+
+def test_shipped_model__decides_and_is_monotone_in_each_feature(embedder):
+    model = load_model()
+    assert model is not None and Verifier(embedder).model is model
+    assert Verifier(embedder, weights=load_weights()).model is None  # explicit weights: the logistic model
+    score = lambda feats: model.predict_proba(np.array([[feats[f] for f in FEATURES]]))[0, 1]
+    for similarity, coverage in ((0.5, 0.5), (0.8, 0.8), (0.9, 1.0)):
+        base = {f: 0.0 for f in FEATURES} | {"similarity": similarity, "coverage": coverage}
+        p = score(base)
+        assert score({**base, "similarity": similarity + 0.05}) >= p
+        assert score({**base, "verbatim": 1.0}) >= p
+        for mismatch in ("number_mismatch", "name_mismatch", "negation_mismatch", "direction_mismatch", "order_mismatch"):
+            assert score({**base, mismatch: 1.0}) <= p, mismatch
+    assert score({f: 0.0 for f in FEATURES} | {"similarity": 0.9, "coverage": 1.0, "verbatim": 1.0}) >= model.threshold_
+    assert score({f: 0.0 for f in FEATURES} | {"similarity": 0.1, "coverage": 0.1}) < model.threshold_
+
+
+TITLED = {
+    "title becomes the first sentence": ("DANCE: Dual-view Learning", "We study X.", "DANCE: Dual-view Learning. We study X."),
+    "a question title keeps its mark": ("Is X all you need?", "We study X.", "Is X all you need? We study X."),
+    "no title": ("", "We study X.", "We study X."),
+    "abstract already starts with it": ("We study X", "We study X. It works.", "We study X. It works."),
+}
+
+
+@pytest.mark.parametrize("title, abstract, expected", TITLED.values(), ids=TITLED.keys())
+def test_titled(title, abstract, expected):
+    assert titled(title, abstract) == expected
+
+
+def test_verifier__reads_the_title_as_part_of_the_paper_and_never_quotes_it_as_evidence(embedder):
+    title = "Challenging Forgets: Unveiling the Worst-Case Forget Sets in Machine Unlearning"
+    abstract = ("We evaluate machine unlearning from an adversarial viewpoint. Using bi-level optimization, we identify "
+                "the data subset that is hardest to erase. Experiments span image classification and generation.")
+    claim = "Challenging Forgets uses bi-level optimization to find the forget set that is hardest to erase."
+    verifier = Verifier(embedder)
+    without, with_title = verifier.check(claim, abstract), verifier.check(claim, abstract, title=title)
+    assert without.features["name_mismatch"] == 1.0 and with_title.features["name_mismatch"] == 0.0
+    assert with_title.score > without.score and with_title.supported
+    assert with_title.evidence and all(e in abstract for e in with_title.evidence)
 
 
 SOURCE = ("CloudFormer is a dual-branch Transformer model for VM performance degradation. "

@@ -105,7 +105,7 @@ def cmd_verify(args) -> int:
     judge = judge_for(args, get_settings())
     judge.prepare([p["claim"] for p in pairs])
     for pair in pairs:
-        verdict = judge.check(pair["claim"], pair["source"])
+        verdict = judge.check(pair["claim"], pair["source"], pair.get("title", ""))
         extra = {k: v for k, v in pair.items() if k != "source"}
         print(json.dumps({**extra, "label": verdict.label, "score": round(verdict.score, 4)}, ensure_ascii=False))
         sys.stdout.flush()
@@ -117,8 +117,9 @@ def cmd_calibrate(args, assistant) -> int:
     from .judges import calibrate
 
     settings = assistant.settings
-    abstracts = {p.paper_id: p.abstract for p in assistant.papers()}
-    result = calibrate(judge_for(args, settings, assistant.verifier), args.claims or settings.evaluation.claims, abstracts,
-                       progress=not args.quiet, cache_dir=Path(settings.cache_dir) / "judges")
+    papers = assistant.papers()
+    result = calibrate(judge_for(args, settings, assistant.verifier), args.claims or settings.evaluation.claims,
+                       {p.paper_id: p.abstract for p in papers}, progress=not args.quiet,
+                       cache_dir=Path(settings.cache_dir) / "judges", titles={p.paper_id: p.title for p in papers})
     print(calibration_markdown(result))
     return 0

@@ -18,11 +18,12 @@ from pathlib import Path
 from ..config import get_settings
 from ..judge import LLMSupportJudge, best_threshold, judge_messages, reply_score, save_calibration
 from ..prompts import template
-from ..verify import Verdict
+from ..verify import Verdict, model_digest
 from .metrics import agreement
 
-OFFLINE_DESCRIPTION = ("sentence-embedding + lexical/number/name/verbatim/polarity features, logistic, fitted on generated "
-                       "claims + claims dev")
+OFFLINE_DESCRIPTION = ("sentence-embedding + lexical/number/name/verbatim/polarity features over title and abstract, "
+                       "monotone gradient-boosted trees, fitted on generated claims + claims dev")
+CARD_TITLE = re.compile(r"^“(.+?)”:")
 
 
 class OfflineJudge:
@@ -41,12 +42,15 @@ class OfflineJudge:
         if new:
             self._vectors.update(zip(new, self.verifier.embedder.embed(new)))
 
-    def check(self, claim: str, source: str) -> Verdict:
-        """The best verdict over the source's blank-line-separated parts (a paper record: card, then abstract)."""
-        key = (claim, source)
+    def check(self, claim: str, source: str, title: str = "") -> Verdict:
+        """The best verdict over the source's blank-line-separated parts (a paper record: card, then abstract), each
+        read with the paper's title (`title`, else the one a record's card starts with)."""
+        key = (claim, source, title)
         if key not in self._verdicts:
             self.prepare([claim])
-            verdicts = [self.verifier.check(claim, part, self._vectors[claim]) for part in paragraphs(source)]
+            parts = paragraphs(source)
+            title = title or card_title(parts[0])
+            verdicts = [self.verifier.check(claim, part, self._vectors[claim], title) for part in parts]
             best = max(verdicts, key=lambda v: v.score)
             self._verdicts[key] = Verdict(best.label, float(best.score))
         return self._verdicts[key]
@@ -56,6 +60,7 @@ class OfflineJudge:
         module = sys.modules[type(self.verifier).__module__]
         code = hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest() if getattr(module, "__file__", None) else ""
         return {"name": self.name, "weights": getattr(self.verifier, "weights", None), "code": code,
+                "model": model_digest() if getattr(self.verifier, "model", None) is not None else "",
                 "embedder": getattr(self.verifier.embedder, "name", type(self.verifier.embedder).__name__)}
 
     def supports(self, claim: str, sources: list[str]) -> bool:
@@ -89,7 +94,8 @@ class LLMJudge:
     def prepare(self, claims: list[str]) -> None:
         pass
 
-    def check(self, claim: str, source: str) -> Verdict:
+    def check(self, claim: str, source: str, title: str = "") -> Verdict:
+        """P(yes) for the claim against the source text (the abstract, as calibrated; the title is not shown)."""
         key = (claim, source)
         if key not in self._memo:
             self._memo[key] = self.score(judge_messages(claim, source))
@@ -129,6 +135,12 @@ class LLMJudge:
         return record["score"]
 
 
+def card_title(text: str) -> str:
+    """The title a paper record's card starts with, else ''. Example: card_title("“X”: dated 2024.") == 'X'"""
+    match = CARD_TITLE.match(text)
+    return match.group(1) if match else ""
+
+
 def paragraphs(source: str) -> list[str]:
     """Blank-line-separated parts of a source. Example: paragraphs("A.\\n\\nB.") == ["A.", "B."]"""
     return [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()] or [source]
@@ -163,17 +175,19 @@ def load_jsonl(path: Path | str) -> list[dict]:
 
 
 def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progress: bool = False,
-              cache_dir: Path | str | None = None) -> dict:
+              cache_dir: Path | str | None = None, titles: dict[str, str] | None = None) -> dict:
     """A judge's agreement with the human labels of a claim set: per split and per kind of claim.
 
-    `abstracts` maps paper_id -> abstract; claims about other papers are skipped. With `cache_dir`, the
-    result is kept there, keyed by the judge's fingerprint, the claims and the abstracts.
+    `abstracts` maps paper_id -> abstract (and `titles` paper_id -> title); claims about other papers are skipped.
+    With `cache_dir`, the result is kept there, keyed by the judge's fingerprint, the claims, abstracts and titles.
     """
+    titles = titles or {}
     rows = load_jsonl(claims_path)
     known = [r for r in rows if r["paper_id"] in abstracts]
     cached = None
     if cache_dir is not None and hasattr(judge, "fingerprint"):
-        blob = json.dumps([judge.fingerprint(), known, {r["paper_id"]: abstracts[r["paper_id"]] for r in known}], sort_keys=True)
+        papers = {r["paper_id"]: [titles.get(r["paper_id"], ""), abstracts[r["paper_id"]]] for r in known}
+        blob = json.dumps([judge.fingerprint(), known, papers], sort_keys=True)
         cached = Path(cache_dir) / f"calibration-{hashlib.sha256(blob.encode()).hexdigest()}.json"
         if cached.is_file():
             return json.loads(cached.read_text(encoding="utf-8"))
@@ -185,10 +199,13 @@ def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progres
         from tqdm import tqdm
 
         known = tqdm(known, desc=f"calibrating {judge.name}", unit="claim")
-    verdicts = [(r, judge.check(r["claim"], abstracts[r["paper_id"]])) for r in known]
+    def check(r):
+        return judge.check(r["claim"], abstracts[r["paper_id"]], titles.get(r["paper_id"], ""))
+
+    verdicts = [(r, check(r)) for r in known]
     if hasattr(judge, "fit"):  # a scored judge: its threshold comes from the dev split only
         judge.fit([(v.score, r["label"] == "supported") for r, v in verdicts if r["split"] == "dev"])
-        verdicts = [(r, judge.check(r["claim"], abstracts[r["paper_id"]])) for r, _ in verdicts]
+        verdicts = [(r, check(r)) for r, _ in verdicts]
     predictions = [(r, v.supported) for r, v in verdicts]
     result = {"judge": judge.name, "description": judge.description, **agreement(predictions), "skipped": len(rows) - len(predictions)}
     if cached is not None:
