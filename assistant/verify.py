@@ -35,7 +35,7 @@ from .text import content_words, names, numbers, quantities, simplify
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
 MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.pkl"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
-NAME = "offline-minilm-lexical-v3"
+NAME = "offline-minilm-lexical-v4"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
 POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda claim, passage: True),
                    "direction_mismatch": (direction_mismatch, has_direction),
