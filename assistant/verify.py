@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import pickle
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,6 +34,7 @@ from .config import PACKAGE_DIR
 from .polarity import direction_mismatch, has_comparison, has_direction, negation_mismatch, order_mismatch
 from .text import content_words, names, numbers, quantities, simplify
 
+log = logging.getLogger(__name__)
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
 MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.pkl"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
@@ -214,9 +217,15 @@ def probability(features: dict, weights: dict) -> float:
 @lru_cache(maxsize=1)
 def load_model():
     """The shipped tree model (our own file, written by eval/tune_verifier.py --write), or None."""
-    if MODEL_PATH.is_file():
-        return pickle.loads(MODEL_PATH.read_bytes())  # noqa: S301 - package data written by this project
-    return None
+    if not MODEL_PATH.is_file():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # scikit-learn's InconsistentVersionWarning: not the version that wrote it
+            return pickle.loads(MODEL_PATH.read_bytes())  # noqa: S301 - package data written by this project
+    except Exception as error:  # the logistic weights still judge; say why
+        log.warning("offline judge: %s could not be loaded (%s); using the logistic weights", MODEL_PATH.name, error)
+        return None
 
 
 def model_digest() -> str:

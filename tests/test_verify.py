@@ -202,3 +202,15 @@ def test_verifier__labels_claims_with_the_real_embedding_model(embedder, claim, 
     verdict = Verifier(embedder).check(claim, SOURCE)
     assert verdict.label == label, verdict.features
     assert all(e in SOURCE for e in verdict.evidence)
+
+
+def test_verifier__judges_sentences_of_the_bundled_abstracts_supported_by_their_own_paper(embedder):
+    from assistant.citations import split_sentences
+    from assistant.config import SEEDS_DIR
+    from assistant.corpus import merge, read_listing, seed_files
+
+    papers = merge([p for path in seed_files(SEEDS_DIR) for p in read_listing(path, path.read_text(encoding="utf-8"))])[0]
+    pairs = [(s, p) for p in papers for s in split_sentences(p.abstract)][::10]  # every tenth of about 2,000
+    verifier = Verifier(embedder)
+    unsupported = [s for s, p in pairs if not verifier.check(s, p.abstract, title=p.title).supported]
+    assert len(pairs) > 150 and unsupported == []
