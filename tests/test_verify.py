@@ -214,3 +214,12 @@ def test_verifier__judges_sentences_of_the_bundled_abstracts_supported_by_their_
     verifier = Verifier(embedder)
     unsupported = [s for s, p in pairs if not verifier.check(s, p.abstract, title=p.title).supported]
     assert len(pairs) > 150 and unsupported == []
+
+
+def test_verifier__limits_openmp_only_while_it_predicts(embedder):
+    from threadpoolctl import threadpool_info
+
+    openmp = lambda: [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+    before = openmp()
+    assert Verifier(embedder).check("CloudFormer attains 7.8% error.", SOURCE).supported
+    assert openmp() == before
