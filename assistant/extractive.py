@@ -5,7 +5,8 @@ The answer is shaped by the question: "which papers / what work on …" lists th
 method; "what results / how much" prefers findings. Relevance is sentence-embedding similarity
 plus query-word overlap, with maximal marginal relevance for diversity. A sentence that leans on
 the one before ("It …", "This leads to …", "However, …") is taken with its predecessor or not at
-all; background sentences never lead; sentences that address the reader are never quoted.
+all; background sentences never lead; sentences that address the reader are never quoted, and
+sentences that only say where code or data are ("Code is available at …") only when the question asks.
 Out of scope: support checking (a verbatim quote is its own evidence; see `answer`).
 """
 
@@ -52,6 +53,16 @@ PAPERS_RE = re.compile(r"^\s*(which|what|list|name|find|show)( \w+){0,2}? (paper
 RESULTS_RE = re.compile(r"^\s*(how (much|many|well|fast|accurate|large)|by how much)\b|\b(what|which) (results?|accuracy|"
                         r"speed-?ups?|improvements?|gains?|performance|score|error|reduction|percentage)\b|\b(find|found|reveal|"
                         r"show)\b\??$", re.IGNORECASE)
+URL_RE = re.compile(r"\$?\\?(href\{)?(https?://|www\.)\S+")
+AVAILABILITY_RE = re.compile(r"^\W*(in addition, )?(the |our |all |both |more details and )?(source )?"
+                             r"(code|codes|implementation|models?|data(sets?)?|weights|checkpoints|resources|details)\b"
+                             r"[^.]{0,60}?\b(is|are|will be|be made|has been|have been)\s+(publicly |freely |openly |made )?"
+                             r"(available|avaliable|released|open-?sourced|accessible|coming soon)\b"
+                             r"|\b(is|are) coming soon\b|^(our )?(project )?(web)?(page|site|webpage|website)\s*:"
+                             r"|^\W*we (release|open-source|publish|make public) (our |the )?(source )?(code|codes|implementation)\b"
+                             r"[^.]{0,60}\b(at|on|via)\b", re.IGNORECASE)
+ASKS_FOR_CODE_RE = re.compile(r"\b(code|github|available|availability|release[ds]?|open[- ]?source\w*|implementation|"
+                              r"repositor(y|ies)|download|link|url|website|project page)\b", re.IGNORECASE)
 HOW_RE = re.compile(r"^\s*how (does|do|is|are|can|did|could|would)\b|\bhow .* works?\b", re.IGNORECASE)
 ROLE_BONUS = {"how": {"method": 0.12, "finding": 0.0}, "results": {"method": 0.0, "finding": 0.15},
               "what": {"method": 0.08, "finding": 0.04}, "papers": {"method": 0.1, "finding": 0.0}}
@@ -83,7 +94,14 @@ def depends_on_previous(sentence: str) -> bool:
 
 
 def sentence_role(sentence: str) -> str:
-    """'method', 'finding', 'background' or 'other'. Example: sentence_role("We propose X, a net.") == "method" """
+    """'availability', 'method', 'finding', 'background' or 'other'.
+
+    'availability': the sentence only says where code or data are (or is little more than a link).
+    Example: sentence_role("We propose X, a net.") == "method"; sentence_role("Code is at https://github.com/a/b.") == "availability"
+    """
+    link_only = URL_RE.search(sentence) and len(URL_RE.sub("", sentence).split()) < 6
+    if link_only or AVAILABILITY_RE.search(sentence):
+        return "availability"
     if METHOD_RE.search(sentence):
         return "method"
     if BACKGROUND_RE.search(sentence) and not re.search(r"\bwe\b", sentence, re.IGNORECASE):
@@ -167,6 +185,7 @@ class Extractor:
     def _pool(self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int, lead: bool = False) -> list:
         """Scored units: (score, [sentences], vector, number, role of the unit's last sentence)."""
         query_words = content_words(question)
+        skip = set() if ASKS_FOR_CODE_RE.search(question) else {"availability"}
         pool = []
         for number, hit in enumerate(hits, offset + 1):
             sentences, vectors = self.sentences(hit)
@@ -176,6 +195,8 @@ class Extractor:
                 if len(sentences[last].split()) < 5:
                     continue
                 role = sentence_role(sentences[last])
+                if role in skip:
+                    continue
                 if any(sentence_role(sentences[i]) == "background" for i in unit[:-1]):
                     role = "background"  # a unit that opens with background would lead with it
                 overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(1, len(query_words))

@@ -47,8 +47,19 @@ def test_depends_on_previous__pronoun_or_linking_openings_unless_a_contribution(
     ("Large language models have recently revolutionized many fields.", "background"),
     ("Existing methods suffer from high memory use.", "background"),
     ("Segmentation assigns a label to each pixel.", "other"),
+    ("Code is available at https://github.com/ahxt/yodo.", "availability"),
+    ("Our code and pretrained models are publicly available.", "availability"),
+    ("The code and models will be made available at https://github.com/a/b.", "availability"),
+    ("Code will be released upon acceptance.", "availability"),
+    ("Our code is coming soon at https://github.com/a/b", "availability"),
+    ("Project webpage: https://sites.google.com/view/ditree.", "availability"),
+    ("(http://hcp.sysu.edu.cn/projects/aspl/)", "availability"),
+    ("We release a dataset of annotated street images.", "other"),
+    ("We release our code, data, and models at https://github.com/a/b.", "availability"),
+    ("Visual instruction datasets from various distributors are released at different times.", "other"),
+    ("Results show X reduces harmful score while keeping accuracy; see https://x.github.io/.", "finding"),
 ])
-def test_sentence_role__method_finding_background_other(sentence, role):
+def test_sentence_role__availability_method_finding_background_other(sentence, role):
     assert sentence_role(sentence) == role
 
 
@@ -87,3 +98,11 @@ def test_extractive__no_answer_opens_with_background_or_a_dependent_sentence(see
         first = answer.sentences[0].text
         assert sentence_role(first) != "background" and not depends_on_previous(first), (question, first)
         assert all(s.verdict == "supported" for s in answer.sentences)
+
+
+def test_extractive__code_availability_is_quoted_only_when_the_question_asks_for_it(seed_assistant):
+    for question in ["What is Stable-SPAM?", "How does Stable-SPAM stabilise 4-bit training?", "What is EvoPress?"]:
+        answer = seed_assistant.ask(question, backend="extractive")
+        assert answer.sentences and all(sentence_role(s.text) != "availability" for s in answer.sentences), question
+    answer = seed_assistant.ask("Where is the code of Stable-SPAM available?", backend="extractive")
+    assert any("github.com/TianjinYellow/StableSPAM" in s.text for s in answer.sentences)
