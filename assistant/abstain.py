@@ -18,6 +18,7 @@ from .records import Hit, Paper
 from .text import STOPWORDS, terms
 
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]")
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]")
 # Words that start or shape a question; a capitalised one is not a name ("Tell me about X", "Compare X and Y").
 QUESTION_WORDS = set("""what whats how who whom whose which where when why tell explain describe compare contrast give
 list show summarise summarize please can could would should is are was were do does did define hi hello hey
@@ -44,11 +45,19 @@ class CollectionTerms:
         self.by_token: dict[str, set[str]] = {}
         self.by_title_token: dict[str, set[str]] = {}
         self.titles: dict[str, str] = {}
+        self.coined_in_titles: dict[str, set[str]] = {}  # "evopress" -> papers whose title coins EvoPress
+        written_plain: set[str] = set()  # words the collection writes in lower case ("localization", not only "LOcalization")
         for paper in papers:
             self.titles[paper.paper_id] = paper.title.lower()
+            for name in NAME_RE.findall(paper.title):
+                if coined(name):
+                    self.coined_in_titles.setdefault(name.lower(), set()).add(paper.paper_id)
+            written_plain.update(w for w in NAME_RE.findall(f"{paper.title} {paper.abstract}") if w.islower())
             text = " ".join([paper.title, paper.abstract, *paper.authors, paper.organisation or ""]).lower()
             _add_tokens(self.by_token, text, paper.paper_id)
             _add_tokens(self.by_title_token, paper.title.lower(), paper.paper_id)
+        for word in written_plain & set(self.coined_in_titles):
+            del self.coined_in_titles[word]
 
     def papers_naming(self, name: str, titles_only: bool = False) -> set[str]:
         """Papers whose text (or title) holds the name as a token, singular or plural."""
@@ -74,7 +83,7 @@ def question_names(question: str) -> list[str]:
 
     Example: question_names("Tell me about Sora and DANCE") == ["DANCE", "Sora"]
     """
-    found = set(re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", question))
+    found = set(NAME_RE.findall(question))
     named = {t for t in found if t.lower() in terms(t) or re.fullmatch(r"[A-Z][A-Z0-9\-]*[A-Z0-9]", t)
              or re.fullmatch(r"[A-Z][a-z]{3,}", t)}
     return sorted(n for n in named if n.lower() not in QUESTION_WORDS and n.lower() not in STOPWORDS)
@@ -126,6 +135,11 @@ def decide(question: str, hits: list[Hit], collection: CollectionTerms, min_simi
         return Decision(True, f"no indexed paper mentions: {', '.join(unknown)}")
     first = question.split()[0].strip("?,.!:;\"'") if question.split() else ""
     distinctive = {n: ids for n in names if (ids := named_papers(n, collection, max_papers_per_name, n == first))}
+    written = {n.lower() for n in names}
+    for token in TOKEN_RE.findall(question.lower()):  # a title's coined name typed in lower case: "evopress?"
+        ids = collection.coined_in_titles.get(token, set())
+        if token not in written and ids and len(collection.papers_naming(token)) <= max_papers_per_name:
+            distinctive[token] = ids
     ranked = [h.paper_id for h in hits]
     papers = sorted({pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
                     key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked))

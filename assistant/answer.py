@@ -277,13 +277,14 @@ class Chain:
             for n in verbatim:
                 _add(evidence, n, [extractive.quoted_text(text, sources[n - 1].title)])
             return
-        verdict = self.verifier.check_against(text, [sources[n - 1].abstract for n in cited],
-                                              [sources[n - 1].title for n in cited])
+        vector = self.verifier.embedder.embed_query(text)
+        checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
+        verdict = max(checks.values(), key=lambda v: v.score)  # supported if any one cited paper supports it
         if judging:
             verdict = judging.check(text, [sources[n - 1].abstract for n in cited], verdict)
         sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
-        for n in cited:
-            _add(evidence, n, self.verifier.check(text, sources[n - 1].abstract, title=sources[n - 1].title).evidence[:1])
+        for n, check in checks.items():
+            _add(evidence, n, check.evidence[:1])
 
     def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
         """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.

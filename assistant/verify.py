@@ -181,12 +181,6 @@ class Verifier:
         label = "supported" if score >= threshold else "unsupported"
         return Verdict(label=label, score=score, evidence=evidence, features=feats, judge=self.name)
 
-    def check_against(self, claim: str, sources: list[str], titles: list[str] | None = None) -> Verdict:
-        """Verdict for a claim against several papers together: supported if any one supports it."""
-        vector = self.embedder.embed_query(claim)
-        verdicts = [self.check(claim, s, vector, t) for s, t in zip(sources, titles or [""] * len(sources))]
-        return max(verdicts, key=lambda v: v.score) if verdicts else Verdict("unsupported", 0.0)
-
 
 def titled(title: str, abstract: str) -> str:
     """A paper's text as the verifier reads it: the title as its first sentence, then the abstract.

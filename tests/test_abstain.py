@@ -12,6 +12,7 @@ PAPERS = [
     Paper("p2", "Mamba-FSCIL: Dynamic Adaptation with Selective State Space Model", "We build on Mamba, not transformers, for few-shot learning."),
     Paper("p3", "Hydra: Multi-head Low-rank Adaptation", "Hydra combines adapters of transformers with large LLMs."),
     Paper("p4", "A study of transformers", "Transformers are used by many; we study transformers in vision."),
+    Paper("p5", "COLO: COw LOcalization", "We study cow localization in barns."),
 ]
 
 
@@ -48,6 +49,11 @@ def test_coined__inner_capitals_acronyms_and_digits(name, expected):
     ("How are vision models pruned?", (0.5,), False, []),       # no names, close enough
     ("Why do Transformers work?", (0.2,), True, []),            # a word many papers use is no name: similarity decides
     ("What do large-LLM agents do?", (0.1,), False, ["p3"]),      # "large LLMs" vouches for the compound
+    ("dance?", (0.1,), False, ["p1"]),                          # a title's coined name, typed in lower case
+    ("mamba-fscil vs dance", (0.1, 0.1), False, ["p1", "p2"]),
+    ("hydra?", (0.1,), True, []),                               # lower case: only coined names count, not words
+    ("what is localization?", (0.1,), True, []),                # "COw LOcalization" coins no name: an abstract writes it
+    ("colo?", (0.1,), False, ["p5"]),
 ])
 def test_decide__known_names_answer_unknown_names_abstain_else_similarity(question, similarities, abstain, named):
     decision = decide(question, hits(*similarities), CollectionTerms(PAPERS), min_similarity=0.28)
@@ -66,6 +72,8 @@ def test_title_phrases__three_words_of_one_title_name_that_paper():
     ("What is Mamba-FSCIL?", "p7a13cbddc4"),
     ("What does MedHallu measure?", "p86fb7c1170"),
     ("LAME?", "p997bd34a3d"),  # retrieval alone ranks it below the top 5; the name brings it in
+    ("evopress", "p682bdb81cf"),  # typed in lower case, as people do
+    ("stable-spam code?", "pb63c5c0ae2"),
 ])
 def test_chain__short_questions_naming_an_indexed_method_are_answered_citing_its_paper(seed_assistant, question, paper_id):
     answer = seed_assistant.ask(question, backend="extractive")

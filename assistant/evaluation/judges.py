@@ -58,13 +58,16 @@ class OfflineJudge:
     def fingerprint(self) -> dict:
         """What the judge's verdicts depend on, for caching its calibration."""
         module = sys.modules[type(self.verifier).__module__]
-        code = hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest() if getattr(module, "__file__", None) else ""
+        files = [Path(module.__file__)] if getattr(module, "__file__", None) else []
+        if files and module.__name__ == "assistant.verify":  # its features live in these modules too
+            files += [files[0].with_name("polarity.py"), files[0].with_name("text.py")]
+        code = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest() if files else ""
         return {"name": self.name, "weights": getattr(self.verifier, "weights", None), "code": code,
                 "model": model_digest() if getattr(self.verifier, "model", None) is not None else "",
                 "embedder": getattr(self.verifier.embedder, "name", type(self.verifier.embedder).__name__)}
 
     def supports(self, claim: str, sources: list[str]) -> bool:
-        """Several sources together support a claim when one of them does (the Verifier's `check_against`)."""
+        """Several sources together support a claim when one of them does (as the answer chain decides)."""
         return any(self.check(claim, s).supported for s in sources)
 
 
