@@ -18,7 +18,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 WHEELHOUSE ?= $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-.PHONY: chat test bench eval install install-test lock
+.PHONY: chat test bench eval fuzz install install-test lock
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(PY) eval/bench.py
+
+# Every real export in ../shared/datasets/realinput read plain and damaged in 9 ways: a table, then the crash count.
+fuzz: $(VENV)/.installed
+	$(PY) scripts/fuzz_realinput.py
 
 eval: $(VENV)/.installed
 	$(VENV)/bin/assistant eval --out eval/results/extractive

@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a collection of research-paper abstracts.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or ASSISTANT_INDEX_DIR)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = sub.add_parser("ingest", help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)")
@@ -176,8 +177,13 @@ def main(argv: list[str] | None = None) -> int:
             return run_eval_command(args, make_assistant)
         return COMMANDS[args.command](args)
     except USER_ERRORS as err:
+        if args.debug:
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `assistant papers | head`: the reader has gone, so stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; the index is unchanged unless the ingest finished", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import Paper, Source
+from .untrusted import split_links
 
 MIN_ABSTRACT_CHARS = 250
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -146,9 +147,19 @@ def _parse_bare(numbered: list[tuple[int, str]]) -> list[Entry]:
             for lineno, line in numbered if line.startswith("Abstract:")]
 
 
-def code_links(abstract: str) -> list[str]:
+def links_in(abstract: str) -> list[str]:
     """URLs mentioned in an abstract, without trailing punctuation or repeats."""
     return list(dict.fromkeys(u.rstrip(".,;:") for u in URL_RE.findall(abstract)))
+
+
+def code_links(abstract: str) -> list[str]:
+    """The abstract's links to a code host (GitHub, GitLab, Hugging Face, ...): the paper's code."""
+    return split_links(links_in(abstract))[0]
+
+
+def other_links(abstract: str) -> list[str]:
+    """The abstract's other http(s) links: kept as plain links, never presented as the paper's code."""
+    return split_links(links_in(abstract))[1]
 
 
 def derive_title(abstract: str) -> str:
@@ -186,6 +197,7 @@ def entry_to_paper(entry: Entry, listing: str, position: int) -> Paper:
         title_derived=not title,
         sources=[Source(listing=listing, position=position, line=entry.line)],
         code_links=code_links(abstract),
+        links=other_links(abstract),
         year=year,
         **fields,
     )
@@ -241,6 +253,7 @@ def merge_into(kept: Paper, other: Paper) -> None:
         kept.title, kept.title_derived = other.title, False
     kept.authors = kept.authors + [a for a in other.authors if a not in kept.authors]
     kept.code_links = kept.code_links + [c for c in other.code_links if c not in kept.code_links]
+    kept.links = kept.links + [c for c in other.links if c not in kept.links]
     for name in ("authors_count", "organisation", "date", "year", "venue", "url", "doi", "arxiv_id", "pmid", "key"):
         if getattr(kept, name) is None and getattr(other, name) is not None:
             setattr(kept, name, getattr(other, name))

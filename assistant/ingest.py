@@ -50,6 +50,7 @@ class IngestRun:
         self.dropped: list[str] = []  # chunk ids to delete from Chroma once the store has committed
         self.upserted: list[str] = []  # chunk ids this run wrote to Chroma (deleted again if it fails)
         self.dimension: int | None = None
+        self.by_citation: dict[tuple, Paper] = {}  # (title, first author, year) -> first paper of this ingest
 
     def run(self) -> IngestSummary:
         started = time.perf_counter()
@@ -123,6 +124,8 @@ class IngestRun:
         for incoming in batch:
             self.summary.entries += 1
             paper, old, key = self._place(incoming)
+            if paper.paper_id not in self.touched:
+                self._note_likely_duplicate(paper)
             self.touched.add(paper.paper_id)
             years[paper.paper_id] = paper.year
             if old is not None and paper.to_dict() == old.to_dict():
@@ -135,29 +138,49 @@ class IngestRun:
                 to_embed += chunks
             elif old.year != paper.year:
                 regrouped.append(paper.paper_id)
-        self._embed_missing(to_embed, years)
+        self._embed_missing(list({c.chunk_id: c for c in to_embed}.values()), years)  # a copy may re-make a chunk
         self._update_years(regrouped, years)
 
     def _place(self, incoming: Paper) -> tuple[Paper, Paper | None, str]:
-        """Decide what an incoming paper becomes: (paper to store, the stored one it updates, its abstract key)."""
+        """Decide what an incoming paper becomes: (paper to store, the stored one it updates, its abstract key).
+
+        A second record of this run with the same identifier, or one whose abstract is already stored
+        under no conflicting identifier, is a copy: it is merged into the stored paper. A record whose
+        identifier is stored from an earlier ingest replaces that version (an edited record).
+        """
         key = norm_key(normalise(incoming.abstract))
         old = self.store.paper(incoming.paper_id)
-        if old is None and not has_identifier(incoming):
-            old = self.store.paper_with_key(key)
+        if old is not None and (incoming.paper_id in self.touched or not has_identifier(incoming)):
+            return self._merged(incoming, old)  # the same paper twice in this ingest, or the same abstract again
         if old is None:
+            same = self.store.paper_with_key(key)
+            if same is not None and not conflicting_identifiers(same, incoming):
+                return self._merged(incoming, same)
             self.summary.new_papers += 1
             return incoming, None, key
-        if has_identifier(incoming) and old.paper_id == incoming.paper_id:
-            listings = {s.listing for s in incoming.sources}
-            if incoming.paper_id in self.touched or not listings & {s.listing for s in old.sources}:
-                self._report_merge(incoming, old)  # a copy (same identifier), not a re-ingest of the same file
-            incoming.sources = [s for s in old.sources if s.listing not in listings] + incoming.sources
-            return incoming, old, key
+        listings = {s.listing for s in incoming.sources}
+        if not listings & {s.listing for s in old.sources}:
+            self._report_merge(incoming, old)  # a copy in another file, not a re-ingest of the same file
+        incoming.sources = [s for s in old.sources if s.listing not in listings] + incoming.sources
+        return incoming, old, key
+
+    def _merged(self, incoming: Paper, old: Paper) -> tuple[Paper, Paper, str]:
         paper = Paper.from_dict(old.to_dict())
         merge_into(paper, incoming)
         if len(paper.sources) > len(old.sources):
             self._report_merge(incoming, old)
         return paper, old, norm_key(normalise(paper.abstract))
+
+    def _note_likely_duplicate(self, paper: Paper) -> None:
+        """Name two papers of this ingest that share title, first author and year but were kept apart."""
+        citation = citation_key(paper)
+        if citation is None:
+            return
+        first = self.by_citation.setdefault(citation, paper)
+        if first.paper_id != paper.paper_id:
+            self.summary.likely_duplicates.append(
+                f"{describe_source(paper)} and {describe_source(first)}: same title, first author and year, "
+                f"but {why_apart(paper, first)}; kept as two papers")
 
     def _report_merge(self, copy: Paper, kept: Paper) -> None:
         self.summary.duplicates_merged += 1
@@ -201,6 +224,36 @@ class IngestRun:
             self.index.forget_chunks([c for c in self.upserted if c not in committed])
         except Exception:  # cleaning is best effort: leftovers are ignored by queries and reused later
             pass
+
+
+def conflicting_identifiers(a: Paper, b: Paper) -> bool:
+    """Whether two records name different DOIs, arXiv ids or PubMed ids (so they are two papers).
+
+    Example: a preprint with arXiv id 2101.1 and its copy with no identifier do not conflict.
+    """
+    return any(getattr(a, n) and getattr(b, n) and getattr(a, n) != getattr(b, n) for n in ("doi", "arxiv_id", "pmid"))
+
+
+def citation_key(paper: Paper) -> tuple | None:
+    """(normalised title, first author's surname, year): what likely duplicates share; None if incomplete."""
+    if paper.title_derived or not paper.authors or not paper.year:
+        return None
+    surname = normalise(paper.authors[0].split(",")[0] if "," in paper.authors[0] else paper.authors[0].split()[-1])
+    return normalise(paper.title), surname, paper.year
+
+
+def why_apart(a: Paper, b: Paper) -> str:
+    for name, label in (("doi", "DOIs"), ("arxiv_id", "arXiv ids"), ("pmid", "PubMed ids")):
+        if getattr(a, name) and getattr(b, name) and getattr(a, name) != getattr(b, name):
+            return f"different {label} ({getattr(a, name)}, {getattr(b, name)})"
+    return "different abstracts"
+
+
+def describe_source(paper: Paper) -> str:
+    source = paper.sources[-1] if paper.sources else None
+    if source is None:
+        return paper.paper_id
+    return source.listing + (f" line {source.line}" if source.line else f" #{source.position + 1}")
 
 
 def count_lines(path: Path) -> int:

@@ -35,7 +35,8 @@ class Paper:
     venue: str | None = None
     url: str | None = None
     external_id: str | None = None
-    code_links: list[str] = field(default_factory=list)
+    code_links: list[str] = field(default_factory=list)  # links in the abstract to a code host
+    links: list[str] = field(default_factory=list)  # the abstract's other http(s) links, never the paper's code
     doi: str | None = None
     arxiv_id: str | None = None
     pmid: str | None = None
@@ -52,6 +53,10 @@ class Paper:
     def from_dict(cls, data: dict) -> "Paper":
         data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["sources"] = [Source(**s) for s in data.get("sources", [])]
+        if "links" not in data:  # written before links were classified at ingest: classify them now
+            from .untrusted import split_links
+
+            data["code_links"], data["links"] = split_links(data.get("code_links") or [])
         return cls(**data)
 
 
@@ -119,6 +124,8 @@ class IngestSummary:
     derived_titles: int = 0
     problems: list[RecordProblem] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    likely_duplicates: list[str] = field(default_factory=list)  # same title, first author, year; kept apart
+    notes: list[str] = field(default_factory=list)  # file-level repairs: the encoding assumed, stray bytes removed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,7 +141,7 @@ class IngestSummary:
 
     def details(self) -> list[str]:
         """Lines on skipped and repaired records and merged copies: the first few, then a count."""
-        lines = []
+        lines = [f"  {n}" for n in self.notes]
         if self.skipped or self.repaired or self.derived_titles:
             lines.append(f"{self.skipped} records skipped, {self.repaired} repaired, {self.derived_titles} titles derived from the abstract")
         shown = self.problems[:SHOWN_PROBLEMS]
@@ -144,6 +151,9 @@ class IngestSummary:
         lines += [f"  merged: {m}" for m in self.merged[:SHOWN_PROBLEMS]]
         if len(self.merged) > SHOWN_PROBLEMS:
             lines.append(f"  … and {len(self.merged) - SHOWN_PROBLEMS} more merged")
+        lines += [f"  likely duplicate: {d}" for d in self.likely_duplicates[:SHOWN_PROBLEMS]]
+        if len(self.likely_duplicates) > SHOWN_PROBLEMS:
+            lines.append(f"  … and {len(self.likely_duplicates) - SHOWN_PROBLEMS} more likely duplicates")
         return lines
 
 

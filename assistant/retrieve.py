@@ -200,4 +200,5 @@ def paper_metadata(paper: Paper) -> dict:
     """The metadata shown with a hit."""
     return {"listings": paper.listings, "date": paper.date, "year": paper.year, "authors": paper.authors,
             "authors_count": paper.authors_count, "organisation": paper.organisation, "venue": paper.venue,
-            "url": paper.url, "code_links": paper.code_links, "title_derived": paper.title_derived}
+            "url": paper.url, "code_links": paper.code_links, "links": paper.links,
+            "title_derived": paper.title_derived}

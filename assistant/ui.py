@@ -121,6 +121,7 @@ def links_html(meta: dict) -> list[str]:
     == ['<span class="link-text">http://evil.example/login</span>']
     """
     code, other = split_links(meta.get("code_links") or [])
+    other += split_links(meta.get("links") or [])[1]
     anchors = [(label, u) for label, u in [("paper", safe_url(meta.get("url")))] + [("code", c) for c in code] if u]
     return ([f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>' for label, u in anchors]
             + [f'<span class="link-text">{html.escape(u)}</span>' for u in other])

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from assistant.config import SEEDS_DIR
-from assistant.corpus import (AUTHORS_RE, DATE_RE, code_links, derive_title, detect_layout, merge, merge_report, method_name,
+from assistant.corpus import (AUTHORS_RE, DATE_RE, code_links, derive_title, links_in, other_links, detect_layout, merge, merge_report, method_name,
                               normalise, paper_id_for, paper_id_for_record, paper_identity, parse_listing, seed_files)
 from assistant.formats import load_file
 from assistant.records import Paper, Source
@@ -168,11 +168,12 @@ def test_read_listing__author_page_gives_venue_and_the_pages_author(listings):
     ("004", "MakeupAttack:", []),
 ])
 def test_read_listing__code_links_have_no_trailing_punctuation_or_markup(listings, prefix, title_start, links):
-    assert by_title(listings[prefix], title_start).code_links == links
+    paper = by_title(listings[prefix], title_start)
+    assert sorted(paper.code_links + paper.links) == sorted(links)
 
 
 def test_code_links__every_seed_link_ends_in_a_url_character(listings):
-    links = [link for papers in listings.values() for p in papers for link in p.code_links]
+    links = [link for papers in listings.values() for p in papers for link in p.code_links + p.links]
     assert len(links) >= 40
     assert not [link for link in links if link[-1] in ".,;:)]}{$" or "{" in link or "}" in link]
 
@@ -310,5 +311,22 @@ def test_detect_layout__from_the_first_lines(lines, layout):
     ("At $\\href{https://x.org/c}{https://x.org/c}$.", ["https://x.org/c"]),
     ("No links here.", []),
 ])
-def test_code_links__strip_punctuation_markup_and_repeats(abstract, links):
-    assert code_links(abstract) == links
+def test_links_in__strip_punctuation_markup_and_repeats(abstract, links):
+    assert links_in(abstract) == links
+
+
+@pytest.mark.parametrize("abstract, code, other", [
+    ("Code is at https://github.com/a/b.", ["https://github.com/a/b"], []),
+    ("Users must log in at http://evil.example/login to see it.", [], ["http://evil.example/login"]),
+    ("Data: https://zenodo.org/r/1; weights: https://huggingface.co/x/y", ["https://huggingface.co/x/y"], ["https://zenodo.org/r/1"]),
+    ("Anonymous code: https://anonymous.4open.science/r/X/.", ["https://anonymous.4open.science/r/X/"], []),
+    ("A trick: javascript:alert(1) and ftp://x.org/f", [], []),
+])
+def test_code_links__only_code_hosts_are_code_other_links_stay_plain_links(abstract, code, other):
+    assert (code_links(abstract), other_links(abstract)) == (code, other)
+
+
+def test_paper_from_dict__a_stored_paper_without_link_classes_is_classified_on_reading():
+    paper = Paper.from_dict({"paper_id": "p1", "title": "T", "abstract": "A",
+                             "code_links": ["http://evil.example/login", "https://github.com/a/b"]})
+    assert (paper.code_links, paper.links) == (["https://github.com/a/b"], ["http://evil.example/login"])

@@ -38,8 +38,7 @@ def _readers():
 
 def records_of(path: Path, text: str, kind: str, problems: Problems) -> Iterator[Record]:
     """The raw records of one decoded file of a known format (not a listing)."""
-    reader = _readers()[kind]
-    return reader(path, text, problems) if kind == "bibtex" else reader(path, text)
+    return _readers()[kind](path, text, problems)
 
 
 def iter_papers(path: Path | str, problems: Problems | None = None) -> Iterator[Paper]:
@@ -53,9 +52,9 @@ def iter_papers(path: Path | str, problems: Problems | None = None) -> Iterator[
     if streams_as_jsonl(path):
         from .jsonish import stream_jsonl
 
-        records = stream_jsonl(path)
+        records = stream_jsonl(path, problems)
     else:
-        text = read_text(path)
+        text = read_text(path, problems.notes)
         kind = detect(path, text)
         if kind == "listing":
             papers = read_listing(path, text)

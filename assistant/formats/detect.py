@@ -19,10 +19,17 @@ SUFFIXES = {".txt": "listing", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "
 BIB_ENTRY_RE = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 RIS_RE = re.compile(r"^TY  - ", re.M)
 MEDLINE_RE = re.compile(r"^PMID- ?\d", re.M)
+BINARY_BYTES = [c for c in range(32) if c not in (9, 10, 12, 13)]  # control bytes that text files do not hold
+CODEC_NAMES = {"cp1252": "Windows-1252", "cp1250": "Windows-1250", "latin_1": "Latin-1", "utf_16": "UTF-16", "mac_roman": "Mac Roman"}
 
 
-def read_text(path: Path) -> str:
-    """Check a file's bytes (present, not empty, not binary, no huge line) and decode UTF-8 or UTF-16."""
+def read_text(path: Path, notes: list[str] | None = None) -> str:
+    """Check a file's bytes (present, not empty, not binary, no huge line) and decode them.
+
+    UTF-8 and UTF-16 (with a byte-order mark) are read as they are; anything else is read in the
+    encoding `charset-normalizer` finds (Windows-1252, Latin-1, ...), and a sentence saying which is
+    added to `notes`, as is one for stray NUL bytes removed. Only a file that is really binary is refused.
+    """
     if not path.is_file():
         raise CorpusError(path, "no such file")
     data = path.read_bytes()
@@ -30,15 +37,51 @@ def read_text(path: Path) -> str:
         return _checked(path, _decode_utf16(path, data))
     if not data.strip():
         raise CorpusError(path, "the file is empty")
-    if b"\x00" in data:
-        raise CorpusError(path, "looks like a binary file (it holds NUL bytes), not text", _line_of(data, data.index(b"\x00")))
+    data = without_stray_nuls(path, data, notes)
     for lineno, line in enumerate(data.split(b"\n"), 1):
         if len(line) > MAX_LINE_BYTES:
             raise CorpusError(path, f"line is {len(line) / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
+    return decode(path, data, notes)
+
+
+def without_stray_nuls(path: Path, data: bytes, notes: list[str] | None, lineno: int | None = None) -> bytes:
+    """The bytes without NULs when there are only a few (a damaged copy); CorpusError when the file is binary."""
+    nuls = data.count(b"\x00")
+    if not nuls:
+        return data
+    controls = sum(data.count(bytes([c])) for c in BINARY_BYTES)
+    if controls > max(2, len(data) // 100):  # more than 1% control bytes: not a text file
+        first = data.index(b"\x00")
+        raise CorpusError(path, "looks like a binary file (it holds NUL and control bytes), not text; "
+                                "export the library as BibTeX, RIS, CSV or JSON", lineno or _line_of(data, first))
+    line = lineno or _line_of(data, data.index(b"\x00"))
+    _note(notes, path, f"{nuls} stray NUL byte{'s' * (nuls > 1)} removed (first on line {line})")
+    return data.replace(b"\x00", b"")
+
+
+def decode(path: Path, data: bytes, notes: list[str] | None, lineno: int | None = None) -> str:
+    """UTF-8 text (a BOM dropped); a few broken bytes in UTF-8 text replaced; other encodings detected."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise CorpusError(path, f"not UTF-8 text (byte 0x{data[err.start]:02x}); re-save it as UTF-8", _line_of(data, err.start)) from None
+        first_bad = err.start
+    text = data.decode("utf-8-sig", errors="replace")
+    broken = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+    wide = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    where = f"line {lineno or _line_of(data, first_bad)}"
+    if wide and broken <= max(3, wide // 50):  # UTF-8 text with a few damaged bytes: keep UTF-8
+        _note(notes, path, f"UTF-8 with {broken} invalid byte{'s' * (broken > 1)} replaced by \ufffd (first on {where})")
+        return text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise CorpusError(path, f"neither UTF-8 nor any text encoding that could be recognised (byte 0x{data[first_bad]:02x}); "
+                                "re-save it as UTF-8", lineno or _line_of(data, first_bad))
+    # several code pages often give the same text; name the one Western tools write, when it is one of them
+    encoding = "cp1252" if "cp1252" in best.could_be_from_charset else best.encoding
+    _note(notes, path, f"not UTF-8 (first at {where}); read as {CODEC_NAMES.get(encoding, encoding)}")
+    return data.decode(encoding, errors="replace").lstrip("\ufeff")
 
 
 def _decode_utf16(path: Path, data: bytes) -> str:
@@ -46,6 +89,11 @@ def _decode_utf16(path: Path, data: bytes) -> str:
         return data.decode("utf-16")  # the BOM says which byte order
     except UnicodeDecodeError as err:
         raise CorpusError(path, "not valid UTF-16 text despite its byte-order mark", _line_of(data, err.start) // 2 or 1) from None
+
+
+def _note(notes: list[str] | None, path: Path, text: str) -> None:
+    if notes is not None:
+        notes.append(f"{path.name}: {text}")
 
 
 def _checked(path: Path, text: str) -> str:
@@ -59,17 +107,18 @@ def _checked(path: Path, text: str) -> str:
     return text
 
 
-def checked_line(path: Path, raw: bytes, lineno: int) -> str:
-    """One line of a streamed file, refused as `read_text` refuses a whole file."""
+def checked_line(path: Path, raw: bytes, lineno: int, notes: list[str] | None = None) -> str:
+    """One line of a streamed file, checked and decoded as `read_text` does a whole file."""
     size = len(raw) - raw.endswith(b"\n")
     if size > MAX_LINE_BYTES:
         raise CorpusError(path, f"line is {size / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
-    if b"\x00" in raw:
-        raise CorpusError(path, "looks like a binary file (it holds NUL bytes), not text", lineno)
+    raw = without_stray_nuls(path, raw, notes, lineno)
+    if lineno == 1:
+        return decode(path, raw, notes, lineno)
     try:
-        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-    except UnicodeDecodeError as err:
-        raise CorpusError(path, f"not UTF-8 text (byte 0x{raw[err.start]:02x}); re-save it as UTF-8", lineno) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode(path, raw, notes, lineno)
 
 
 def streams_as_jsonl(path: Path) -> bool:

@@ -10,6 +10,7 @@ Out of scope: fetching from these APIs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -17,22 +18,110 @@ from ..errors import CorpusError
 from .detect import checked_line
 from .fields import clean, normalise_doi, inverted_index_text, iso_date, people, strip_tags
 from .latex import latex_to_text
-from .record import Record
+from ..records import RecordProblem
+from .record import Problems, Record
 
 
-def read_json(path: Path, text: str) -> Iterator[Record]:
-    """Records of a JSON document (array, single record or API response)."""
+def read_json(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
+    """Records of a JSON document (array, single record or API response).
+
+    A damaged document (cut off, a record broken, two documents in one file, text after the end) gives
+    its intact records; each broken one is reported in `problems`.
+    """
     try:
-        document = json.loads(text)
+        documents = [json.loads(text)]
     except json.JSONDecodeError as err:
-        raise CorpusError(path, f"not valid JSON ({err.msg}, column {err.colno})", err.lineno) from None
-    records = unwrap(document)
-    if records is None:
+        documents = list(_salvaged(path, text, err, problems if problems is not None else Problems()))
+    found = False
+    for document in documents:
+        records = unwrap(document)
+        if records is None:
+            continue
+        found = True
+        for record in records:
+            if isinstance(record, dict):
+                yield from_json(record, record.pop(LINE, 0) if isinstance(record.get(LINE), int) else 0)
+    if not found:
         raise CorpusError(path, "JSON holds no paper records (expected an array of records, a record, or an API "
                                 "response with 'results', 'message' or 'data')", 1)
-    for record in records:
+
+
+RECORD_LIST_RE = re.compile(r'"(?:results|items|data|records|papers)"\s*:\s*\[\s*\{')
+LINE = "\x00line"  # where a salvaged record started, kept on the record until it is read
+
+
+def _salvaged(path: Path, text: str, err: json.JSONDecodeError, problems: Problems) -> Iterator:
+    """The documents of a file that is not one valid JSON document: several documents, or a damaged one."""
+    decoder, pos, yielded = json.JSONDecoder(), _skip_space(text, 0), False
+    while pos < len(text):
+        try:
+            document, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            records = _salvaged_records(path, text, pos, decoder, problems)
+            if records is None:
+                if not yielded:
+                    raise CorpusError(path, f"not valid JSON (it breaks at column {err.colno}) and no whole "
+                                            "record could be found in it; export the file again", err.lineno) from None
+                problems.notes.append(f"{path.name}: text after the JSON document ignored (line {_line(text, pos)})")
+                return
+            yield records
+            return
+        yield document
+        yielded = True
+        pos = _skip_space(text, pos)
+
+
+def _salvaged_records(path: Path, text: str, start: int, decoder: json.JSONDecoder, problems: Problems) -> list | None:
+    """The whole records of a damaged document's record list, from `start`; None when it has no record list."""
+    opening = (RECORD_LIST_RE.search(text, start) if not text.startswith("[", start) else None) or \
+        re.compile(r"\[\s*\{").search(text, start)
+    if opening is None:
+        return None
+    first = opening.end() - 1
+    line_start = text.rfind("\n", 0, first) + 1
+    indent = text[line_start:first]
+    # the next record starts where a "{" stands at the first record's indentation (pretty-printed files),
+    # or after "}," (files on one line)
+    pattern = re.compile(r"\n" + re.escape(indent) + r"\{" if indent.strip() == "" and indent else r"\}\s*,\s*(\{)")
+    records, pos = [], first
+    while pos < len(text) and text[pos] == "{":
+        try:
+            record, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as err:
+            problems.add(RecordProblem(path.name, _line(text, pos), None, f"broken record (the JSON breaks on line {err.lineno})",
+                                       "skipped", len(records) + 1))
+            found = pattern.search(text, pos + 1)
+            if found is None:
+                break
+            pos = found.end() - 1
+            continue
         if isinstance(record, dict):
-            yield from_json(record, 0)
+            record[LINE] = _line(text, pos)
+        records.append(record)
+        pos = _skip_space(text, end)
+        if text.startswith(",", pos):
+            pos = _skip_space(text, pos + 1)
+        elif not text.startswith("{", pos):
+            found = pattern.search(text, pos)
+            if found is None or text.startswith("]", pos) and _is_end(text, pos):
+                break
+            pos = found.end() - 1
+    return records
+
+
+def _is_end(text: str, pos: int) -> bool:
+    """Whether a "]" closes the record list for good (nothing but closing brackets follow)."""
+    return not re.sub(r"[\s\]\}]", "", text[pos: pos + 200])
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
 
 
 def unwrap(document) -> list | None:
@@ -50,29 +139,34 @@ def unwrap(document) -> list | None:
     return [document]
 
 
-def read_jsonl(path: Path, text: str) -> Iterator[Record]:
+def read_jsonl(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
     """Records of a JSON Lines file, one object per line (the arXiv metadata snapshot included)."""
+    problems = problems if problems is not None else Problems()
     # split on "\n" only: str.splitlines() would also break JSON strings holding U+2028, U+0085, ...
     for lineno, line in enumerate(text.split("\n"), 1):
-        yield from _line_records(path, line, lineno)
+        yield from _line_records(path, line, lineno, problems)
 
 
-def stream_jsonl(path: Path) -> Iterator[Record]:
+def stream_jsonl(path: Path, problems: Problems | None = None) -> Iterator[Record]:
     """Records of a JSON Lines file read line by line, so memory stays bounded on a multi-GB snapshot."""
+    problems = problems if problems is not None else Problems()
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, 1):
-            yield from _line_records(path, checked_line(path, raw, lineno), lineno)
+            yield from _line_records(path, checked_line(path, raw, lineno, problems.notes), lineno, problems)
 
 
-def _line_records(path: Path, line: str, lineno: int) -> Iterator[Record]:
+def _line_records(path: Path, line: str, lineno: int, problems: Problems) -> Iterator[Record]:
+    """The records of one line; a line that is not a JSON object is reported and skipped."""
     if not line.strip():
         return
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
-        raise CorpusError(path, f"not valid JSON ({err.msg})", lineno) from None
+        problems.add(RecordProblem(path.name, lineno, None, f"not a valid JSON record (it breaks at column {err.colno})", "skipped"))
+        return
     if not isinstance(record, dict):
-        raise CorpusError(path, "each line must be a JSON object with an 'abstract'", lineno)
+        problems.add(RecordProblem(path.name, lineno, None, "not a JSON object with an 'abstract'", "skipped"))
+        return
     for one in unwrap(record) if is_response(record) else [record]:  # an API response saved on one line
         if isinstance(one, dict):
             yield from_json(one, lineno)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..corpus import code_links, derive_title, paper_id_for_record
+from ..corpus import code_links, derive_title, other_links, paper_id_for_record
 from ..records import Paper, RecordProblem, Source
 from .fields import arxiv_from_doi, clean, iso_date, normalise_arxiv, normalise_doi, normalise_pmid, web_link, year_of
 
@@ -46,6 +46,7 @@ class Problems:
     repaired: int = 0
     derived_titles: int = 0
     items: list[RecordProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # file-level: the encoding assumed, stray bytes removed
 
     def add(self, problem: RecordProblem) -> None:
         if problem.action == "skipped":
@@ -62,7 +63,7 @@ class Problems:
     def fill(self, summary) -> None:
         """Copy the counts and the first problems into an `IngestSummary`."""
         summary.skipped, summary.repaired, summary.derived_titles = self.skipped, self.repaired, self.derived_titles
-        summary.problems = list(self.items)
+        summary.problems, summary.notes = list(self.items), list(self.notes)
 
 
 def to_paper(record: Record, file: str, position: int, problems: Problems) -> Paper | None:
@@ -88,7 +89,7 @@ def to_paper(record: Record, file: str, position: int, problems: Problems) -> Pa
         paper_id="", title=title or derive_title(abstract), abstract=abstract, title_derived=not title,
         sources=[Source(listing=file, position=position, line=record.line, listing_title=record.listing_title)],
         authors=[clean(a) for a in record.authors if clean(a)], date=date, year=year_of(date),
-        venue=clean(record.venue) or None, url=url, external_id=clean(record.key) or None, code_links=code_links(abstract),
+        venue=clean(record.venue) or None, url=url, external_id=clean(record.key) or None, code_links=code_links(abstract), links=other_links(abstract),
         doi=doi, arxiv_id=arxiv_id, pmid=normalise_pmid(record.pmid) if record.pmid else None,
         key=clean(record.key) or None, organisation=record.organisation,
     )

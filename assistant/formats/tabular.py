@@ -14,7 +14,8 @@ from typing import Iterator
 
 from ..errors import CorpusError
 from .fields import people
-from .record import Record
+from ..records import RecordProblem
+from .record import Problems, Record
 
 # field: column names in order of preference (normalised: lower-case letters and digits only)
 COLUMNS = {
@@ -30,7 +31,8 @@ COLUMNS = {
     "url": ["url", "link", "pdflink", "landingpage"],
     "arxiv_id": ["arxivid", "arxiv", "eprint"],
     "pmid": ["pmid", "pubmedid", "pm"],
-    "key": ["key", "id", "paperid", "ut", "eid", "citationkey", "documentidentifier", "accessionnumber"],
+    # not IEEE's "Document Identifier", which names the kind of document ("IEEE Conferences"), not the paper
+    "key": ["key", "id", "paperid", "ut", "eid", "citationkey", "articlenumber", "accessionnumber"],
 }
 FIELD_OF = {name: field for field, names in COLUMNS.items() for name in names}
 RANK = {name: rank for names in COLUMNS.values() for rank, name in enumerate(names)}
@@ -54,26 +56,34 @@ def choose_columns(header: list[str]) -> dict[str, str]:
     return chosen
 
 
-def read_table(path: Path, text: str) -> Iterator[Record]:
-    """Records of a CSV/TSV export with a header row naming at least an abstract column."""
-    first = text.split("\n", 1)[0]
+def read_table(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
+    """Records of a CSV/TSV export with a header row naming at least an abstract column.
+
+    Blank lines above the header are skipped; a row that breaks the CSV syntax (a file cut off inside
+    a quoted field) ends the reading, reported in `problems`, with the rows before it kept.
+    """
+    problems = problems if problems is not None else Problems()
+    body = text.lstrip("\r\n \t")
+    offset = text[: len(text) - len(body)].count("\n")  # blank lines above the header
+    first = body.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(body), delimiter=delimiter)
     header = [h for h in reader.fieldnames or [] if h is not None]
     columns = choose_columns(header)
     if "abstract" not in columns:
         names = ", ".join(c.strip() for c in header) or "none"
-        raise CorpusError(path, f"no 'abstract' column in the header (columns: {names}); "
-                                "expected one of Abstract, Abstract Note, AB", 1)
+        raise CorpusError(path, f"no 'abstract' column in the header (columns: {names}); export the records again "
+                                "with their abstracts (a column named Abstract, Abstract Note or AB)", offset + 1)
     line = 1
     try:
         for row in reader:
             line, start = reader.line_num, line + 1
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue
-            yield _record(row, columns, start)
+            yield _record(row, columns, start + offset)
     except csv.Error as err:
-        raise CorpusError(path, f"not valid CSV ({err})", reader.line_num) from None
+        problems.add(RecordProblem(path.name, line + 1 + offset, None, "broken CSV row (a quoted field never ends); the rest of the file was not read",
+                                   "skipped"))
 
 
 def _record(row: dict, columns: dict[str, str], line: int) -> Record:

@@ -1,6 +1,7 @@
 """Tagged-line formats: RIS (Zotero, Mendeley, EndNote, publishers) and MEDLINE/.nbib (PubMed).
 
-Parsed by `rispy` and `nbib`; line numbers come from each record's first tag ("TY  -", "PMID-").
+Each record is cut out of the file (blank and stray lines dropped) and parsed by `rispy` or `nbib`
+on its own, so one broken record costs only itself; line numbers come from its first tag.
 Out of scope: EndNote XML and Refer.
 """
 
@@ -10,53 +11,102 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import CorpusError
+from ..records import RecordProblem
 from .fields import people
-from .record import Record
+from .record import Problems, Record
 
 
-def _start_lines(text: str, tag: str) -> list[int]:
-    return [i for i, line in enumerate(text.split("\n"), 1) if re.match(tag, line)]
+TAG_LINE = {"ris": re.compile(r"^[A-Z][A-Z0-9]  -( |$)"), "medline": re.compile(r"^[A-Z][A-Z0-9]{1,3} *- ")}
+CONTINUATION = {"ris": re.compile(r"^\S"), "medline": re.compile(r"^ {2,}\S")}  # RIS values may wrap; MEDLINE indents
 
 
-def read_ris(path: Path, text: str) -> Iterator[Record]:
+def record_blocks(path: Path, text: str, kind: str, problems: Problems) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each whole record of a RIS or MEDLINE file, blank and stray lines dropped.
+
+    A record runs from its first tag ("TY  -" / "PMID-") to its end ("ER  -" / the next record); a RIS
+    record with no "ER  -" (a file cut off) is reported and skipped, as are lines that fit no record.
+    """
+    opens = re.compile(r"^TY  - " if kind == "ris" else r"^PMID- ?\d")
+    block: list[str] = []
+    first = stray = 0
+    for lineno, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        line = line.rstrip()
+        if not line.strip():
+            continue
+        if opens.match(line):
+            if block:
+                yield from _closed(path, kind, first, block, problems)
+            block, first = [line], lineno
+        elif block and (TAG_LINE[kind].match(line) or CONTINUATION[kind].match(line) and len(block) > 1):
+            block.append(line)
+            if kind == "ris" and line.startswith("ER  -"):
+                yield first, "\n".join(block) + "\n"
+                block = []
+        else:
+            stray += 1
+    if block:
+        yield from _closed(path, kind, first, block, problems)
+    if stray:
+        problems.notes.append(f"{path.name}: {stray} line{'s' * (stray > 1)} outside any record ignored")
+
+
+def _closed(path: Path, kind: str, first: int, block: list[str], problems: Problems) -> Iterator[tuple[int, str]]:
+    if kind == "ris":  # a RIS record ends with ER; one that does not was cut off
+        problems.add(RecordProblem(path.name, first, None, "record cut off (no 'ER  -' line)", "skipped"))
+        return
+    yield first, "\n".join(block) + "\n"
+
+
+def read_ris(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
     """Records of a .ris file: TI/T1 title, AB/N2 abstract, AU/A1 authors, PY/Y1/DA dates, DO, UR."""
     import rispy
 
-    try:
-        entries = rispy.loads(text.replace("\r\n", "\n"))
-    except Exception as err:  # rispy raises plain IOError/ValueError on broken tags
-        raise CorpusError(path, f"not valid RIS ({err})") from None
-    lines = _start_lines(text, r"TY  - ")
-    for i, entry in enumerate(entries):
-        first = lambda *names: next((entry[n] for n in names if entry.get(n)), None)  # noqa: E731
-        urls = entry.get("urls") or []
-        yield Record(
-            line=lines[i] if i < len(lines) else 0, key=first("id"),
-            title=first("title", "primary_title", "translated_title"),
-            abstract=first("abstract", "notes_abstract"),
-            authors=people(list(entry.get("authors") or entry.get("first_authors") or [])),
-            date=first("date"), year=first("year", "publication_year"),
-            venue=first("journal_name", "secondary_title", "alternate_title1", "alternate_title3", "alternate_title2"),
-            doi=first("doi"), url=next((u for u in urls if u.lower().startswith("http")), urls[0] if urls else None),
-        )
+    problems = problems if problems is not None else Problems()
+    for line, block in record_blocks(path, text, "ris", problems):
+        try:
+            entries = rispy.loads(block)
+        except Exception as err:  # rispy raises plain IOError/ValueError/KeyError on broken tags
+            problems.add(RecordProblem(path.name, line, None, "not a valid RIS record (a tag it needs is missing or broken)", "skipped"))
+            continue
+        for entry in entries:
+            yield _ris_record(entry, line)
 
 
-def read_medline(path: Path, text: str) -> Iterator[Record]:
+def _ris_record(entry: dict, line: int) -> Record:
+    first = lambda *names: next((entry[n] for n in names if entry.get(n)), None)  # noqa: E731
+    urls = entry.get("urls") or []
+    return Record(
+        line=line, key=first("id"),
+        title=first("title", "primary_title", "translated_title"),
+        abstract=first("abstract", "notes_abstract"),
+        authors=people(list(entry.get("authors") or entry.get("first_authors") or [])),
+        date=first("date"), year=first("year", "publication_year"),
+        venue=first("journal_name", "secondary_title", "alternate_title1", "alternate_title3", "alternate_title2"),
+        doi=first("doi"), url=next((u for u in urls if u.lower().startswith("http")), urls[0] if urls else None),
+    )
+
+
+def read_medline(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
     """Records of a MEDLINE/.nbib file: PMID, TI, AB, FAU/AU, DP, JT, the DOI from LID/AID."""
     import nbib
 
-    try:
-        entries = nbib.read(text.replace("\r\n", "\n"))
-    except Exception as err:
-        raise CorpusError(path, f"not valid MEDLINE ({err})") from None
-    lines = _start_lines(text, r"PMID- ?\d")
-    for i, entry in enumerate(entries):
-        authors = [a.get("author") or " ".join(filter(None, (a.get("first_name"), a.get("last_name")))) for a in entry.get("authors") or []]
-        pmid = str(entry.get("pubmed_id") or "") or None
-        yield Record(
-            line=lines[i] if i < len(lines) else 0, key=pmid, title=entry.get("title"), abstract=entry.get("abstract"),
-            authors=people([a for a in authors if a]), date=entry.get("publication_date"),
-            venue=entry.get("journal") or entry.get("journal_abbreviated"), doi=entry.get("doi"), pmid=pmid,
-            url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
-        )
+    problems = problems if problems is not None else Problems()
+    for line, block in record_blocks(path, text, "medline", problems):
+        try:
+            entries = nbib.read(block)
+        except Exception as err:
+            problems.add(RecordProblem(path.name, line, None, "not a valid MEDLINE record (a tag it needs is missing or broken)", "skipped"))
+            continue
+        for entry in entries:
+            yield _medline_record(entry, line)
+
+
+def _medline_record(entry: dict, line: int) -> Record:
+    authors = [a.get("author") or " ".join(filter(None, (a.get("first_name"), a.get("last_name")))) for a in entry.get("authors") or []]
+    pmid = str(entry.get("pubmed_id") or "") or None
+    return Record(
+        line=line, key=pmid, title=entry.get("title"), abstract=entry.get("abstract"),
+        authors=people([a for a in authors if a]), date=entry.get("publication_date"),
+        venue=entry.get("journal") or entry.get("journal_abbreviated"), doi=entry.get("doi"), pmid=pmid,
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
+    )

@@ -7,36 +7,69 @@ texts, EndNote XML, RSS without abstracts.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import CorpusError
 from .fields import clean
 from .latex import latex_to_text
-from .record import Record
+from ..records import RecordProblem
+from .record import Problems, Record
 
 
-def read_xml(path: Path, text: str) -> Iterator[Record]:
+def read_xml(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
     """Records of a PubMed XML file or an Atom feed, told apart by the root element."""
     head = text[:5000]
     if "<feed" in head and "http://www.w3.org/2005/Atom" in head:
         return read_atom(path, text)
     if "<PubmedArticleSet" in head or "<PubmedArticle" in head or "<MedlineCitation" in head:
-        return read_pubmed(path, text)
+        return read_pubmed(path, text, problems if problems is not None else Problems())
     raise CorpusError(path, "XML that is neither PubMed XML nor an Atom feed (e.g. the arXiv API)", 1)
 
 
-def read_pubmed(path: Path, text: str) -> Iterator[Record]:
-    """PubMed XML: PMID, ArticleTitle, AbstractText (labelled parts joined), authors, journal, PubDate, DOI."""
+ARTICLE_RE = re.compile(r"<(PubmedArticle|PubmedBookArticle)>.*?(</\1>|(?=<PubmedArticle>|<PubmedBookArticle>)|\Z)", re.S)
+
+
+def read_pubmed(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
+    """PubMed XML: PMID, ArticleTitle, AbstractText (labelled parts joined), authors, journal, PubDate, DOI.
+
+    A damaged file (cut off, a broken tag, two files in one) is read article by article: each whole
+    article is kept, each broken one reported and skipped.
+    """
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
     try:
-        root = etree.fromstring(text.encode("utf-8"), parser)
+        root = etree.fromstring(text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as err:
-        raise CorpusError(path, f"not valid XML ({err.msg})", err.lineno) from None
+        problems = problems if problems is not None else Problems()
+        problems.notes.append(f"{path.name}: the XML breaks on line {err.lineno}; read article by article")
+        yield from _articles_one_by_one(path, text, problems)
+        return
     for citation in root.iter("MedlineCitation"):
         yield _pubmed_record(citation)
+
+
+def _parser():
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+
+
+def _articles_one_by_one(path: Path, text: str, problems: Problems) -> Iterator[Record]:
+    from lxml import etree
+
+    for match in ARTICLE_RE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        try:
+            article = etree.fromstring(match.group(0).encode("utf-8"), _parser())
+        except etree.XMLSyntaxError as err:
+            problems.add(RecordProblem(path.name, line, None, f"broken article (the XML breaks on line {line + err.lineno - 1})", "skipped"))
+            continue
+        for citation in article.iter("MedlineCitation"):
+            record = _pubmed_record(citation)
+            record.line = line + (citation.sourceline or 1) - 1
+            yield record
 
 
 def _text(element) -> str:
@@ -71,7 +104,7 @@ def read_atom(path: Path, text: str) -> Iterator[Record]:
 
     feed = feedparser.parse(text)
     if feed.bozo and not feed.entries:
-        raise CorpusError(path, f"not a valid Atom feed ({feed.get('bozo_exception')})", 1)
+        raise CorpusError(path, "not a valid Atom feed and no entry could be read from it; download it again", 1)
     for entry in feed.entries:
         entry_id = entry.get("id", "")
         arxiv = entry_id if "arxiv.org/abs/" in entry_id else None
