@@ -20,9 +20,7 @@ from .text import STOPWORDS, terms
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]")
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]")
 # Words that start or shape a question; a capitalised one is not a name ("Tell me about X", "Compare X and Y").
-QUESTION_WORDS = set("""what whats how who whom whose which where when why tell explain describe compare contrast give
-list show summarise summarize please can could would should is are was were do does did define hi hello hey
-versus vs and or the a an about me in of on for is it any some best find name""".split())
+QUESTION_WORDS = set(["what", "whats", "how", "who", "whom", "whose", "which", "where", "when", "why", "tell", "explain", "describe", "compare", "contrast", "give", "list", "show", "summarise", "summarize", "please", "can", "could", "would", "should", "is", "are", "was", "were", "do", "does", "did", "define", "hi", "hello", "hey", "versus", "vs", "and", "or", "the", "a", "an", "about", "me", "in", "of", "on", "for", "is", "it", "any", "some", "best", "find", "name"])
 
 
 @dataclass

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Protocol
 
 from . import extractive
 from .abstain import CollectionTerms, decide
 from .backends import Deadline, make_backend, resolve_backend
-from .config import settings_with
 from .catalogue import answer_from_metadata, metadata_query
-from .citations import attach_stray_markers, cite, known_markers, normalise_markers, parse_markers, split_sentences, with_markers
+from .citations import (
+    attach_stray_markers,
+    cite,
+    known_markers,
+    normalise_markers,
+    parse_markers,
+    split_sentences,
+    with_markers,
+)
+from .config import settings_with
 from .embeddings import count_tokens
 from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
@@ -28,7 +36,6 @@ from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Hit, Paper, Sentence
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
-
 
 
 class LLM(Protocol):

@@ -45,7 +45,7 @@ class Deadline:
     overall_s: float
 
     @classmethod
-    def start(cls, first_token_s: float, overall_s: float) -> "Deadline":
+    def start(cls, first_token_s: float, overall_s: float) -> Deadline:
         now = time.monotonic()
         return cls(now + min(first_token_s, overall_s), now + overall_s, first_token_s, overall_s)
 
@@ -297,7 +297,7 @@ class LlamaServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, timeout: float = 120.0) -> "LlamaServer":
+    def start(self, timeout: float = 120.0) -> LlamaServer:
         if self.process and self.process.poll() is None:
             return self
         if importlib.util.find_spec("llama_cpp") is None:
@@ -309,7 +309,8 @@ class LlamaServer:
         if self.n_threads:
             cmd += ["--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads)]
         # llama.cpp logs a lot while loading; a pipe would fill up and block it, so log to a file.
-        self.log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
+        # kept open for the server's life and closed in stop(), so no context manager
+        self.log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         atexit.register(self.stop)
         self._wait(timeout)

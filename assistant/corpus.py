@@ -83,10 +83,10 @@ def paper_id_for_record(paper: Paper, file: str | None = None) -> str:
 
 def detect_layout(lines: list[str]) -> str:
     """Which scraped layout a listing file has: 'author', 'bare' or 'listing'."""
-    text = [l.strip() for l in lines if l.strip()]
-    if any(l == "Collaborating Authors" for l in text[:5]):
+    text = [line.strip() for line in lines if line.strip()]
+    if any(line == "Collaborating Authors" for line in text[:5]):
         return "author"
-    if text and sum(l.startswith("Abstract:") for l in text) >= len(text) / 2:
+    if text and sum(line.startswith("Abstract:") for line in text) >= len(text) / 2:
         return "bare"
     return "listing"
 
@@ -95,7 +95,7 @@ def parse_listing(text: str) -> tuple[str, list[Entry]]:
     """Parse a scraped listing file into entries; returns (layout, entries)."""
     lines = text.splitlines()
     layout = detect_layout(lines)
-    numbered = [(i + 1, l.strip()) for i, l in enumerate(lines) if l.strip()]
+    numbered = [(i + 1, line.strip()) for i, line in enumerate(lines) if line.strip()]
     parser = {"author": _parse_author_page, "bare": _parse_bare, "listing": _parse_paper_listing}[layout]
     return layout, parser(numbered)
 
@@ -128,7 +128,7 @@ def _is_meta(line: str) -> bool:
 
 
 def _parse_author_page(numbered: list[tuple[int, str]]) -> list[Entry]:
-    texts = [l for _, l in numbered]
+    texts = [line for _, line in numbered]
     header_end = texts.index("Collaborating Authors") if "Collaborating Authors" in texts else -1
     author = texts[header_end + 1] if header_end >= 0 and header_end + 1 < len(texts) else None
     author_name = " ".join(reversed([p.strip() for p in author.split(",", 1)])) if author else None

@@ -18,8 +18,8 @@ import numpy as np
 
 from .citations import split_sentences
 from .records import Hit
-from .untrusted import addresses_reader
 from .text import content_words
+from .untrusted import addresses_reader
 
 NAME = "extractive"
 MODEL = "shaped-mmr-sentences"

@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from .chunking import chunk_paper  # noqa: F401  (part of this module's API)
 from .config import Settings
+from .corpus import normalise
 from .embeddings import make_embedder
 from .errors import IndexMismatchError
 from .records import Chunk, IngestSummary, Paper
-from .corpus import normalise
-from .chunking import chunk_paper  # noqa: F401  (part of this module's API)
 from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, PaperStore, id_hash, norm_key
 
 STORE_FILE = "store.sqlite"
@@ -74,7 +74,7 @@ class PapersView(Mapping):
 class IndexView:
     """What earlier versions held in memory (`index.state`), read through to the store on each access."""
 
-    def __init__(self, index: "PaperIndex"):
+    def __init__(self, index: PaperIndex):
         self._index = index
 
     @property
@@ -198,7 +198,7 @@ class PaperIndex:
     @property
     def max_batch(self) -> int:
         """Most records per Chroma call (the client's limit, and SQL variable limits for gets)."""
-        self.chroma_collection
+        _ = self.chroma_collection  # opens the client, whose limit is read next
         return max(1, min(self._client.get_max_batch_size(), 5000))
 
     def dense_query(self, vector, n: int, where: dict | None = None, accept=None,

@@ -16,11 +16,11 @@ import time
 from itertools import islice
 from pathlib import Path
 
+from .chunking import chunk_paper
 from .corpus import describe_merge, merge_into, normalise
 from .errors import CorpusError, IndexMismatchError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
-from .chunking import chunk_paper
 from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, norm_key
 
 INGEST_BATCH = 512  # papers per round of chunking, embedding and upserting: bounds memory

@@ -170,7 +170,7 @@ class AnswerJudge:
                 self._judge = LLMSupportJudge(self._backend(), cache_dir=self.cache_dir)
             return self._judge
 
-    def for_answer(self) -> "OneAnswer":
+    def for_answer(self) -> OneAnswer:
         return OneAnswer(self)
 
 

@@ -9,6 +9,7 @@ Out of scope: running the model (see `backends`).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -159,10 +160,8 @@ def _stamp_key(path: Path, model: CatalogueModel) -> dict:
 
 
 def _write_stamp(path: Path, model: CatalogueModel) -> None:
-    try:
+    with contextlib.suppress(OSError):  # a read-only location (an installed package): verify again next time
         _stamp_path(path).write_text(json.dumps(_stamp_key(path, model)))
-    except OSError:
-        pass  # a read-only location (an installed package): verify again next time
 
 
 def _read_json(path: Path):

@@ -13,20 +13,13 @@ import re
 
 from .text import content_words
 
-NEGATORS = set("""not no never cannot neither nor fail fails failed unable lack lacks lacking none nothing
-nobody""".split())
+NEGATORS = set(["not", "no", "never", "cannot", "neither", "nor", "fail", "fails", "failed", "unable", "lack", "lacks", "lacking", "none", "nothing", "nobody"])
 # Contrast words answer a negation on the other side ("does not prune" ~ "instead of pruning") but are no
 # negation on their own ("instead of only designing" ~ "distinct from ... merely designing").
-CONTRASTS = set("""without instead rather unlike distinct beyond free avoid avoids avoiding avoided""".split())
+CONTRASTS = set(["without", "instead", "rather", "unlike", "distinct", "beyond", "free", "avoid", "avoids", "avoiding", "avoided"])
 NOT_NEGATING = [r"\bnot only\b", r"\bnot just\b", r"\bnot merely\b", r"\bno more than\b", r"\bnot least\b"]
-UP = set("""increase increases increased increasing higher more better improve improves improved improving improvement
-improvements outperform outperforms outperformed outperforming exceed exceeds exceeded surpass surpasses surpassed
-above faster gain gains enhance enhances enhanced boost boosts boosted superior larger greater stronger best
-highest largest most raise raises raised accelerate accelerates accelerated promising match matches matching""".split())
-DOWN = set("""decrease decreases decreased decreasing reduce reduces reduced reducing reduction lower less fewer worse
-underperform underperforms underperformed underperforming below slower degrade degrades degraded degrading degradation
-drop drops dropped hurt hurts inferior smaller weaker worst lowest smallest least harm harms harmed slow slows
-slowed little short fall falls""".split())
+UP = set(["increase", "increases", "increased", "increasing", "higher", "more", "better", "improve", "improves", "improved", "improving", "improvement", "improvements", "outperform", "outperforms", "outperformed", "outperforming", "exceed", "exceeds", "exceeded", "surpass", "surpasses", "surpassed", "above", "faster", "gain", "gains", "enhance", "enhances", "enhanced", "boost", "boosts", "boosted", "superior", "larger", "greater", "stronger", "best", "highest", "largest", "most", "raise", "raises", "raised", "accelerate", "accelerates", "accelerated", "promising", "match", "matches", "matching"])
+DOWN = set(["decrease", "decreases", "decreased", "decreasing", "reduce", "reduces", "reduced", "reducing", "reduction", "lower", "less", "fewer", "worse", "underperform", "underperforms", "underperformed", "underperforming", "below", "slower", "degrade", "degrades", "degraded", "degrading", "degradation", "drop", "drops", "dropped", "hurt", "hurts", "inferior", "smaller", "weaker", "worst", "lowest", "smallest", "least", "harm", "harms", "harmed", "slow", "slows", "slowed", "little", "short", "fall", "falls"])
 # Each pair: a word and its opposite, as whole words (both directions are checked).
 ANTONYMS = [("static", "dynamic"), ("fixed", "adaptive"), ("supervised", "unsupervised"), ("simple", "complex"),
             ("efficient", "inefficient"), ("stable", "unstable"), ("robust", "fragile"), ("same", "different"),

@@ -10,7 +10,7 @@ a prompt (see `answer`).
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 CANNOT_ANSWER = "I cannot answer this from the indexed papers."
@@ -25,7 +25,7 @@ def folder():
     return resources.files("assistant") / "prompt_files"
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(name: str) -> str:
     path = folder() / f"{name}.txt"
     if not path.is_file():

@@ -50,7 +50,7 @@ class Paper:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Paper":
+    def from_dict(cls, data: dict) -> Paper:
         data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["sources"] = [Source(**s) for s in data.get("sources", [])]
         if "links" not in data:  # written before links were classified at ingest: classify them now

@@ -26,7 +26,7 @@ class Filters:
     paper_ids: list[str] | None = None
 
     @classmethod
-    def of(cls, value: "Filters | dict | None") -> "Filters | None":
+    def of(cls, value: Filters | dict | None) -> Filters | None:
         if value is None or isinstance(value, Filters):
             return value
         unknown = set(value) - set(cls.__dataclass_fields__)
@@ -51,6 +51,10 @@ class Filters:
             if self.author.lower() not in people:
                 return False
         return True
+
+
+COMPARISONS = {"$eq": lambda v, t: v == t, "$gte": lambda v, t: v >= t, "$lte": lambda v, t: v <= t,
+               "$in": lambda v, t: v in t}
 
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
@@ -107,8 +111,7 @@ def matches_where(meta: dict, where: dict) -> bool:
         if not isinstance(condition, dict):
             condition = {"$eq": condition}
         for op, target in condition.items():
-            if value is None or not {"$eq": lambda: value == target, "$gte": lambda: value >= target,
-                                     "$lte": lambda: value <= target, "$in": lambda: value in target}[op]():
+            if value is None or not COMPARISONS[op](value, target):
                 return False
     return True
 

@@ -52,8 +52,7 @@ BATCH = 900  # ids per IN (...) list: well inside SQLite's variable limit
 MAX_POSTINGS = 5_000
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 # bm25s's English stop words (bm25s.stopwords.STOPWORDS_EN), copied: importing bm25s costs 1.5 s of scipy.
-STOPWORDS_EN = frozenset("a an and are as at be but by for if in into is it no not of on or such that the their then "
-                         "there these they this to was will with".split())
+STOPWORDS_EN = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"])
 
 
 def norm_key(normalised_abstract: str) -> str:

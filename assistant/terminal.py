@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from .records import Answer
 
-
 FLAGS = {"unsupported": " [unsupported?]", "uncited": " [uncited: no source supports it]"}
 
 

@@ -12,13 +12,9 @@ import unicodedata
 
 from .citations import split_sentences
 
-STOPWORDS = set("""a an the of and or in on at to for by with from as is are was were be been being this that these those
-it its their they we our us which who whom whose what when where how than then so such can could may might will would
-also both each more most other some into over under via using use used based between while about per through only
-paper method approach propose proposes proposed show shows shown results""".split())
+STOPWORDS = set(["a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "their", "they", "we", "our", "us", "which", "who", "whom", "whose", "what", "when", "where", "how", "than", "then", "so", "such", "can", "could", "may", "might", "will", "would", "also", "both", "each", "more", "most", "other", "some", "into", "over", "under", "via", "using", "use", "used", "based", "between", "while", "about", "per", "through", "only", "paper", "method", "approach", "propose", "proposes", "proposed", "show", "shows", "shown", "results"])
 NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split()) if i >= 2}  # "one of", "zero-shot": rarely counts
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]) if i >= 2}  # "one of", "zero-shot": rarely counts
 NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12",
                      "twice": "2", "double": "2", "triple": "3"})
 

@@ -291,7 +291,7 @@ def corpus_handlers(assistant):
         return (paper_rows(current, query or ""), count_text(current),
                 gr.update(choices=listing_choices), gr.update(choices=year_choices))
 
-    def ingest(files, query, progress=gr.Progress(track_tqdm=True)):
+    def ingest(files, query, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - how Gradio asks for a progress bar
         if not files:
             return ('<div class="ingest-error">Choose one or more files first.</div>',) + refresh(query)
         progress(0, desc="Reading and indexing…")

@@ -29,7 +29,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 
 def questions(types: set[str] | None = None) -> list[dict]:
-    rows = [json.loads(l) for l in (ROOT / "eval" / "questions.jsonl").read_text().splitlines() if l.strip()]
+    rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines() if line.strip()]
     return [r for r in rows if types is None or r["type"] in types]
 
 

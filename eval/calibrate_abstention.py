@@ -25,7 +25,7 @@ def best_similarity(assistant: Assistant, row: dict) -> float:
 
 def main() -> None:
     assistant = Assistant(index_dir=ROOT / "index")
-    rows = [json.loads(l) for l in (ROOT / "eval" / "questions.jsonl").read_text().splitlines() if l.strip()]
+    rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines() if line.strip()]
     scored = [(best_similarity(assistant, r), r["type"] == "unanswerable", r["id"]) for r in rows]
     unans = sorted(s for s, u, _ in scored if u)
     ans = sorted(s for s, u, _ in scored if not u)

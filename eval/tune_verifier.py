@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(split: str) -> list[dict]:
-    rows = [json.loads(l) for l in (ROOT / "eval" / "claims.jsonl").read_text().splitlines() if l.strip()]
+    rows = [json.loads(line) for line in (ROOT / "eval" / "claims.jsonl").read_text().splitlines() if line.strip()]
     return [r for r in rows if r["split"] == split]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-
 from collections import deque
 from collections.abc import Iterator
 
@@ -28,7 +27,7 @@ class FakeLLM:
         self.calls: list[dict] = []
         self._scripts: deque = deque()
 
-    def enqueue(self, script, finish_reason: str = "stop", usage: dict | None = None) -> "FakeLLM":
+    def enqueue(self, script, finish_reason: str = "stop", usage: dict | None = None) -> FakeLLM:
         """Queue one reply: a string (streamed word by word) or a list of chunks and exceptions."""
         chunks = _words(script) if isinstance(script, str) else list(script)
         self._scripts.append((chunks, finish_reason, dict(usage or {})))

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import FakeLLM
 
 from assistant import extractive
 from assistant.answer import Chain
@@ -26,8 +27,6 @@ from assistant.prompts import CANNOT_ANSWER, render
 from assistant.records import Answer
 from assistant.terminal import answer_to_text
 from assistant.verify import Verifier
-
-from fakes import FakeLLM
 
 QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
 OFF_TOPIC = "What is the best recipe for sourdough bread?"

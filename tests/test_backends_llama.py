@@ -12,9 +12,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fakes import HungEndpoint
 
 from assistant.api import Assistant
-from fakes import HungEndpoint
 from assistant.backends import Deadline, LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings
 from assistant.errors import BackendError

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import (attach_stray_markers, known_markers, normalise_markers, parse_markers, renumber, split_sentences,
-                                 with_markers)
+from assistant.citations import (
+    attach_stray_markers,
+    known_markers,
+    normalise_markers,
+    parse_markers,
+    renumber,
+    split_sentences,
+    with_markers,
+)
 
 # ---- split_sentences ------------------------------------------------------------------------------
 

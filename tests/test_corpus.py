@@ -7,8 +7,24 @@ import copy
 import pytest
 
 from assistant.config import SEEDS_DIR
-from assistant.corpus import (AUTHORS_RE, DATE_RE, code_links, derive_title, links_in, other_links, detect_layout, merge, merge_report, method_name,
-                              normalise, paper_id_for, paper_id_for_record, paper_identity, parse_listing, seed_files)
+from assistant.corpus import (
+    AUTHORS_RE,
+    DATE_RE,
+    code_links,
+    derive_title,
+    detect_layout,
+    links_in,
+    merge,
+    merge_report,
+    method_name,
+    normalise,
+    other_links,
+    paper_id_for,
+    paper_id_for_record,
+    paper_identity,
+    parse_listing,
+    seed_files,
+)
 from assistant.formats import load_file
 from assistant.records import Paper, Source
 

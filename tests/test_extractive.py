@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.extractive import depends_on_previous, labelled, quoted_text, question_kind, sentence_role, units
+from assistant.extractive import depends_on_previous, labelled, question_kind, quoted_text, sentence_role, units
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant.api import Assistant
-from assistant.errors import AssistantError, CorpusError
 from assistant.corpus import merge_report
+from assistant.errors import AssistantError, CorpusError
 from assistant.formats import MAX_LINE_BYTES, detect, load_file, read_file, read_text
 from assistant.formats.detect import streams_as_jsonl
 from assistant.records import IngestSummary, RecordProblem

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.formats.fields import inverted_index_text, iso_date, normalise_arxiv, normalise_doi, people, strip_tags, web_link
+from assistant.formats.fields import (
+    inverted_index_text,
+    iso_date,
+    normalise_arxiv,
+    normalise_doi,
+    people,
+    strip_tags,
+    web_link,
+)
 from assistant.formats.latex import latex_to_text
 
 

@@ -172,10 +172,7 @@ def test_cli_ingest_rebuild__replaces_an_index_built_with_other_settings(fresh_i
 
 # ---- a killed ingest -------------------------------------------------------------------------
 
-WORDS = ("alpha beta gamma delta sparse dense kernel tensor graph node edge latent prior posterior sample batch "
-         "token vector matrix gradient loss margin robust noisy label signal filter layer block head query key value "
-         "memory cache router expert agent policy reward planner critic actor world model dataset corpus benchmark "
-         "metric score ranking retrieval index shard replica cluster server client protocol budget schedule").split()
+WORDS = ["alpha", "beta", "gamma", "delta", "sparse", "dense", "kernel", "tensor", "graph", "node", "edge", "latent", "prior", "posterior", "sample", "batch", "token", "vector", "matrix", "gradient", "loss", "margin", "robust", "noisy", "label", "signal", "filter", "layer", "block", "head", "query", "key", "value", "memory", "cache", "router", "expert", "agent", "policy", "reward", "planner", "critic", "actor", "world", "model", "dataset", "corpus", "benchmark", "metric", "score", "ranking", "retrieval", "index", "shard", "replica", "cluster", "server", "client", "protocol", "budget", "schedule"]
 PROGRESS_RE = re.compile(r"ingesting papers:\s+\d+%.*\|\s*[1-9]\d*/")
 KILLED_INGEST = """
 import sys

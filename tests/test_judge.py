@@ -9,14 +9,21 @@ from __future__ import annotations
 import math
 
 import pytest
+from fakes import FakeLLM, HungEndpoint
 
 from assistant.api import Assistant
 from assistant.backends import LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings, VerifySettings
-from assistant.judge import (LLMSupportJudge, best_threshold, load_calibration, reply_score, sampled_probability,
-                             save_calibration, yes_probability)
+from assistant.judge import (
+    LLMSupportJudge,
+    best_threshold,
+    load_calibration,
+    reply_score,
+    sampled_probability,
+    save_calibration,
+    yes_probability,
+)
 from assistant.ports import free_port
-from fakes import FakeLLM, HungEndpoint
 
 LN = math.log
 

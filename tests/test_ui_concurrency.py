@@ -10,7 +10,6 @@ import socket
 import time
 
 import pytest
-
 from fakes import HungEndpoint
 
 from assistant import ui

@@ -3,10 +3,19 @@
 import numpy as np
 import pytest
 
-from assistant.text import quantities
 from assistant.polarity import comparison_sides, direction_mismatch, negation_mismatch, negations, order_mismatch
-from assistant.verify import (DEFAULT_WEIGHTS, FEATURES, Verifier, load_model, load_weights, missing_names, number_mismatch,
-                              probability, titled, verbatim)
+from assistant.text import quantities
+from assistant.verify import (
+    FEATURES,
+    Verifier,
+    load_model,
+    load_weights,
+    missing_names,
+    number_mismatch,
+    probability,
+    titled,
+    verbatim,
+)
 
 QUANTITIES = {
     "digits and words": ("five models on 3 datasets", [("5", "model"), ("3", "dataset")]),
@@ -145,7 +154,8 @@ def test_shipped_model__decides_and_is_monotone_in_each_feature(embedder):
     model = load_model()
     assert model is not None and Verifier(embedder).model is model
     assert Verifier(embedder, weights=load_weights()).model is None  # explicit weights: the logistic model
-    score = lambda feats: model.predict_proba(np.array([[feats[f] for f in FEATURES]]))[0, 1]
+    def score(feats):
+        return model.predict_proba(np.array([[feats[f] for f in FEATURES]]))[0, 1]
     for similarity, coverage in ((0.5, 0.5), (0.8, 0.8), (0.9, 1.0)):
         base = {f: 0.0 for f in FEATURES} | {"similarity": similarity, "coverage": coverage}
         p = score(base)
@@ -219,7 +229,8 @@ def test_verifier__judges_sentences_of_the_bundled_abstracts_supported_by_their_
 def test_verifier__limits_openmp_only_while_it_predicts(embedder):
     from threadpoolctl import threadpool_info
 
-    openmp = lambda: [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+    def openmp():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
     before = openmp()
     assert Verifier(embedder).check("CloudFormer attains 7.8% error.", SOURCE).supported
     assert openmp() == before

@@ -12,8 +12,20 @@ from pathlib import Path
 
 from ..catalogue import listing_display_name
 from .judges import calibrate, load_jsonl
-from .metrics import (KS, METRICS, RESAMPLES, SEED, aggregate, citation_scores, faithfulness, hit_at_k, key_fact_recall,
-                      ndcg_at_k, recall_at_k, reciprocal_rank)
+from .metrics import (
+    KS,
+    METRICS,
+    RESAMPLES,
+    SEED,
+    aggregate,
+    citation_scores,
+    faithfulness,
+    hit_at_k,
+    key_fact_recall,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 from .report import Report
 
 

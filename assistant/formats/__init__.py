@@ -11,9 +11,9 @@ Out of scope: merging copies (`corpus.merge`) and indexing (`index`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ..corpus import read_listing
 from ..errors import CorpusError

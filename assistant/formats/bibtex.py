@@ -9,8 +9,8 @@ duplicate key is skipped and reported. Out of scope: @set, xdata and BibLaTeX's 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import CorpusError
 from ..records import RecordProblem
@@ -116,7 +116,11 @@ def _record(key: str, line: int, fields: dict[str, str]) -> Record:
 
 def _people(value: str) -> list[str]:
     """BibTeX names ("Last, First and First Last") as "First Last" in Unicode."""
-    from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
+    from bibtexparser.middlewares.names import (
+        InvalidNameError,
+        parse_single_name_into_parts,
+        split_multiple_persons_names,
+    )
 
     people = []
     for name in split_multiple_persons_names(value or ""):

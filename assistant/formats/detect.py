@@ -181,7 +181,7 @@ def _is_json_document(head: str, text: str) -> bool:
     """A JSON array or object spanning the file, rather than one object per line."""
     if head.startswith("["):
         return True
-    lines = [l for l in text.split("\n", 3)[:3] if l.strip()]
+    lines = [line for line in text.split("\n", 3)[:3] if line.strip()]
     import json
 
     try:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import CorpusError
-from .detect import checked_line
-from .fields import clean, normalise_doi, inverted_index_text, iso_date, people, strip_tags
-from .latex import latex_to_text
 from ..records import RecordProblem
+from .detect import checked_line
+from .fields import clean, inverted_index_text, iso_date, normalise_doi, people, strip_tags
+from .latex import latex_to_text
 from .record import Problems, Record
 
 

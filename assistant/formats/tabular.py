@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import CorpusError
-from .fields import people
 from ..records import RecordProblem
+from .fields import people
 from .record import Problems, Record
 
 # field: column names in order of preference (normalised: lower-case letters and digits only)
@@ -81,7 +81,7 @@ def read_table(path: Path, text: str, problems: Problems | None = None) -> Itera
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue
             yield _record(row, columns, start + offset)
-    except csv.Error as err:
+    except csv.Error:
         problems.add(RecordProblem(path.name, line + 1 + offset, None, "broken CSV row (a quoted field never ends); the rest of the file was not read",
                                    "skipped"))
 

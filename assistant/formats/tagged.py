@@ -8,13 +8,12 @@ Out of scope: EndNote XML and Refer.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..records import RecordProblem
 from .fields import people
 from .record import Problems, Record
-
 
 TAG_LINE = {"ris": re.compile(r"^[A-Z][A-Z0-9]  -( |$)"), "medline": re.compile(r"^[A-Z][A-Z0-9]{1,3} *- ")}
 CONTINUATION = {"ris": re.compile(r"^\S"), "medline": re.compile(r"^ {2,}\S")}  # RIS values may wrap; MEDLINE indents
@@ -65,7 +64,7 @@ def read_ris(path: Path, text: str, problems: Problems | None = None) -> Iterato
     for line, block in record_blocks(path, text, "ris", problems):
         try:
             entries = rispy.loads(block)
-        except Exception as err:  # rispy raises plain IOError/ValueError/KeyError on broken tags
+        except Exception:  # rispy raises plain IOError/ValueError/KeyError on broken tags
             problems.add(RecordProblem(path.name, line, None, "not a valid RIS record (a tag it needs is missing or broken)", "skipped"))
             continue
         for entry in entries:
@@ -94,7 +93,7 @@ def read_medline(path: Path, text: str, problems: Problems | None = None) -> Ite
     for line, block in record_blocks(path, text, "medline", problems):
         try:
             entries = nbib.read(block)
-        except Exception as err:
+        except Exception:
             problems.add(RecordProblem(path.name, line, None, "not a valid MEDLINE record (a tag it needs is missing or broken)", "skipped"))
             continue
         for entry in entries:

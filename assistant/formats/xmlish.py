@@ -8,13 +8,13 @@ texts, EndNote XML, RSS without abstracts.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import CorpusError
+from ..records import RecordProblem
 from .fields import clean
 from .latex import latex_to_text
-from ..records import RecordProblem
 from .record import Problems, Record
 
 
@@ -108,7 +108,7 @@ def read_atom(path: Path, text: str) -> Iterator[Record]:
     for entry in feed.entries:
         entry_id = entry.get("id", "")
         arxiv = entry_id if "arxiv.org/abs/" in entry_id else None
-        link = next((l.get("href") for l in entry.get("links", []) if l.get("rel") == "alternate"), entry.get("link"))
+        link = next((line.get("href") for line in entry.get("links", []) if line.get("rel") == "alternate"), entry.get("link"))
         yield Record(key=entry_id or None, title=latex_to_text(entry.get("title")),
                      abstract=latex_to_text(entry.get("summary")) if arxiv else entry.get("summary"),
                      authors=[clean(a.get("name")) for a in entry.get("authors", []) if a.get("name")],
