@@ -9,4 +9,18 @@ from .errors import AssistantError, BackendError, CorpusError, IndexMismatchErro
 from .records import Answer, Citation, Hit, IngestSummary, Paper, Sentence  # noqa: E402
 from .retrieve import Filters  # noqa: E402
 
-__all__ = ["Assistant", "AssistantError", "Answer", "BackendError", "Citation", "CorpusError", "Filters", "Hit", "IndexMismatchError", "IngestSummary", "Paper", "Sentence", "Settings"]
+__all__ = [
+    "Assistant",
+    "AssistantError",
+    "Answer",
+    "BackendError",
+    "Citation",
+    "CorpusError",
+    "Filters",
+    "Hit",
+    "IndexMismatchError",
+    "IngestSummary",
+    "Paper",
+    "Sentence",
+    "Settings",
+]

@@ -20,7 +20,66 @@ from .text import STOPWORDS, terms
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]")
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]")
 # Words that start or shape a question; a capitalised one is not a name ("Tell me about X", "Compare X and Y").
-QUESTION_WORDS = set(["what", "whats", "how", "who", "whom", "whose", "which", "where", "when", "why", "tell", "explain", "describe", "compare", "contrast", "give", "list", "show", "summarise", "summarize", "please", "can", "could", "would", "should", "is", "are", "was", "were", "do", "does", "did", "define", "hi", "hello", "hey", "versus", "vs", "and", "or", "the", "a", "an", "about", "me", "in", "of", "on", "for", "is", "it", "any", "some", "best", "find", "name"])
+QUESTION_WORDS = set(
+    [
+        "what",
+        "whats",
+        "how",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "where",
+        "when",
+        "why",
+        "tell",
+        "explain",
+        "describe",
+        "compare",
+        "contrast",
+        "give",
+        "list",
+        "show",
+        "summarise",
+        "summarize",
+        "please",
+        "can",
+        "could",
+        "would",
+        "should",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "define",
+        "hi",
+        "hello",
+        "hey",
+        "versus",
+        "vs",
+        "and",
+        "or",
+        "the",
+        "a",
+        "an",
+        "about",
+        "me",
+        "in",
+        "of",
+        "on",
+        "for",
+        "is",
+        "it",
+        "any",
+        "some",
+        "best",
+        "find",
+        "name",
+    ]
+)
 
 
 @dataclass
@@ -44,7 +103,9 @@ class CollectionTerms:
         self.by_title_token: dict[str, set[str]] = {}
         self.titles: dict[str, str] = {}
         self.coined_in_titles: dict[str, set[str]] = {}  # "evopress" -> papers whose title coins EvoPress
-        written_plain: set[str] = set()  # words the collection writes in lower case ("localization", not only "LOcalization")
+        written_plain: set[str] = (
+            set()
+        )  # words the collection writes in lower case ("localization", not only "LOcalization")
         for paper in papers:
             self.titles[paper.paper_id] = paper.title.lower()
             for name in NAME_RE.findall(paper.title):
@@ -82,8 +143,11 @@ def question_names(question: str) -> list[str]:
     Example: question_names("Tell me about Sora and DANCE") == ["DANCE", "Sora"]
     """
     found = set(NAME_RE.findall(question))
-    named = {t for t in found if t.lower() in terms(t) or re.fullmatch(r"[A-Z][A-Z0-9\-]*[A-Z0-9]", t)
-             or re.fullmatch(r"[A-Z][a-z]{3,}", t)}
+    named = {
+        t
+        for t in found
+        if t.lower() in terms(t) or re.fullmatch(r"[A-Z][A-Z0-9\-]*[A-Z0-9]", t) or re.fullmatch(r"[A-Z][a-z]{3,}", t)
+    }
     return sorted(n for n in named if n.lower() not in QUESTION_WORDS and n.lower() not in STOPWORDS)
 
 
@@ -100,7 +164,9 @@ def named_papers(name: str, collection: CollectionTerms, max_papers: int, opens_
         return set()
     if coined(name):
         return mentioned
-    return collection.papers_naming(name, titles_only=True) or (mentioned if len(mentioned) == 1 and not opens_question else set())
+    return collection.papers_naming(name, titles_only=True) or (
+        mentioned if len(mentioned) == 1 and not opens_question else set()
+    )
 
 
 def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 2) -> set[str]:
@@ -109,8 +175,10 @@ def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 
     found: set[str] = set()
     for n in (5, 4, 3):
         for i in range(len(words) - n + 1):
-            gram = words[i:i + n]
-            if sum(w not in STOPWORDS and w not in QUESTION_WORDS for w in gram) < 3:  # "training and inference" is no name
+            gram = words[i : i + n]
+            if (
+                sum(w not in STOPWORDS and w not in QUESTION_WORDS for w in gram) < 3
+            ):  # "training and inference" is no name
                 continue
             phrase = " ".join(gram)
             matching = {pid for pid, title in collection.titles.items() if phrase in title}
@@ -121,8 +189,14 @@ def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 
     return found
 
 
-def decide(question: str, hits: list[Hit], collection: CollectionTerms, min_similarity: float,
-           min_bm25: float = float("inf"), max_papers_per_name: int = 3) -> Decision:
+def decide(
+    question: str,
+    hits: list[Hit],
+    collection: CollectionTerms,
+    min_similarity: float,
+    min_bm25: float = float("inf"),
+    max_papers_per_name: int = 3,
+) -> Decision:
     """Abstain or answer: unknown names abstain; distinctive known names answer; else similarity decides.
 
     Example: decide("What is GaLore?", hits, terms, 0.28).abstain is True when no paper mentions GaLore
@@ -139,8 +213,10 @@ def decide(question: str, hits: list[Hit], collection: CollectionTerms, min_simi
         if token not in written and ids and len(collection.papers_naming(token)) <= max_papers_per_name:
             distinctive[token] = ids
     ranked = [h.paper_id for h in hits]
-    papers = sorted({pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
-                    key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked))
+    papers = sorted(
+        {pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
+        key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked),
+    )
     if papers:
         return Decision(False, "the question names what indexed papers name", papers, sorted(distinctive))
     best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0

@@ -62,9 +62,17 @@ class Chain:
     Example: Chain(index_search, store.papers, Settings(), Verifier(embedder), Extractor(embedder)).ask("What is DANCE?")
     """
 
-    def __init__(self, search: Search, papers: Callable[[], list[Paper]], settings, verifier: Verifier,
-                 extractor: extractive.Extractor, backends: dict[str, LLM] | None = None,
-                 corpus_version: Callable[[], object] | None = None, judge=None):
+    def __init__(
+        self,
+        search: Search,
+        papers: Callable[[], list[Paper]],
+        settings,
+        verifier: Verifier,
+        extractor: extractive.Extractor,
+        backends: dict[str, LLM] | None = None,
+        corpus_version: Callable[[], object] | None = None,
+        judge=None,
+    ):
         self.search = search
         self.papers = papers
         self.settings = settings
@@ -87,8 +95,9 @@ class Chain:
             return self._backends[key]
 
     # ---- the chain --------------------------------------------------------------------------
-    def stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None,
-               model: str | None = None) -> Iterator:
+    def stream(
+        self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model: str | None = None
+    ) -> Iterator:
         """Yield text deltas, then the final Answer; `model` is the openai backend's model for this question."""
         if not question or not question.strip():
             raise ValueError("the question is empty")
@@ -153,8 +162,15 @@ class Chain:
         cfg = self.settings.llm
         return Deadline.start(cfg.first_token_timeout, cfg.timeout)
 
-    def condense(self, question: str, history: list[dict], backend: str, model: str | None = None,
-                 deadline: Deadline | None = None, notes: list[str] | None = None) -> str:
+    def condense(
+        self,
+        question: str,
+        history: list[dict],
+        backend: str,
+        model: str | None = None,
+        deadline: Deadline | None = None,
+        notes: list[str] | None = None,
+    ) -> str:
         """A standalone question for retrieval: the LLM's rewrite when it keeps the user's question, else lexical."""
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
@@ -164,14 +180,17 @@ class Chain:
             try:
                 turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-4:])
                 prompt = render("condense", history=turns, question=question)
-                text = self.backend(backend, model).complete([{"role": "user", "content": prompt}], 80, 0.0,
-                                                             deadline=deadline)
+                text = self.backend(backend, model).complete(
+                    [{"role": "user", "content": prompt}], 80, 0.0, deadline=deadline
+                )
                 rewrite = clean_rewrite(text)
                 if rewrite and CANNOT_ANSWER not in rewrite and acceptable_rewrite(question, rewrite):
                     return rewrite
                 if notes is not None and rewrite:
-                    notes.append(f"the model's rewrite of the follow-up was not used (not a question keeping "
-                                        f"its key terms): {rewrite[:160]!r}")
+                    notes.append(
+                        f"the model's rewrite of the follow-up was not used (not a question keeping "
+                        f"its key terms): {rewrite[:160]!r}"
+                    )
             except BackendError:
                 pass  # fall back to the lexical rewrite below; the answer step reports real failures
         return lexical
@@ -204,33 +223,44 @@ class Chain:
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
-        messages, used = self.messages(question, hits, getattr(backend, "context_window", None),
-                                       getattr(backend, "source_tokens", None))
+        messages, used = self.messages(
+            question, hits, getattr(backend, "context_window", None), getattr(backend, "source_tokens", None)
+        )
         answer.sources = used
         chunks = []
-        for delta in backend.stream(messages, self.settings.llm.max_tokens, self.settings.llm.temperature,
-                                    deadline=deadline):
+        for delta in backend.stream(
+            messages, self.settings.llm.max_tokens, self.settings.llm.temperature, deadline=deadline
+        ):
             chunks.append(delta)
             yield delta
         text = "".join(chunks)
-        answer.tokens = {"prompt": backend.usage.get("prompt") or sum(count_tokens(m["content"]) for m in messages),
-                         "completion": backend.usage.get("completion") or count_tokens(text)}
+        answer.tokens = {
+            "prompt": backend.usage.get("prompt") or sum(count_tokens(m["content"]) for m in messages),
+            "completion": backend.usage.get("completion") or count_tokens(text),
+        }
         if backend.usage.get("finish_reason") == "length":
             answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
         return text
 
-    def messages(self, question: str, hits: list[Hit], window: int | None = None,
-                 source_tokens: int | None = None) -> tuple[list[dict], list[Hit]]:
+    def messages(
+        self, question: str, hits: list[Hit], window: int | None = None, source_tokens: int | None = None
+    ) -> tuple[list[dict], list[Hit]]:
         """Chat messages with numbered sources: each paper's best passages within the backend's source budget
         (`source_tokens`, else settings.llm.source_tokens), dropping the lowest-ranked papers to fit the context
         window (the backend's `window` when it knows it, else settings.llm.context_window)."""
         system = render("system", cannot_answer=CANNOT_ANSWER)
-        budget = min(window or self.settings.llm.context_window, self.settings.llm.context_window) - self.settings.llm.max_tokens - 64
+        budget = (
+            min(window or self.settings.llm.context_window, self.settings.llm.context_window)
+            - self.settings.llm.max_tokens
+            - 64
+        )
         passages = best_passages(question, hits, self.extractor, source_tokens or self.settings.llm.source_tokens)
         used = list(hits)
         while True:
-            sources = "\n\n".join(render("source", number=i, title=h.title, abstract=passage(p))
-                                   for i, (h, p) in enumerate(zip(used, passages), 1))
+            sources = "\n\n".join(
+                render("source", number=i, title=h.title, abstract=passage(p))
+                for i, (h, p) in enumerate(zip(used, passages), 1)
+            )
             prompt = render("answer", sources=sources, question=question, max_sentences=4)
             if count_tokens(system) + count_tokens(prompt) <= budget or len(used) <= 1:
                 return [{"role": "system", "content": system}, {"role": "user", "content": prompt}], used
@@ -245,7 +275,9 @@ class Chain:
         # An extractive answer comes as sentences already (a title label may hold "?" or ". "); text is split here.
         if isinstance(raw, str):
             raw = normalise_markers(raw, len(answer.sources))
-        parsed = raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
+        parsed = (
+            raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
+        )
         numbers, removed = known_markers([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
@@ -267,8 +299,10 @@ class Chain:
         answer.notes.extend(judging.notes() if judging else [])
         attributed = sum(s.attributed for s in answer.sentences)
         if attributed:
-            answer.notes.append(f"{attributed} sentence(s) written without a citation were cited after the support check "
-                                "(post-hoc attribution)")
+            answer.notes.append(
+                f"{attributed} sentence(s) written without a citation were cited after the support check "
+                "(post-hoc attribution)"
+            )
         answer.citations = cite(answer.sentences, answer.sources, evidence)
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
         if not answer.sentences:
@@ -277,8 +311,11 @@ class Chain:
     def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> None:
         """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the verifier's."""
         text, cited = sentence.text, sentence.citations
-        verbatim = [n for n in cited if len(text.split()) >= 5
-                    and extractive.quoted_text(text, sources[n - 1].title) in sources[n - 1].abstract]
+        verbatim = [
+            n
+            for n in cited
+            if len(text.split()) >= 5 and extractive.quoted_text(text, sources[n - 1].title) in sources[n - 1].abstract
+        ]
         if verbatim:  # quoted word for word from a cited abstract: its own evidence
             sentence.verdict, sentence.score, sentence.judge = "supported", 1.0, "verbatim"
             for n in verbatim:
@@ -300,7 +337,9 @@ class Chain:
         if not sources or not sentence.text:
             return False
         vector = self.verifier.embedder.embed_query(sentence.text)
-        verdicts = [(self.verifier.check(sentence.text, h.abstract, vector, h.title), n) for n, h in enumerate(sources, 1)]
+        verdicts = [
+            (self.verifier.check(sentence.text, h.abstract, vector, h.title), n) for n, h in enumerate(sources, 1)
+        ]
         best, n = max(verdicts, key=lambda pair: pair[0].score)
         if judging:
             best = judging.check(sentence.text, [sources[n - 1].abstract], best)
@@ -308,7 +347,12 @@ class Chain:
         if best.label != "supported":
             return False
         _add(evidence, n, best.evidence[:1])
-        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = [n], "supported", round(best.score, 3), True
+        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = (
+            [n],
+            "supported",
+            round(best.score, 3),
+            True,
+        )
         return True
 
 

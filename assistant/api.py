@@ -37,9 +37,16 @@ class Assistant:
     Example: Assistant().search("4-bit training stability", k=3)[0].title
     """
 
-    def __init__(self, index_dir: Path | str | None = None, settings: Settings | None = None,
-                 corpus: str | list | None = BUNDLED, embedder=None, chroma_client=None, check_index: bool = True,
-                 backends: dict[str, LLM] | None = None):
+    def __init__(
+        self,
+        index_dir: Path | str | None = None,
+        settings: Settings | None = None,
+        corpus: str | list | None = BUNDLED,
+        embedder=None,
+        chroma_client=None,
+        check_index: bool = True,
+        backends: dict[str, LLM] | None = None,
+    ):
         """`backends`: ready-made LLM backends by name ('openai', 'local'), e.g. a test's fake; the others
         are built from settings on first use. `embedder` and `chroma_client` are likewise optional."""
         self.settings = get_settings(settings)
@@ -50,14 +57,23 @@ class Assistant:
             self.index.check_compatible()
         self.retriever = Retriever(self.index)
         self.verifier = Verifier(self.index.embedder)
-        self.chain = Chain(self.search, self.papers, self.settings, self.verifier, Extractor(self.index.embedder),
-                           backends=backends, corpus_version=self.index.store.generation)
+        self.chain = Chain(
+            self.search,
+            self.papers,
+            self.settings,
+            self.verifier,
+            Extractor(self.index.embedder),
+            backends=backends,
+            corpus_version=self.index.store.generation,
+        )
         self.chain.judge = make_answer_judge(self.settings, self.chain.backend)
         if not self.index.count_papers() and corpus:
             if corpus != BUNDLED:
                 self.ingest(corpus)
             elif (self.index.dir / USER_INDEX_MARK).exists():
-                raise AssistantError(f"the index in {self.index.dir} is empty; ingest files with `assistant ingest FILE`")
+                raise AssistantError(
+                    f"the index in {self.index.dir} is empty; ingest files with `assistant ingest FILE`"
+                )
             else:
                 self.index.ingest(seed_files(SEEDS_DIR))
 
@@ -76,12 +92,15 @@ class Assistant:
 
     def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None) -> Answer:
         """A cited answer to `question`; `history` is a list of {"role", "content"} turns; `model` for the openai backend."""
-        return self.chain.ask(question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model)
+        return self.chain.ask(
+            question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model
+        )
 
     def ask_stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None):
         """Yield text deltas while answering, then the final `Answer`."""
-        return self.chain.stream(question, history=history, filters=filters, k=k, strict=strict, backend=backend,
-                                 model=model)
+        return self.chain.stream(
+            question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model
+        )
 
     def ingest(self, paths, rebuild: bool = False, strict: bool = False) -> IngestSummary:
         """Add bibliography files (BibTeX, RIS, CSV, JSON, PubMed, ...) to the index; all-or-nothing per call.
@@ -101,4 +120,6 @@ class Assistant:
     def _mark_user_index(self) -> None:
         """Record that the user chose this folder's content, so the bundled corpus is never added to it."""
         self.index.dir.mkdir(parents=True, exist_ok=True)
-        (self.index.dir / USER_INDEX_MARK).write_text("This index holds the user's files; the bundled corpus is not added to it.\n")
+        (self.index.dir / USER_INDEX_MARK).write_text(
+            "This index holds the user's files; the bundled corpus is not added to it.\n"
+        )

@@ -76,16 +76,26 @@ class OpenAIBackend:
     context_window: int | None = None  # prompt + answer tokens the model takes; None: settings.llm.context_window
     source_tokens: int | None = None  # token budget of the prompt's sources; None: settings.llm.source_tokens
 
-    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, retries: int = 2, connect_timeout: float = 5.0,
-                 first_token_timeout: float | None = None, max_concurrent: int = 4):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 2,
+        connect_timeout: float = 5.0,
+        first_token_timeout: float | None = None,
+        max_concurrent: int = 4,
+    ):
         from openai import OpenAI
 
         self.model = model
         self.base_url = base_url
         key = secret("OPENAI_API_KEY", api_key)
         if not key and not base_url:
-            raise BackendError("the openai backend needs OPENAI_API_KEY, or OPENAI_BASE_URL / ASSISTANT_LLM__BASE_URL for a local endpoint")
+            raise BackendError(
+                "the openai backend needs OPENAI_API_KEY, or OPENAI_BASE_URL / ASSISTANT_LLM__BASE_URL for a local endpoint"
+            )
         self.timeout, self.retries, self.connect_timeout = timeout, retries, connect_timeout
         self.first_token_timeout = first_token_timeout or timeout
         # Retries are ours (deadline-aware), so the client makes exactly one attempt per call.
@@ -105,8 +115,9 @@ class OpenAIBackend:
     def deadline(self) -> Deadline:
         return Deadline.start(self.first_token_timeout, self.timeout)
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float,
-               deadline: Deadline | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], max_tokens: int, temperature: float, deadline: Deadline | None = None
+    ) -> Iterator[str]:
         """Yield text deltas; raise BackendError on failure, a missed deadline, or a stream that ends unfinished."""
         deadline = deadline or self.deadline()
         self.usage = {}
@@ -122,8 +133,12 @@ class OpenAIBackend:
     def _watch(self, messages, max_tokens, temperature, deadline: Deadline) -> Iterator[str]:
         events: queue.Queue = queue.Queue()
         cancel = threading.Event()
-        worker = threading.Thread(target=self._call, args=(messages, max_tokens, temperature, deadline, events, cancel),
-                                  daemon=True, name="llm-call")
+        worker = threading.Thread(
+            target=self._call,
+            args=(messages, max_tokens, temperature, deadline, events, cancel),
+            daemon=True,
+            name="llm-call",
+        )
         worker.start()
         received, usage = False, {}
         try:
@@ -157,8 +172,13 @@ class OpenAIBackend:
                 wait = max(0.1, deadline.left(False)) + 1.0  # the watchdog, not httpx, should notice a missed deadline
                 timeout = httpx.Timeout(wait, connect=min(self.connect_timeout, wait))
                 stream = self.client.chat.completions.create(
-                    model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                    stream=True, timeout=timeout)
+                    model=self.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=True,
+                    timeout=timeout,
+                )
                 finished = self._pump(stream, events, cancel, state)
                 if not cancel.is_set():
                     events.put(("end", finished))
@@ -166,9 +186,13 @@ class OpenAIBackend:
             except Exception as err:  # handed to the caller, which maps it to a BackendError
                 if cancel.is_set():
                     return
-                backoff = min(2.0, 0.5 * 2 ** attempt)
-                if (attempt < self.retries and not state["sent"] and self._retryable(err)
-                        and deadline.left(False) > backoff + self.connect_timeout):
+                backoff = min(2.0, 0.5 * 2**attempt)
+                if (
+                    attempt < self.retries
+                    and not state["sent"]
+                    and self._retryable(err)
+                    and deadline.left(False) > backoff + self.connect_timeout
+                ):
                     attempt += 1
                     time.sleep(backoff)
                     continue
@@ -183,7 +207,9 @@ class OpenAIBackend:
                 if cancel.is_set():
                     return None
                 if getattr(event, "usage", None):
-                    events.put(("usage", {"prompt": event.usage.prompt_tokens, "completion": event.usage.completion_tokens}))
+                    events.put(
+                        ("usage", {"prompt": event.usage.prompt_tokens, "completion": event.usage.completion_tokens})
+                    )
                 for choice in event.choices or []:
                     if choice.delta and choice.delta.content:
                         state["sent"] = True
@@ -217,11 +243,14 @@ class OpenAIBackend:
             return BackendError(f"{self.where()} sent a malformed response: {_short(str(err))}")
         return BackendError(f"{self.where()} failed: {type(err).__name__}: {_short(str(err))}")
 
-    def complete(self, messages: list[dict], max_tokens: int, temperature: float, deadline: Deadline | None = None) -> str:
+    def complete(
+        self, messages: list[dict], max_tokens: int, temperature: float, deadline: Deadline | None = None
+    ) -> str:
         return "".join(self.stream(messages, max_tokens, temperature, deadline=deadline))
 
-    def first_token(self, messages: list[dict], top_logprobs: int = 20,
-                    deadline: Deadline | None = None) -> tuple[str, list[tuple[str, float]]]:
+    def first_token(
+        self, messages: list[dict], top_logprobs: int = 20, deadline: Deadline | None = None
+    ) -> tuple[str, list[tuple[str, float]]]:
         """One token at temperature 0 and the log-probabilities of the likeliest first tokens ([] when the server
         gives none), within the deadline's first-token time; raise BackendError on failure or a missed deadline."""
         deadline = deadline or self.deadline()
@@ -229,8 +258,12 @@ class OpenAIBackend:
             raise BackendError(deadline.missed(self.where(), False))
         outcome: queue.Queue = queue.Queue()
         try:
-            threading.Thread(target=self._first_token, args=(messages, top_logprobs, deadline, outcome), daemon=True,
-                             name="llm-token").start()
+            threading.Thread(
+                target=self._first_token,
+                args=(messages, top_logprobs, deadline, outcome),
+                daemon=True,
+                name="llm-token",
+            ).start()
             try:
                 kind, value = outcome.get(timeout=max(0.0, deadline.left(False)))
             except queue.Empty:
@@ -251,8 +284,14 @@ class OpenAIBackend:
             wait = max(0.1, deadline.left(False)) + 1.0
             try:
                 reply = self.client.chat.completions.create(
-                    model=self.model, messages=messages, max_tokens=1, temperature=0.0, stream=False,
-                    timeout=httpx.Timeout(wait, connect=min(self.connect_timeout, wait)), **options)
+                    model=self.model,
+                    messages=messages,
+                    max_tokens=1,
+                    temperature=0.0,
+                    stream=False,
+                    timeout=httpx.Timeout(wait, connect=min(self.connect_timeout, wait)),
+                    **options,
+                )
                 choice = reply.choices[0]
                 content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else []
                 top = [(t.token, t.logprob) for t in content[0].top_logprobs or []] if content else []
@@ -304,8 +343,19 @@ class LlamaServer:
             raise BackendError("the local backend needs llama-cpp-python: pip install 'llama-cpp-python[server]'")
         if not self.model_path.is_file():
             raise BackendError(f"GGUF model not found: {self.model_path}")
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
-               "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+        ]
         if self.n_threads:
             cmd += ["--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads)]
         # llama.cpp logs a lot while loading; a pipe would fill up and block it, so log to a file.
@@ -352,8 +402,14 @@ class LocalBackend(OpenAIBackend):
 
     name = "local"
 
-    def __init__(self, gguf: str | Path, models_dir: Path = Path("~/.cache/assistant/models"), n_ctx: int = 2048,
-                 n_threads: int | None = None, **limits):
+    def __init__(
+        self,
+        gguf: str | Path,
+        models_dir: Path = Path("~/.cache/assistant/models"),
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        **limits,
+    ):
         from .models import resolve_gguf
 
         path = resolve_gguf(gguf, models_dir)
@@ -367,13 +423,20 @@ class LocalBackend(OpenAIBackend):
 def make_backend(name: str, settings: Settings):
     """An LLM backend by name ('openai' or 'local'); extractive needs none and returns None."""
     cfg = settings.llm
-    limits = {"timeout": cfg.timeout, "retries": cfg.retries, "connect_timeout": cfg.connect_timeout,
-              "first_token_timeout": cfg.first_token_timeout, "max_concurrent": cfg.max_concurrent}
+    limits = {
+        "timeout": cfg.timeout,
+        "retries": cfg.retries,
+        "connect_timeout": cfg.connect_timeout,
+        "first_token_timeout": cfg.first_token_timeout,
+        "max_concurrent": cfg.max_concurrent,
+    }
     if name == "openai":
         backend = OpenAIBackend(cfg.model, cfg.base_url, **limits)
         backend.source_tokens = cfg.source_tokens
     elif name == "local":
-        backend = LocalBackend(cfg.gguf, cfg.models_dir, n_ctx=min(cfg.context_window, 2048), n_threads=cfg.n_threads, **limits)
+        backend = LocalBackend(
+            cfg.gguf, cfg.models_dir, n_ctx=min(cfg.context_window, 2048), n_threads=cfg.n_threads, **limits
+        )
         backend.source_tokens = cfg.local_source_tokens
     else:
         return None

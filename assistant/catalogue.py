@@ -78,8 +78,13 @@ def metadata_query(question: str, papers: list[Paper]) -> MetadataQuery | None:
     count_only = bool(re.search(r"\bhow many papers\b", q))
     topic = _topic(q) if not what else ""
     single = not what and not count_only and not topic
-    return MetadataQuery(description=" ".join(x for x in (what, described) if x), papers=selected,
-                         count_only=count_only, topic=topic or (question if single else ""), single=single)
+    return MetadataQuery(
+        description=" ".join(x for x in (what, described) if x),
+        papers=selected,
+        count_only=count_only,
+        topic=topic or (question if single else ""),
+        single=single,
+    )
 
 
 def _scope(q: str, papers: list[Paper]) -> tuple[list[Paper], str]:
@@ -91,7 +96,9 @@ def _scope(q: str, papers: list[Paper]) -> tuple[list[Paper], str]:
             return [p for p in papers if title.lower() in listing_names(p)], f"in the listing “{title}”"
     m = re.search(r"\blisting (\d{3})\b", q)
     if m:
-        return [p for p in papers if any(n.startswith(m.group(1)) for n in listing_names(p))], f"in listing {m.group(1)}"
+        return [
+            p for p in papers if any(n.startswith(m.group(1)) for n in listing_names(p))
+        ], f"in listing {m.group(1)}"
     return papers, ""
 
 
@@ -137,18 +144,25 @@ def answer_from_metadata(answer: Answer, meta: MetadataQuery, search, min_simila
     answer.model = "metadata"
     answer.notes.append("answered from the papers' listing metadata (listing, date, authors), not from abstract text")
     shown = papers[: max(k or 10, 10)]
-    answer.sources = [Hit(paper_id=p.paper_id, title=p.title, abstract=p.abstract, score=1.0, rank=i,
-                          metadata=paper_metadata(p)) for i, p in enumerate(shown, 1)]
+    answer.sources = [
+        Hit(paper_id=p.paper_id, title=p.title, abstract=p.abstract, score=1.0, rank=i, metadata=paper_metadata(p))
+        for i, p in enumerate(shown, 1)
+    ]
     subject = f"papers {meta.description}".strip()
     if not papers:
         answer.text, answer.abstained = f"No indexed papers match ({subject}).", False
         answer.sentences = [Sentence(text=answer.text, verdict="listing")]
         return
-    lead = Sentence(text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).",
-                    verdict="listing")
-    answer.sentences = [lead] + [Sentence(text=f"“{p.title}”{facts(p)}.", citations=[i], verdict="supported", score=1.0)
-                                 for i, p in enumerate(shown, 1)]
-    answer.citations = [Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)]
+    lead = Sentence(
+        text=f"{len(papers)} indexed paper{'s' if len(papers) != 1 else ''} match ({subject}).", verdict="listing"
+    )
+    answer.sentences = [lead] + [
+        Sentence(text=f"“{p.title}”{facts(p)}.", citations=[i], verdict="supported", score=1.0)
+        for i, p in enumerate(shown, 1)
+    ]
+    answer.citations = [
+        Citation(number=i, paper_id=p.paper_id, title=p.title, evidence=[]) for i, p in enumerate(shown, 1)
+    ]
     answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
 
 
@@ -167,8 +181,10 @@ def _on_topic(meta: MetadataQuery, search, min_similarity: float) -> list[Paper]
 
 def facts(paper: Paper) -> str:
     """Example: facts(p) == ": dated Feb 3, 2025, 12 authors, in Daily Papers" """
-    found = [f"dated {paper.date}" if paper.date else "",
-             f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
-             f"from {paper.organisation}" if paper.organisation else "",
-             "in " + " and ".join(listing_display_name(s.listing, s.listing_title) for s in paper.sources)]
+    found = [
+        f"dated {paper.date}" if paper.date else "",
+        f"{paper.authors_count} author{'s' if paper.authors_count != 1 else ''}" if paper.authors_count else "",
+        f"from {paper.organisation}" if paper.organisation else "",
+        "in " + " and ".join(listing_display_name(s.listing, s.listing_title) for s in paper.sources),
+    ]
     return ": " + ", ".join(f for f in found if f)

@@ -24,13 +24,16 @@ def chunk_paper(paper: Paper, size: int, overlap: int) -> list[Chunk]:
     else:
         pieces = _splitter(budget, min(overlap, budget // 4)).split_text(paper.abstract)
     pieces = [p for p in pieces if p] or [paper.abstract]
-    return [Chunk(chunk_id=f"{paper.paper_id}:{i}", paper_id=paper.paper_id, text=head + piece, position=i)
-            for i, piece in enumerate(pieces)]
+    return [
+        Chunk(chunk_id=f"{paper.paper_id}:{i}", paper_id=paper.paper_id, text=head + piece, position=i)
+        for i, piece in enumerate(pieces)
+    ]
 
 
 @lru_cache(maxsize=64)
 def _splitter(budget: int, overlap: int):
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(chunk_size=budget, chunk_overlap=overlap,
-                            tokenizer=lambda t: encoding().encode(t, disallowed_special=()))
+    return SentenceSplitter(
+        chunk_size=budget, chunk_overlap=overlap, tokenizer=lambda t: encoding().encode(t, disallowed_special=())
+    )

@@ -24,9 +24,14 @@ VARIANT_RES = [
     re.compile(rf"\(\s*{SOURCE_WORDS}({NUMBERS})\s*\)", re.I),
     re.compile(rf"\(\s*({NUMBERS})\s*\)(?=\s*(?:[.,;:!?\[(]|$))"),  # "(1)." but not the enumeration "(1) a, (2) b"
 ]
-BARE_RE = re.compile(rf"\b(?:according to |as (?:stated|reported|shown) (?:in|by) )?sources?\s*#?\s*({NUMBERS})\b", re.I)
-LEAD_IN_RE = re.compile(r"^(?:according to|as (?:stated|reported|shown|described) (?:in|by)|based on|in|from)\s*"
-                        r"(\[[^\]]+\])\s*,?\s*", re.I)
+BARE_RE = re.compile(
+    rf"\b(?:according to |as (?:stated|reported|shown) (?:in|by) )?sources?\s*#?\s*({NUMBERS})\b", re.I
+)
+LEAD_IN_RE = re.compile(
+    r"^(?:according to|as (?:stated|reported|shown|described) (?:in|by)|based on|in|from)\s*"
+    r"(\[[^\]]+\])\s*,?\s*",
+    re.I,
+)
 
 
 def normalise_markers(text: str, count: int) -> str:
@@ -34,6 +39,7 @@ def normalise_markers(text: str, count: int) -> str:
 
     Example: normalise_markers("A holds (1). B (Sources 1 and 2). C [Source 3].", 3) == "A holds [1]. B [1, 2]. C [3]."
     """
+
     def bracket(match: re.Match) -> str:
         numbers = _numbers(match.group(1), count)
         return "[" + _canonical(match.group(1)) + "]" if numbers else match.group(0)
@@ -60,7 +66,7 @@ def _at_end(sentence: str, marker: str) -> str:
 def _move_lead_in(sentence: str) -> str:
     """Example: _move_lead_in("According to [2], X holds.") == "X holds [2]." """
     match = LEAD_IN_RE.match(sentence)
-    rest = sentence[match.end():] if match else ""
+    rest = sentence[match.end() :] if match else ""
     if not rest:
         return sentence
     return _at_end(rest[0].upper() + rest[1:], match.group(1))
@@ -82,7 +88,7 @@ def split_sentences(text: str) -> list[str]:
         return []
     sentences, start = [], 0
     for match in SENTENCE_END_RE.finditer(text):
-        before = text[start: match.start()]
+        before = text[start : match.start()]
         if before.endswith(ABBREVIATIONS) or re.search(r"\b[A-Z]\.$", before):
             continue
         end = match.end() - len(match.group(0)) + len(match.group(0).rstrip())
@@ -171,8 +177,12 @@ def cite(sentences: list[Sentence], sources: list[Hit], evidence: dict[int, list
     numbers, mapping, _ = renumber([s.citations for s in sentences], set(range(1, len(sources) + 1)))
     for sentence, new in zip(sentences, numbers):
         sentence.citations = new
-    return [Citation(number=new, paper_id=sources[old - 1].paper_id, title=sources[old - 1].title,
-                     evidence=evidence.get(old, [])) for old, new in sorted(mapping.items(), key=lambda item: item[1])]
+    return [
+        Citation(
+            number=new, paper_id=sources[old - 1].paper_id, title=sources[old - 1].title, evidence=evidence.get(old, [])
+        )
+        for old, new in sorted(mapping.items(), key=lambda item: item[1])
+    ]
 
 
 def with_markers(text: str, numbers: list[int]) -> str:

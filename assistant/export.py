@@ -29,7 +29,13 @@ def reference(number: int, title: str, paper_id: str, meta: dict) -> str:
         people = meta["organisation"]
     year = meta.get("year") or meta.get("date")
     head = " ".join(p for p in (people, f"({year})." if year else "") if p)
-    parts = [f"[{number}]", head, f"*{_md(title)}*.", f"{_md(meta['venue'])}." if meta.get("venue") else "", f"id: {paper_id}."]
+    parts = [
+        f"[{number}]",
+        head,
+        f"*{_md(title)}*.",
+        f"{_md(meta['venue'])}." if meta.get("venue") else "",
+        f"id: {paper_id}.",
+    ]
     url = safe_url(meta.get("url"))
     if url:
         parts.append(f"<{url}>")
@@ -43,8 +49,15 @@ def to_markdown(answer: Answer) -> str:
         lines.append(_md(answer.text))
         return "\n".join(lines) + "\n"
     flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
-    lines.append(" ".join(_md(with_markers(s.text, s.citations)) + flags.get(s.verdict, "")
-                          + (" *(cited post hoc)*" if s.attributed else "") for s in answer.sentences) or _md(answer.text))
+    lines.append(
+        " ".join(
+            _md(with_markers(s.text, s.citations))
+            + flags.get(s.verdict, "")
+            + (" *(cited post hoc)*" if s.attributed else "")
+            for s in answer.sentences
+        )
+        or _md(answer.text)
+    )
     if answer.citations:
         lines += ["", "## References", ""]
         hits = _hits(answer)
@@ -53,7 +66,9 @@ def to_markdown(answer: Answer) -> str:
             lines.append(reference(c.number, c.title, c.paper_id, meta))
             lines.extend(f"   > {_md(e)}" for e in c.evidence[:2])
             lines.append("")
-    lines.append(f"*Answered by the {answer.backend or '?'} backend" + (f" ({answer.model})" if answer.model else "") + ".*")
+    lines.append(
+        f"*Answered by the {answer.backend or '?'} backend" + (f" ({answer.model})" if answer.model else "") + ".*"
+    )
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -68,9 +83,13 @@ def to_bibtex(answer: Answer) -> str:
         meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
         key = cite_key(c.title, meta, c.paper_id, keys)
         keys.add(key)
-        fields = [("title", c.title), ("author", " and ".join(meta.get("authors") or [])),
-                  ("year", str(meta.get("year") or "")), ("howpublished", meta.get("venue") or ""),
-                  ("note", f"paper id {c.paper_id}")]
+        fields = [
+            ("title", c.title),
+            ("author", " and ".join(meta.get("authors") or [])),
+            ("year", str(meta.get("year") or "")),
+            ("howpublished", meta.get("venue") or ""),
+            ("note", f"paper id {c.paper_id}"),
+        ]
         library.add(Entry("misc", key, [Field(k, v) for k, v in fields if v]))
         urls[key] = safe_url(meta.get("url"))
     if not library.entries:

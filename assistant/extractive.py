@@ -24,48 +24,77 @@ from .untrusted import addresses_reader
 NAME = "extractive"
 MODEL = "shaped-mmr-sentences"
 
-DEPENDENT_RE = re.compile(r"^(it|its|this|these|those|such|they|their|them|he|she|however|moreover|furthermore|"
-                          r"additionally|in addition|thus|therefore|hence|consequently|besides|also|then|nevertheless|"
-                          r"nonetheless|in contrast|instead|yet|accordingly|as a result|unfortunately|surprisingly)\b",
-                          re.IGNORECASE)
+DEPENDENT_RE = re.compile(
+    r"^(it|its|this|these|those|such|they|their|them|he|she|however|moreover|furthermore|"
+    r"additionally|in addition|thus|therefore|hence|consequently|besides|also|then|nevertheless|"
+    r"nonetheless|in contrast|instead|yet|accordingly|as a result|unfortunately|surprisingly)\b",
+    re.IGNORECASE,
+)
 # "In the medical domain, this poses …": the pronoun subject comes after a short opening phrase.
 LATE_PRONOUN_RE = re.compile(r"^[^,]{0,60},\s*(this|it|these|they|such)\b", re.IGNORECASE)
-SELF_CONTAINED_RE = re.compile(r"^(this|these) (paper|work|study|article|survey|thesis|report|letter)s?\b", re.IGNORECASE)
-METHOD_RE = re.compile(r"\b(we (propose|introduce|present|develop|design|formulate|devise|build|construct|frame|cast|"
-                       r"leverage|employ|use|adopt|train|apply|first|then|also)|our (method|approach|framework|model|"
-                       r"algorithm|system)|(this|the) (paper|work) (proposes|introduces|presents)|consists of|"
-                       r"is (based on|built on|composed of)|by (using|leveraging|combining|introducing)|which (uses|combines))\b",
-                       re.IGNORECASE)
-CONTRIBUTION_RE = re.compile(r"\b(we (propose|introduce|present|develop|design|release|construct|curate|build)|"
-                             r"(this|the) (paper|work|study) (proposes|introduces|presents|develops)|we call|named|dubbed|termed)\b",
-                             re.IGNORECASE)
-FINDING_RE = re.compile(r"\d|\b(outperform\w*|achiev\w*|improv\w*|reduc\w*|surpass\w*|speed-?ups?|faster|accura\w*|"
-                        r"results? (show|demonstrate|indicate|reveal)|experiments? (show|demonstrate|indicate|reveal)|"
-                        r"we (find|found|show|observe|demonstrate|reveal)|state-of-the-art|significant\w*|gains?)\b",
-                        re.IGNORECASE)
-BACKGROUND_RE = re.compile(r"\b(recent(ly)?|have (shown|achieved|gained|revolutioni[sz]ed|become|attracted|emerged)|"
-                           r"has (shown|achieved|gained|become|attracted|emerged)|remains? (a |an )?(challeng|open|difficult)|"
-                           r"suffer\w*|existing (methods|approaches|works?)|current (methods|approaches)|despite|"
-                           r"is (a|an) (crucial|fundamental|key|important|critical|essential|popular)|widely (used|adopted)|"
-                           r"growing (interest|demand)|limitations?|drawbacks?)\b", re.IGNORECASE)
-PAPERS_RE = re.compile(r"^\s*(which|what|list|name|find|show)( \w+){0,2}? (papers?|works?|studies|articles|research|approaches|methods)\b"
-                       r"|\b(papers?|works?|studies) (on|about|that|which|address\w*|propos\w*|tackl\w*|dealing)\b", re.IGNORECASE)
-RESULTS_RE = re.compile(r"^\s*(how (much|many|well|fast|accurate|large)|by how much)\b|\b(what|which) (results?|accuracy|"
-                        r"speed-?ups?|improvements?|gains?|performance|score|error|reduction|percentage)\b|\b(find|found|reveal|"
-                        r"show)\b\??$", re.IGNORECASE)
+SELF_CONTAINED_RE = re.compile(
+    r"^(this|these) (paper|work|study|article|survey|thesis|report|letter)s?\b", re.IGNORECASE
+)
+METHOD_RE = re.compile(
+    r"\b(we (propose|introduce|present|develop|design|formulate|devise|build|construct|frame|cast|"
+    r"leverage|employ|use|adopt|train|apply|first|then|also)|our (method|approach|framework|model|"
+    r"algorithm|system)|(this|the) (paper|work) (proposes|introduces|presents)|consists of|"
+    r"is (based on|built on|composed of)|by (using|leveraging|combining|introducing)|which (uses|combines))\b",
+    re.IGNORECASE,
+)
+CONTRIBUTION_RE = re.compile(
+    r"\b(we (propose|introduce|present|develop|design|release|construct|curate|build)|"
+    r"(this|the) (paper|work|study) (proposes|introduces|presents|develops)|we call|named|dubbed|termed)\b",
+    re.IGNORECASE,
+)
+FINDING_RE = re.compile(
+    r"\d|\b(outperform\w*|achiev\w*|improv\w*|reduc\w*|surpass\w*|speed-?ups?|faster|accura\w*|"
+    r"results? (show|demonstrate|indicate|reveal)|experiments? (show|demonstrate|indicate|reveal)|"
+    r"we (find|found|show|observe|demonstrate|reveal)|state-of-the-art|significant\w*|gains?)\b",
+    re.IGNORECASE,
+)
+BACKGROUND_RE = re.compile(
+    r"\b(recent(ly)?|have (shown|achieved|gained|revolutioni[sz]ed|become|attracted|emerged)|"
+    r"has (shown|achieved|gained|become|attracted|emerged)|remains? (a |an )?(challeng|open|difficult)|"
+    r"suffer\w*|existing (methods|approaches|works?)|current (methods|approaches)|despite|"
+    r"is (a|an) (crucial|fundamental|key|important|critical|essential|popular)|widely (used|adopted)|"
+    r"growing (interest|demand)|limitations?|drawbacks?)\b",
+    re.IGNORECASE,
+)
+PAPERS_RE = re.compile(
+    r"^\s*(which|what|list|name|find|show)( \w+){0,2}? (papers?|works?|studies|articles|research|approaches|methods)\b"
+    r"|\b(papers?|works?|studies) (on|about|that|which|address\w*|propos\w*|tackl\w*|dealing)\b",
+    re.IGNORECASE,
+)
+RESULTS_RE = re.compile(
+    r"^\s*(how (much|many|well|fast|accurate|large)|by how much)\b|\b(what|which) (results?|accuracy|"
+    r"speed-?ups?|improvements?|gains?|performance|score|error|reduction|percentage)\b|\b(find|found|reveal|"
+    r"show)\b\??$",
+    re.IGNORECASE,
+)
 URL_RE = re.compile(r"\$?\\?(href\{)?(https?://|www\.)\S+")
-AVAILABILITY_RE = re.compile(r"^\W*(in addition, )?(the |our |all |both |more details and )?(source )?"
-                             r"(code|codes|implementation|models?|data(sets?)?|weights|checkpoints|resources|details)\b"
-                             r"[^.]{0,60}?\b(is|are|will be|be made|has been|have been)\s+(publicly |freely |openly |made )?"
-                             r"(available|avaliable|released|open-?sourced|accessible|coming soon)\b"
-                             r"|\b(is|are) coming soon\b|^(our )?(project )?(web)?(page|site|webpage|website)\s*:"
-                             r"|^\W*we (release|open-source|publish|make public) (our |the )?(source )?(code|codes|implementation)\b"
-                             r"[^.]{0,60}\b(at|on|via)\b", re.IGNORECASE)
-ASKS_FOR_CODE_RE = re.compile(r"\b(code|github|available|availability|release[ds]?|open[- ]?source\w*|implementation|"
-                              r"repositor(y|ies)|download|link|url|website|project page)\b", re.IGNORECASE)
+AVAILABILITY_RE = re.compile(
+    r"^\W*(in addition, )?(the |our |all |both |more details and )?(source )?"
+    r"(code|codes|implementation|models?|data(sets?)?|weights|checkpoints|resources|details)\b"
+    r"[^.]{0,60}?\b(is|are|will be|be made|has been|have been)\s+(publicly |freely |openly |made )?"
+    r"(available|avaliable|released|open-?sourced|accessible|coming soon)\b"
+    r"|\b(is|are) coming soon\b|^(our )?(project )?(web)?(page|site|webpage|website)\s*:"
+    r"|^\W*we (release|open-source|publish|make public) (our |the )?(source )?(code|codes|implementation)\b"
+    r"[^.]{0,60}\b(at|on|via)\b",
+    re.IGNORECASE,
+)
+ASKS_FOR_CODE_RE = re.compile(
+    r"\b(code|github|available|availability|release[ds]?|open[- ]?source\w*|implementation|"
+    r"repositor(y|ies)|download|link|url|website|project page)\b",
+    re.IGNORECASE,
+)
 HOW_RE = re.compile(r"^\s*how (does|do|is|are|can|did|could|would)\b|\bhow .* works?\b", re.IGNORECASE)
-ROLE_BONUS = {"how": {"method": 0.12, "finding": 0.0}, "results": {"method": 0.0, "finding": 0.15},
-              "what": {"method": 0.08, "finding": 0.04}, "papers": {"method": 0.1, "finding": 0.0}}
+ROLE_BONUS = {
+    "how": {"method": 0.12, "finding": 0.0},
+    "results": {"method": 0.0, "finding": 0.15},
+    "what": {"method": 0.08, "finding": 0.04},
+    "papers": {"method": 0.1, "finding": 0.0},
+}
 
 
 def question_kind(question: str) -> str:
@@ -137,14 +166,21 @@ def labelled(title: str, sentence: str) -> str:
 def quoted_text(text: str, title: str) -> str:
     """The verbatim part of an answer sentence: without the “title”: label a paper list puts in front."""
     prefix = f"“{title}”: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 class Extractor:
     """Chooses answer sentences from retrieved abstracts; caches sentence embeddings per paper."""
 
-    def __init__(self, embedder, max_sentences: int = 3, diversity: float = 0.35, per_paper: int = 2,
-                 focused_sentences: int = 4, list_min_match: float = 1.45):
+    def __init__(
+        self,
+        embedder,
+        max_sentences: int = 3,
+        diversity: float = 0.35,
+        per_paper: int = 2,
+        focused_sentences: int = 4,
+        list_min_match: float = 1.45,
+    ):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.diversity = diversity
@@ -174,15 +210,20 @@ class Extractor:
         if len(focused) >= 2:  # "X vs Y": each named paper's contribution, then its most relevant other sentence
             chosen = []
             for number in focused[:4]:
-                chosen += self._mmr(self._pool(question, query, [hits[number - 1]], kind, number - 1, len(hits), lead=True),
-                                    self.per_paper, self.per_paper)
+                chosen += self._mmr(
+                    self._pool(question, query, [hits[number - 1]], kind, number - 1, len(hits), lead=True),
+                    self.per_paper,
+                    self.per_paper,
+                )
             return chosen
         pool = []
         for number, hit in enumerate(hits, 1):
             pool += self._pool(question, query, [hit], kind, offset=number - 1, total=len(hits))
         return self._mmr(pool, self.max_sentences, self.per_paper)
 
-    def _pool(self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int, lead: bool = False) -> list:
+    def _pool(
+        self, question: str, query, hits: list[Hit], kind: str, offset: int, total: int, lead: bool = False
+    ) -> list:
         """Scored units: (score, [sentences], vector, number, role of the unit's last sentence)."""
         query_words = content_words(question)
         skip = set() if ASKS_FOR_CODE_RE.search(question) else {"availability"}
@@ -199,9 +240,13 @@ class Extractor:
                     continue
                 if any(sentence_role(sentences[i]) == "background" for i in unit[:-1]):
                     role = "background"  # a unit that opens with background would lead with it
-                overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(1, len(query_words))
+                overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(
+                    1, len(query_words)
+                )
                 score = float(sims[last]) + 0.3 * overlap + 0.05 * (total - number) / max(1, total)
-                score += ROLE_BONUS[kind].get(role, 0.0) - (0.1 if role == "background" else 0.0) - 0.03 * (len(unit) - 1)
+                score += (
+                    ROLE_BONUS[kind].get(role, 0.0) - (0.1 if role == "background" else 0.0) - 0.03 * (len(unit) - 1)
+                )
                 if (kind == "what" or lead) and CONTRIBUTION_RE.search(sentences[last]):
                     score += 0.1  # "What is X?" is answered first by the sentence that introduces X
                 pool.append((score, [sentences[i] for i in unit], vectors[last], number, role, unit))
@@ -212,9 +257,11 @@ class Extractor:
         used: dict[int, set[int]] = {}
         count = 0
         while pool and count < limit:
+
             def gain(item):
                 redundancy = max((float(item[2] @ c[2]) for c in chosen), default=0.0)
                 return item[0] - self.diversity * redundancy
+
             best = max(pool, key=gain)
             pool.remove(best)
             taken = used.setdefault(best[3], set())

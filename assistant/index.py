@@ -120,19 +120,25 @@ class PaperIndex:
             migrate_json_store(self)
         version = self.store.meta("version") if self.store.exists else None
         if version not in (None, STORE_VERSION):
-            raise IndexMismatchError(f"the index in {self.dir} was written by another version of assistant "
-                                     f"(store version {version}, expected {STORE_VERSION}); {REBUILD_HINT}")
+            raise IndexMismatchError(
+                f"the index in {self.dir} was written by another version of assistant "
+                f"(store version {version}, expected {STORE_VERSION}); {REBUILD_HINT}"
+            )
 
     def check_compatible(self) -> None:
         """Raise IndexMismatchError if the index was built with other embedding/chunking settings."""
         built = self.manifest.get("fingerprint")
         wanted = self.settings.index_fingerprint()
         if built and built != wanted:
-            diff = ", ".join(f"{k}: index has {built.get(k)!r}, settings ask for {wanted[k]!r}"
-                             for k in wanted if built.get(k) != wanted[k])
+            diff = ", ".join(
+                f"{k}: index has {built.get(k)!r}, settings ask for {wanted[k]!r}"
+                for k in wanted
+                if built.get(k) != wanted[k]
+            )
             raise IndexMismatchError(
                 f"the index in {self.dir} was built with other settings ({diff}). Rebuild it with "
-                f"`assistant ingest --rebuild` (or point ASSISTANT_INDEX_DIR at a new folder).")
+                f"`assistant ingest --rebuild` (or point ASSISTANT_INDEX_DIR at a new folder)."
+            )
 
     def count_papers(self) -> int:
         return self.store.count_papers()
@@ -141,8 +147,10 @@ class PaperIndex:
         """Every committed paper in listing order; cached until the next commit by anyone."""
         generation = self.store.generation()
         if self._papers_cache is None or self._papers_cache[0] != generation:
-            ordered = sorted(self.store.all_papers(),
-                             key=lambda p: (p.sources[0].listing, p.sources[0].position) if p.sources else ("", 0))
+            ordered = sorted(
+                self.store.all_papers(),
+                key=lambda p: (p.sources[0].listing, p.sources[0].position) if p.sources else ("", 0),
+            )
             self._papers_cache = (generation, ordered)
         return list(self._papers_cache[1])
 
@@ -192,7 +200,9 @@ class PaperIndex:
             if self._collection is None:
                 client = self._client or chroma_client(self.settings, self.dir)
                 self._client = client
-                self._collection = client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
+                self._collection = client.get_or_create_collection(
+                    self.collection_name, metadata={"hnsw:space": "cosine"}
+                )
             return self._collection
 
     @property
@@ -201,8 +211,9 @@ class PaperIndex:
         _ = self.chroma_collection  # opens the client, whose limit is read next
         return max(1, min(self._client.get_max_batch_size(), 5000))
 
-    def dense_query(self, vector, n: int, where: dict | None = None, accept=None,
-                    fetch: int | None = None) -> list[tuple[str, str, float]]:
+    def dense_query(
+        self, vector, n: int, where: dict | None = None, accept=None, fetch: int | None = None
+    ) -> list[tuple[str, str, float]]:
         """Nearest committed chunks to a query vector: [(chunk_id, paper_id, cosine similarity)].
 
         `accept(metadata)` filters the `fetch` nearest (default n) after the query, instead of `where` inside it.
@@ -210,20 +221,25 @@ class PaperIndex:
         total = self.store.count_chunks()
         if not total or n <= 0:
             return []
-        result = self.chroma_collection.query(query_embeddings=[list(map(float, vector))],
-                                              n_results=min((fetch or n) + 16, total), where=where,
-                                              include=["distances", "metadatas"])
+        result = self.chroma_collection.query(
+            query_embeddings=[list(map(float, vector))],
+            n_results=min((fetch or n) + 16, total),
+            where=where,
+            include=["distances", "metadatas"],
+        )
         ids = result["ids"][0]
         committed = set(self.store.chunk_texts(ids))  # skips chunks of an uncommitted or failed ingest
-        found = [(cid, meta["paper_id"], 1.0 - dist)
-                 for cid, meta, dist in zip(ids, result["metadatas"][0], result["distances"][0])
-                 if cid in committed and (accept is None or accept(meta))]
+        found = [
+            (cid, meta["paper_id"], 1.0 - dist)
+            for cid, meta, dist in zip(ids, result["metadatas"][0], result["distances"][0])
+            if cid in committed and (accept is None or accept(meta))
+        ]
         return found[:n]
 
     def forget_chunks(self, chunk_ids: list[str]) -> None:
         """Delete chunks from Chroma (after the store committed their removal)."""
         for start in range(0, len(chunk_ids), self.max_batch):
-            self.chroma_collection.delete(ids=chunk_ids[start: start + self.max_batch])
+            self.chroma_collection.delete(ids=chunk_ids[start : start + self.max_batch])
 
     # ---- writing ---------------------------------------------------------------------------
     def ingest(self, paths: list[Path], rebuild: bool = False, strict: bool = False) -> IngestSummary:

@@ -84,14 +84,24 @@ class IngestRun:
         from tqdm import tqdm
 
         papers, total = self._papers()
-        with tqdm(total=total, desc="ingesting papers", unit="paper", disable=not settings.progress, file=sys.stderr,
-                  smoothing=0.1) as bar:
+        with tqdm(
+            total=total,
+            desc="ingesting papers",
+            unit="paper",
+            disable=not settings.progress,
+            file=sys.stderr,
+            smoothing=0.1,
+        ) as bar:
             while batch := list(islice(papers, INGEST_BATCH)):
                 self._add(batch)
                 bar.update(len(batch))
         if self.rebuild:
-            self.dropped += [cid for (cid,) in self.store.db.execute(
-                "SELECT chunk_id FROM old_chunks WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)")]
+            self.dropped += [
+                cid
+                for (cid,) in self.store.db.execute(
+                    "SELECT chunk_id FROM old_chunks WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)"
+                )
+            ]
         if self.dimension and self.store.meta("dimension") is None:
             self.store.set_meta("dimension", self.dimension)
         self.index.manifest_fields(files={p.name: file_hash(p) for p in self.paths})
@@ -180,7 +190,8 @@ class IngestRun:
         if first.paper_id != paper.paper_id:
             self.summary.likely_duplicates.append(
                 f"{describe_source(paper)} and {describe_source(first)}: same title, first author and year, "
-                f"but {why_apart(paper, first)}; kept as two papers")
+                f"but {why_apart(paper, first)}; kept as two papers"
+            )
 
     def _report_merge(self, copy: Paper, kept: Paper) -> None:
         self.summary.duplicates_merged += 1
@@ -194,7 +205,7 @@ class IngestRun:
         collection = self.index.chroma_collection
         todo = []
         for start in range(0, len(chunks), GET_BATCH):
-            part = chunks[start: start + GET_BATCH]
+            part = chunks[start : start + GET_BATCH]
             got = collection.get(ids=[c.chunk_id for c in part], include=["documents"])
             held = dict(zip(got["ids"], got["documents"]))
             todo += [c for c in part if held.get(c.chunk_id) != c.text]
@@ -204,18 +215,22 @@ class IngestRun:
         self.dimension = int(len(vectors[0]))
         step = self.index.max_batch
         for start in range(0, len(todo), step):
-            part = todo[start: start + step]
-            collection.upsert(ids=[c.chunk_id for c in part], documents=[c.text for c in part],
-                              embeddings=[list(map(float, v)) for v in vectors[start: start + step]],
-                              metadatas=[chroma_metadata(c, years.get(c.paper_id)) for c in part])
+            part = todo[start : start + step]
+            collection.upsert(
+                ids=[c.chunk_id for c in part],
+                documents=[c.text for c in part],
+                embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
+                metadatas=[chroma_metadata(c, years.get(c.paper_id)) for c in part],
+            )
             self.upserted += [c.chunk_id for c in part]
         self.summary.chunks_embedded += len(todo)
 
     def _update_years(self, paper_ids: list[str], years: dict) -> None:
         chunks = [c for pid in paper_ids for c in self.store.chunks_of(pid)]
         if chunks:
-            self.index.chroma_collection.update(ids=[c.chunk_id for c in chunks],
-                                                metadatas=[chroma_metadata(c, years[c.paper_id]) for c in chunks])
+            self.index.chroma_collection.update(
+                ids=[c.chunk_id for c in chunks], metadatas=[chroma_metadata(c, years[c.paper_id]) for c in chunks]
+            )
 
     def _clean_failed(self) -> None:
         """After a rollback, delete from Chroma what this run added and the store does not hold."""
@@ -280,8 +295,10 @@ def migrate_json_store(index) -> None:
         data = json.loads(legacy.read_text(encoding="utf-8"))
         manifest = data.get("manifest", {})
         if manifest.get("version") != 2:
-            raise IndexMismatchError(f"the index in {index.dir} was written by another version of assistant "
-                                     f"(store version {manifest.get('version')}, expected 2 or {STORE_VERSION}); {REBUILD_HINT}")
+            raise IndexMismatchError(
+                f"the index in {index.dir} was written by another version of assistant "
+                f"(store version {manifest.get('version')}, expected 2 or {STORE_VERSION}); {REBUILD_HINT}"
+            )
         papers = [Paper.from_dict(p) for p in data["papers"]]
         chunks = [Chunk(**c) for c in data["chunks"]]
         with index.store.transaction():
@@ -295,8 +312,9 @@ def migrate_json_store(index) -> None:
         years = {p.paper_id: p.year for p in papers}
         dated = [c for c in chunks if years.get(c.paper_id) is not None]
         for start in range(0, len(dated), GET_BATCH):
-            part = dated[start: start + GET_BATCH]
-            index.chroma_collection.update(ids=[c.chunk_id for c in part],
-                                           metadatas=[chroma_metadata(c, years[c.paper_id]) for c in part])
+            part = dated[start : start + GET_BATCH]
+            index.chroma_collection.update(
+                ids=[c.chunk_id for c in part], metadatas=[chroma_metadata(c, years[c.paper_id]) for c in part]
+            )
         legacy.rename(legacy.with_name(LEGACY_STORE + ".v2-migrated"))
         index.write_manifest_copy()

@@ -66,6 +66,7 @@ def reply_score(text: str, top: list[tuple[str, float]]) -> tuple[float | None, 
 
 def judge_messages(claim: str, source: str) -> list[dict]:
     """The one-message prompt: the source as fenced data (no fence marks inside), then the claim."""
+
     def fenced(text: str) -> str:
         return " ".join(text.replace("<<<", "‹‹‹").replace(">>>", "›››").split())
 
@@ -241,11 +242,19 @@ def make_answer_judge(settings, backend_for) -> AnswerJudge | None:
         from .backends import OpenAIBackend, resolve_backend
 
         if cfg.base_url:
-            return OpenAIBackend(cfg.model or settings.llm.model, cfg.base_url, timeout=cfg.timeout, retries=0,
-                                 connect_timeout=settings.llm.connect_timeout, max_concurrent=settings.llm.max_concurrent)
+            return OpenAIBackend(
+                cfg.model or settings.llm.model,
+                cfg.base_url,
+                timeout=cfg.timeout,
+                retries=0,
+                connect_timeout=settings.llm.connect_timeout,
+                max_concurrent=settings.llm.max_concurrent,
+            )
         name = resolve_backend(settings)
         if name == "extractive":
-            raise BackendError("no LLM endpoint is configured for the judge (ASSISTANT_VERIFY__BASE_URL or ASSISTANT_LLM__BASE_URL)")
+            raise BackendError(
+                "no LLM endpoint is configured for the judge (ASSISTANT_VERIFY__BASE_URL or ASSISTANT_LLM__BASE_URL)"
+            )
         return backend_for(name, cfg.model)
 
     return AnswerJudge(backend, cfg.timeout, settings.cache_dir)

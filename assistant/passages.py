@@ -59,8 +59,10 @@ def best_passages(question: str, hits: list[Hit], extractor, budget: int) -> lis
     for hit in hits:
         sentences, vectors = extractor.sentences(hit)
         sims = vectors @ query
-        scores = [float(sim) + 0.3 * len(query_words & content_words(s)) / max(1, len(query_words))
-                  for s, sim in zip(sentences, sims)]
+        scores = [
+            float(sim) + 0.3 * len(query_words & content_words(s)) / max(1, len(query_words))
+            for s, sim in zip(sentences, sims)
+        ]
         chosen = pick_sentences(scores, [count_tokens(s) for s in sentences], share)
         passages.append(join_passage(sentences, chosen))
     return passages

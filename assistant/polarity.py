@@ -13,38 +13,218 @@ import re
 
 from .text import content_words
 
-NEGATORS = set(["not", "no", "never", "cannot", "neither", "nor", "fail", "fails", "failed", "unable", "lack", "lacks", "lacking", "none", "nothing", "nobody"])
+NEGATORS = set(
+    [
+        "not",
+        "no",
+        "never",
+        "cannot",
+        "neither",
+        "nor",
+        "fail",
+        "fails",
+        "failed",
+        "unable",
+        "lack",
+        "lacks",
+        "lacking",
+        "none",
+        "nothing",
+        "nobody",
+    ]
+)
 # Contrast words answer a negation on the other side ("does not prune" ~ "instead of pruning") but are no
 # negation on their own ("instead of only designing" ~ "distinct from ... merely designing").
-CONTRASTS = set(["without", "instead", "rather", "unlike", "distinct", "beyond", "free", "avoid", "avoids", "avoiding", "avoided"])
+CONTRASTS = set(
+    ["without", "instead", "rather", "unlike", "distinct", "beyond", "free", "avoid", "avoids", "avoiding", "avoided"]
+)
 NOT_NEGATING = [r"\bnot only\b", r"\bnot just\b", r"\bnot merely\b", r"\bno more than\b", r"\bnot least\b"]
-UP = set(["increase", "increases", "increased", "increasing", "higher", "more", "better", "improve", "improves", "improved", "improving", "improvement", "improvements", "outperform", "outperforms", "outperformed", "outperforming", "exceed", "exceeds", "exceeded", "surpass", "surpasses", "surpassed", "above", "faster", "gain", "gains", "enhance", "enhances", "enhanced", "boost", "boosts", "boosted", "superior", "larger", "greater", "stronger", "best", "highest", "largest", "most", "raise", "raises", "raised", "accelerate", "accelerates", "accelerated", "promising", "match", "matches", "matching"])
-DOWN = set(["decrease", "decreases", "decreased", "decreasing", "reduce", "reduces", "reduced", "reducing", "reduction", "lower", "less", "fewer", "worse", "underperform", "underperforms", "underperformed", "underperforming", "below", "slower", "degrade", "degrades", "degraded", "degrading", "degradation", "drop", "drops", "dropped", "hurt", "hurts", "inferior", "smaller", "weaker", "worst", "lowest", "smallest", "least", "harm", "harms", "harmed", "slow", "slows", "slowed", "little", "short", "fall", "falls"])
+UP = set(
+    [
+        "increase",
+        "increases",
+        "increased",
+        "increasing",
+        "higher",
+        "more",
+        "better",
+        "improve",
+        "improves",
+        "improved",
+        "improving",
+        "improvement",
+        "improvements",
+        "outperform",
+        "outperforms",
+        "outperformed",
+        "outperforming",
+        "exceed",
+        "exceeds",
+        "exceeded",
+        "surpass",
+        "surpasses",
+        "surpassed",
+        "above",
+        "faster",
+        "gain",
+        "gains",
+        "enhance",
+        "enhances",
+        "enhanced",
+        "boost",
+        "boosts",
+        "boosted",
+        "superior",
+        "larger",
+        "greater",
+        "stronger",
+        "best",
+        "highest",
+        "largest",
+        "most",
+        "raise",
+        "raises",
+        "raised",
+        "accelerate",
+        "accelerates",
+        "accelerated",
+        "promising",
+        "match",
+        "matches",
+        "matching",
+    ]
+)
+DOWN = set(
+    [
+        "decrease",
+        "decreases",
+        "decreased",
+        "decreasing",
+        "reduce",
+        "reduces",
+        "reduced",
+        "reducing",
+        "reduction",
+        "lower",
+        "less",
+        "fewer",
+        "worse",
+        "underperform",
+        "underperforms",
+        "underperformed",
+        "underperforming",
+        "below",
+        "slower",
+        "degrade",
+        "degrades",
+        "degraded",
+        "degrading",
+        "degradation",
+        "drop",
+        "drops",
+        "dropped",
+        "hurt",
+        "hurts",
+        "inferior",
+        "smaller",
+        "weaker",
+        "worst",
+        "lowest",
+        "smallest",
+        "least",
+        "harm",
+        "harms",
+        "harmed",
+        "slow",
+        "slows",
+        "slowed",
+        "little",
+        "short",
+        "fall",
+        "falls",
+    ]
+)
 # Each pair: a word and its opposite, as whole words (both directions are checked).
-ANTONYMS = [("static", "dynamic"), ("fixed", "adaptive"), ("supervised", "unsupervised"), ("simple", "complex"),
-            ("efficient", "inefficient"), ("stable", "unstable"), ("robust", "fragile"), ("same", "different"),
-            ("consistent", "inconsistent"), ("consistently", "rarely"), ("accurate", "inaccurate"),
-            ("possible", "impossible"), ("linear", "nonlinear"), ("explicit", "implicit"), ("online", "offline"),
-            ("sparse", "dense"), ("local", "global"), ("early", "late"), ("before", "after"), ("always", "never"),
-            ("all", "none"), ("many", "few"), ("strong", "weak"), ("tight", "loose"), ("upper", "lower"),
-            ("easy", "hard"), ("cheap", "expensive"), ("cheaper", "costlier"), ("success", "failure"),
-            ("succeeds", "fails"), ("helps", "hurts"), ("benefit", "harm"), ("benefits", "harms"),
-            ("positive", "negative"), ("positively", "negatively"), ("necessary", "unnecessary"),
-            ("sufficient", "insufficient"), ("increase", "decrease"), ("training-free", "training-based"),
-            ("independent", "dependent"), ("synchronous", "asynchronous"), ("centralized", "decentralized"),
-            ("deterministic", "stochastic"), ("single", "multiple"), ("minimal", "maximal"), ("minimum", "maximum"),
-            ("improves", "degrades"), ("improve", "degrade"), ("improved", "degraded"), ("improves", "worsens"),
-            ("increases", "decreases"), ("increased", "decreased"), ("reduces", "increases"), ("reduced", "increased"),
-            ("reduce", "increase"), ("higher", "lower"), ("more", "less"), ("more", "fewer"), ("better", "worse"),
-            ("outperforms", "underperforms"), ("outperform", "underperform"), ("outperformed", "underperformed"),
-            ("outperforming", "underperforming"), ("faster", "slower"), ("superior", "inferior"),
-            ("larger", "smaller"), ("best", "worst"), ("gains", "losses"), ("above", "below"), ("exceeds", "trails")]
+ANTONYMS = [
+    ("static", "dynamic"),
+    ("fixed", "adaptive"),
+    ("supervised", "unsupervised"),
+    ("simple", "complex"),
+    ("efficient", "inefficient"),
+    ("stable", "unstable"),
+    ("robust", "fragile"),
+    ("same", "different"),
+    ("consistent", "inconsistent"),
+    ("consistently", "rarely"),
+    ("accurate", "inaccurate"),
+    ("possible", "impossible"),
+    ("linear", "nonlinear"),
+    ("explicit", "implicit"),
+    ("online", "offline"),
+    ("sparse", "dense"),
+    ("local", "global"),
+    ("early", "late"),
+    ("before", "after"),
+    ("always", "never"),
+    ("all", "none"),
+    ("many", "few"),
+    ("strong", "weak"),
+    ("tight", "loose"),
+    ("upper", "lower"),
+    ("easy", "hard"),
+    ("cheap", "expensive"),
+    ("cheaper", "costlier"),
+    ("success", "failure"),
+    ("succeeds", "fails"),
+    ("helps", "hurts"),
+    ("benefit", "harm"),
+    ("benefits", "harms"),
+    ("positive", "negative"),
+    ("positively", "negatively"),
+    ("necessary", "unnecessary"),
+    ("sufficient", "insufficient"),
+    ("increase", "decrease"),
+    ("training-free", "training-based"),
+    ("independent", "dependent"),
+    ("synchronous", "asynchronous"),
+    ("centralized", "decentralized"),
+    ("deterministic", "stochastic"),
+    ("single", "multiple"),
+    ("minimal", "maximal"),
+    ("minimum", "maximum"),
+    ("improves", "degrades"),
+    ("improve", "degrade"),
+    ("improved", "degraded"),
+    ("improves", "worsens"),
+    ("increases", "decreases"),
+    ("increased", "decreased"),
+    ("reduces", "increases"),
+    ("reduced", "increased"),
+    ("reduce", "increase"),
+    ("higher", "lower"),
+    ("more", "less"),
+    ("more", "fewer"),
+    ("better", "worse"),
+    ("outperforms", "underperforms"),
+    ("outperform", "underperform"),
+    ("outperformed", "underperformed"),
+    ("outperforming", "underperforming"),
+    ("faster", "slower"),
+    ("superior", "inferior"),
+    ("larger", "smaller"),
+    ("best", "worst"),
+    ("gains", "losses"),
+    ("above", "below"),
+    ("exceeds", "trails"),
+]
 OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in ANTONYMS:
     OPPOSITE.setdefault(_a, set()).add(_b)
     OPPOSITE.setdefault(_b, set()).add(_a)
-COMPARISON_CUES = re.compile(r"\b(?:than|outperforms?|outperformed|surpass(?:es|ed)?|beats?|exceeds?|exceeded|"
-                             r"underperforms?|underperformed|over|versus|vs\.?)\s")
+COMPARISON_CUES = re.compile(
+    r"\b(?:than|outperforms?|outperformed|surpass(?:es|ed)?|beats?|exceeds?|exceeded|"
+    r"underperforms?|underperformed|over|versus|vs\.?)\s"
+)
 CLAUSE_END = re.compile(r"[,;:.()]|\b(?:and|but|while|whereas|which)\b")
 
 
@@ -115,7 +295,7 @@ def comparison_sides(text: str) -> list[tuple[set[str], set[str]]]:
     sides = []
     for match in COMPARISON_CUES.finditer(text.lower()):
         before = CLAUSE_END.split(text.lower()[: match.start()])[-1]
-        after = CLAUSE_END.split(text.lower()[match.end():])[0]
+        after = CLAUSE_END.split(text.lower()[match.end() :])[0]
         sides.append((content_words(before), content_words(after)))
     return sides
 

@@ -100,7 +100,13 @@ class RecordProblem:
     record: int = 0  # 1-based position in the file, shown where the format has no line numbers (JSON documents)
 
     def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}" if self.line else f"{self.file}, record {self.record}" if self.record else self.file
+        where = (
+            f"{self.file}, line {self.line}"
+            if self.line
+            else f"{self.file}, record {self.record}"
+            if self.record
+            else self.file
+        )
         return f"{where}" + (f" ({self.key})" if self.key else "") + f": {self.problem}, {self.action}"
 
 
@@ -143,7 +149,9 @@ class IngestSummary:
         """Lines on skipped and repaired records and merged copies: the first few, then a count."""
         lines = [f"  {n}" for n in self.notes]
         if self.skipped or self.repaired or self.derived_titles:
-            lines.append(f"{self.skipped} records skipped, {self.repaired} repaired, {self.derived_titles} titles derived from the abstract")
+            lines.append(
+                f"{self.skipped} records skipped, {self.repaired} repaired, {self.derived_titles} titles derived from the abstract"
+            )
         shown = self.problems[:SHOWN_PROBLEMS]
         lines += [f"  {p}" for p in shown]
         if self.skipped + self.repaired > len(shown):
@@ -173,7 +181,9 @@ class Sentence:
 
     text: str
     citations: list[int] = field(default_factory=list)
-    verdict: str = "uncited"  # supported | unsupported | uncited (no marker, no source supports it) | listing (metadata)
+    verdict: str = (
+        "uncited"  # supported | unsupported | uncited (no marker, no source supports it) | listing (metadata)
+    )
     score: float = 0.0
     attributed: bool = False  # the citation was added by the support check (post hoc), not written by the model
     judge: str = ""  # who decided the verdict: the offline verifier's name, llm:MODEL, or "verbatim" (a quote)
@@ -197,5 +207,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["sources"] = [{k: h[k] for k in ("paper_id", "title", "abstract", "score", "rank", "metadata")} for h in data["sources"]]
+        data["sources"] = [
+            {k: h[k] for k in ("paper_id", "title", "abstract", "score", "rank", "metadata")} for h in data["sources"]
+        ]
         return data

@@ -31,7 +31,9 @@ class Filters:
             return value
         unknown = set(value) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}; use listing, year, year_from, year_to, author, paper_ids")
+            raise ValueError(
+                f"unknown filter(s): {', '.join(sorted(unknown))}; use listing, year, year_from, year_to, author, paper_ids"
+            )
         return cls(**value)
 
     def accepts(self, paper: Paper) -> bool:
@@ -53,8 +55,12 @@ class Filters:
         return True
 
 
-COMPARISONS = {"$eq": lambda v, t: v == t, "$gte": lambda v, t: v >= t, "$lte": lambda v, t: v <= t,
-               "$in": lambda v, t: v in t}
+COMPARISONS = {
+    "$eq": lambda v, t: v == t,
+    "$gte": lambda v, t: v >= t,
+    "$lte": lambda v, t: v <= t,
+    "$in": lambda v, t: v in t,
+}
 
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
@@ -120,8 +126,14 @@ def scope_for(filters: Filters | None, store) -> Scope:
     """Push filters into Chroma's `where` (year, small paper sets) and the store's indexes (everything)."""
     if filters is None:
         return Scope()
-    sql, params = store.filter_sql(year=filters.year, year_from=filters.year_from, year_to=filters.year_to,
-                                   listing=filters.listing, author=filters.author, paper_ids=filters.paper_ids)
+    sql, params = store.filter_sql(
+        year=filters.year,
+        year_from=filters.year_from,
+        year_to=filters.year_to,
+        listing=filters.listing,
+        author=filters.author,
+        paper_ids=filters.paper_ids,
+    )
     parts, post_filter = year_where(filters), False
     if filters.listing or filters.author or filters.paper_ids is not None:
         ids = store.filtered_paper_ids(sql, params, IN_LIMIT)
@@ -158,16 +170,22 @@ class Retriever:
         vector = self.index.embedder.embed_query(query)
         if scope.where is not None and "paper_id" not in json.dumps(scope.where):
             # A year filter: checking the nearest few hundred is much cheaper than Chroma's filtered search.
-            found = self.index.dense_query(vector, n, accept=lambda meta: matches_where(meta, scope.where),
-                                           fetch=OVERFETCH * n)
+            found = self.index.dense_query(
+                vector, n, accept=lambda meta: matches_where(meta, scope.where), fetch=OVERFETCH * n
+            )
             if len(found) >= n // 4:  # the nearest chunks of that year, in order; enough candidates for fusion
                 return found
         if not scope.post_filter:
             return self.index.dense_query(vector, n, scope.where)
         found = self.index.dense_query(vector, 10 * n, scope.where)
-        passing = set(self.index.store.filtered_paper_ids(
-            f"{scope.sql} AND p.paper_id IN (SELECT value FROM json_each(?))",
-            [*scope.params, json.dumps(sorted({pid for _, pid, _ in found}))], 10 * n) or [])
+        passing = set(
+            self.index.store.filtered_paper_ids(
+                f"{scope.sql} AND p.paper_id IN (SELECT value FROM json_each(?))",
+                [*scope.params, json.dumps(sorted({pid for _, pid, _ in found}))],
+                10 * n,
+            )
+            or []
+        )
         return [hit for hit in found if hit[1] in passing][:n]
 
     def _group(self, fused: dict[str, float], dense: list, lexical: list, k: int) -> list[Hit]:
@@ -186,9 +204,19 @@ class Retriever:
             paper = papers.get(pid)
             if paper is None:  # removed between the query and now
                 continue
-            hits.append(Hit(paper_id=pid, title=paper.title, abstract=paper.abstract, score=score, rank=len(hits) + 1,
-                            chunk_text=texts.get(cid, ""), dense_similarity=sims.get(pid), bm25_score=bm.get(pid),
-                            metadata=paper_metadata(paper)))
+            hits.append(
+                Hit(
+                    paper_id=pid,
+                    title=paper.title,
+                    abstract=paper.abstract,
+                    score=score,
+                    rank=len(hits) + 1,
+                    chunk_text=texts.get(cid, ""),
+                    dense_similarity=sims.get(pid),
+                    bm25_score=bm.get(pid),
+                    metadata=paper_metadata(paper),
+                )
+            )
         return hits
 
 
@@ -201,7 +229,16 @@ def _best_per_paper(found: list[tuple[str, str, float]]) -> dict[str, float]:
 
 def paper_metadata(paper: Paper) -> dict:
     """The metadata shown with a hit."""
-    return {"listings": paper.listings, "date": paper.date, "year": paper.year, "authors": paper.authors,
-            "authors_count": paper.authors_count, "organisation": paper.organisation, "venue": paper.venue,
-            "url": paper.url, "code_links": paper.code_links, "links": paper.links,
-            "title_derived": paper.title_derived}
+    return {
+        "listings": paper.listings,
+        "date": paper.date,
+        "year": paper.year,
+        "authors": paper.authors,
+        "authors_count": paper.authors_count,
+        "organisation": paper.organisation,
+        "venue": paper.venue,
+        "url": paper.url,
+        "code_links": paper.code_links,
+        "links": paper.links,
+        "title_derived": paper.title_derived,
+    }

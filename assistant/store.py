@@ -52,7 +52,43 @@ BATCH = 900  # ids per IN (...) list: well inside SQLite's variable limit
 MAX_POSTINGS = 5_000
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 # bm25s's English stop words (bm25s.stopwords.STOPWORDS_EN), copied: importing bm25s costs 1.5 s of scipy.
-STOPWORDS_EN = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"])
+STOPWORDS_EN = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
 
 
 def norm_key(normalised_abstract: str) -> str:
@@ -177,13 +213,17 @@ class PaperStore:
         old = db.execute("SELECT ord FROM papers WHERE paper_id = ?", (paper.paper_id,)).fetchone()
         data = json.dumps(paper.to_dict(), ensure_ascii=False)
         if old:
-            db.execute("UPDATE papers SET norm_key = ?, year = ?, data = ? WHERE ord = ?", (key, paper.year, data, old[0]))
+            db.execute(
+                "UPDATE papers SET norm_key = ?, year = ?, data = ? WHERE ord = ?", (key, paper.year, data, old[0])
+            )
             db.execute("DELETE FROM sources WHERE paper_id = ?", (paper.paper_id,))
             db.execute("DELETE FROM people WHERE rowid = ?", (old[0],))
             ord_ = old[0]
         else:
-            ord_ = db.execute("INSERT INTO papers(paper_id, norm_key, year, data) VALUES (?, ?, ?, ?)",
-                              (paper.paper_id, key, paper.year, data)).lastrowid
+            ord_ = db.execute(
+                "INSERT INTO papers(paper_id, norm_key, year, data) VALUES (?, ?, ?, ?)",
+                (paper.paper_id, key, paper.year, data),
+            ).lastrowid
             self._add_count("papers", 1)
             self._flip_fingerprint(paper.paper_id)
         listings = sorted({s.listing for s in paper.sources})
@@ -219,14 +259,18 @@ class PaperStore:
 
     # ---- chunks ----------------------------------------------------------------------------
     def chunks_of(self, paper_id: str) -> list[Chunk]:
-        rows = self.db.execute("SELECT chunk_id, paper_id, text, position FROM chunks WHERE paper_id = ? ORDER BY position",
-                               (paper_id,))
+        rows = self.db.execute(
+            "SELECT chunk_id, paper_id, text, position FROM chunks WHERE paper_id = ? ORDER BY position", (paper_id,)
+        )
         return [Chunk(*row) for row in rows]
 
     def all_chunks(self) -> list[Chunk]:
         if not self.exists:
             return []
-        return [Chunk(*row) for row in self.db.execute("SELECT chunk_id, paper_id, text, position FROM chunks ORDER BY rowid")]
+        return [
+            Chunk(*row)
+            for row in self.db.execute("SELECT chunk_id, paper_id, text, position FROM chunks ORDER BY rowid")
+        ]
 
     def chunk_texts(self, chunk_ids: list[str]) -> dict[str, str]:
         found = {}
@@ -235,8 +279,10 @@ class PaperStore:
         return found
 
     def put_chunks(self, chunks: list[Chunk]) -> None:
-        self.db.executemany("INSERT INTO chunks(chunk_id, paper_id, position, text) VALUES (?, ?, ?, ?)",
-                            [(c.chunk_id, c.paper_id, c.position, c.text) for c in chunks])
+        self.db.executemany(
+            "INSERT INTO chunks(chunk_id, paper_id, position, text) VALUES (?, ?, ?, ?)",
+            [(c.chunk_id, c.paper_id, c.position, c.text) for c in chunks],
+        )
         self._add_count("chunks", len(chunks))
 
     def delete_chunks(self, paper_id: str) -> list[str]:
@@ -259,8 +305,9 @@ class PaperStore:
         """Listing names containing `part` (the listings table is small: one row per file)."""
         return [n for (n,) in self.db.execute("SELECT name FROM listings WHERE instr(name, ?) > 0", (part,))]
 
-    def filter_sql(self, year=None, year_from=None, year_to=None, listing=None, author=None,
-                   paper_ids=None) -> tuple[str, list]:
+    def filter_sql(
+        self, year=None, year_from=None, year_to=None, listing=None, author=None, paper_ids=None
+    ) -> tuple[str, list]:
         """A WHERE clause over `papers p` for the given filters: (sql, params); "1" when none."""
         clauses, params = [], []
         for op, value in (("=", year), (">=", year_from), ("<=", year_to)):
@@ -269,8 +316,9 @@ class PaperStore:
                 params.append(value)
         if listing:
             names = self.listing_names(listing)
-            clauses.append(f"p.paper_id IN (SELECT paper_id FROM sources WHERE listing IN ({_marks(names)}))"
-                           if names else "0")
+            clauses.append(
+                f"p.paper_id IN (SELECT paper_id FROM sources WHERE listing IN ({_marks(names)}))" if names else "0"
+            )
             params += names
         if author:
             clauses.append("p.ord IN (SELECT rowid FROM people WHERE names LIKE ?)")
@@ -291,16 +339,19 @@ class PaperStore:
         if not terms:
             return []
         if sql == "1":  # FTS5 keeps only the top n while scoring: the cheapest form
-            statement = ("SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
-                         "MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank")
+            statement = (
+                "SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
+                "MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank"
+            )
             rows = self.db.execute(statement, [fts_query(terms), n])
         else:  # score the matches, then check each one's paper against the filter
-            statement = ("SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
-                         f"MATCH ?) f JOIN chunks c ON c.rowid = f.rowid JOIN papers p ON p.paper_id = c.paper_id WHERE {sql} "
-                         "ORDER BY f.rank LIMIT ?")
+            statement = (
+                "SELECT c.chunk_id, c.paper_id, -f.rank FROM (SELECT rowid, rank FROM chunk_fts WHERE chunk_fts "
+                f"MATCH ?) f JOIN chunks c ON c.rowid = f.rowid JOIN papers p ON p.paper_id = c.paper_id WHERE {sql} "
+                "ORDER BY f.rank LIMIT ?"
+            )
             rows = self.db.execute(statement, [fts_query(terms), *(params or []), n])
         return [(cid, pid, float(s)) for cid, pid, s in rows if s > 0]
-
 
     def selective_terms(self, terms: list[str]) -> list[str]:
         """The terms worth scoring: all of them in a small index, else those in at most MAX_POSTINGS chunks."""
@@ -309,10 +360,14 @@ class PaperStore:
         if getattr(self._local, "stemmer", None) is None:
             import Stemmer
 
-            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_vocab USING fts5vocab(main, 'chunk_fts', 'row')")
+            self.db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_vocab USING fts5vocab(main, 'chunk_fts', 'row')"
+            )
             self._local.stemmer = Stemmer.Stemmer("porter")  # the algorithm of FTS5's porter tokenizer
         stem = self._local.stemmer.stemWord
-        frequency = {t: self.db.execute("SELECT doc FROM temp.chunk_vocab WHERE term = ?", (stem(t),)).fetchone() for t in terms}
+        frequency = {
+            t: self.db.execute("SELECT doc FROM temp.chunk_vocab WHERE term = ?", (stem(t),)).fetchone() for t in terms
+        }
         return [t for t in terms if (frequency[t] or (0,))[0] <= MAX_POSTINGS]
 
 
@@ -322,4 +377,4 @@ def _marks(values: list) -> str:
 
 def _batches(values: list, size: int = BATCH):
     for start in range(0, len(values), size):
-        yield values[start: start + size]
+        yield values[start : start + size]

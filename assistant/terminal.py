@@ -21,12 +21,18 @@ def answer_to_text(answer: Answer) -> str:
     else:
         from .citations import with_markers
 
-        lines.append(" ".join(with_markers(s.text, s.citations) + FLAGS.get(s.verdict, "")
-                              + (" [cited post hoc]" if s.attributed else "") for s in answer.sentences))
+        lines.append(
+            " ".join(
+                with_markers(s.text, s.citations)
+                + FLAGS.get(s.verdict, "")
+                + (" [cited post hoc]" if s.attributed else "")
+                for s in answer.sentences
+            )
+        )
         lines.append("\nReferences:")
         for c in answer.citations:
             lines.append(f"  [{c.number}] {c.title} ({c.paper_id})")
-            lines.extend(f"      evidence: \"{e}\"" for e in c.evidence)
+            lines.extend(f'      evidence: "{e}"' for e in c.evidence)
     lines.extend(f"note: {n}" for n in answer.notes)
     lines.append(f"— backend: {answer.backend}" + (f" ({answer.model})" if answer.model else ""))
     return "\n".join(lines)

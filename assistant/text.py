@@ -12,11 +12,133 @@ import unicodedata
 
 from .citations import split_sentences
 
-STOPWORDS = set(["a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "their", "they", "we", "our", "us", "which", "who", "whom", "whose", "what", "when", "where", "how", "than", "then", "so", "such", "can", "could", "may", "might", "will", "would", "also", "both", "each", "more", "most", "other", "some", "into", "over", "under", "via", "using", "use", "used", "based", "between", "while", "about", "per", "through", "only", "paper", "method", "approach", "propose", "proposes", "proposed", "show", "shows", "shown", "results"])
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]) if i >= 2}  # "one of", "zero-shot": rarely counts
-NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12",
-                     "twice": "2", "double": "2", "triple": "3"})
+STOPWORDS = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "their",
+        "they",
+        "we",
+        "our",
+        "us",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "how",
+        "than",
+        "then",
+        "so",
+        "such",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "would",
+        "also",
+        "both",
+        "each",
+        "more",
+        "most",
+        "other",
+        "some",
+        "into",
+        "over",
+        "under",
+        "via",
+        "using",
+        "use",
+        "used",
+        "based",
+        "between",
+        "while",
+        "about",
+        "per",
+        "through",
+        "only",
+        "paper",
+        "method",
+        "approach",
+        "propose",
+        "proposes",
+        "proposed",
+        "show",
+        "shows",
+        "shown",
+        "results",
+    ]
+)
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+    if i >= 2
+}  # "one of", "zero-shot": rarely counts
+NUMBER_WORDS.update(
+    {
+        "thirty": "30",
+        "forty": "40",
+        "fifty": "50",
+        "hundred": "100",
+        "dozen": "12",
+        "twice": "2",
+        "double": "2",
+        "triple": "3",
+    }
+)
 
 
 def content_words(text: str) -> set[str]:
@@ -49,8 +171,14 @@ def quantities(text: str) -> list[tuple[str, str]]:
         value = NUMBER_WORDS.get(token.lower()) or (token.replace(",", "").rstrip(".%") if token[0].isdigit() else None)
         if value is None:
             continue
-        following = next((stem(t.lower()) for t in tokens[i + 1:i + 3] if t.lower() not in STOPWORDS
-                          and not t[0].isdigit() and t.lower() not in NUMBER_WORDS), "")
+        following = next(
+            (
+                stem(t.lower())
+                for t in tokens[i + 1 : i + 3]
+                if t.lower() not in STOPWORDS and not t[0].isdigit() and t.lower() not in NUMBER_WORDS
+            ),
+            "",
+        )
         found.append((value, following))
     return found
 
@@ -58,7 +186,11 @@ def quantities(text: str) -> list[tuple[str, str]]:
 def terms(text: str) -> set[str]:
     """Named terms: tokens with a capital after the first letter or a digit (ImageNet-1K, LLaMA, GPT-4)."""
     tokens = re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", text)
-    return {t.lower() for t in tokens if any(c.isupper() for c in t[1:]) or (any(c.isdigit() for c in t) and any(c.isalpha() for c in t))}
+    return {
+        t.lower()
+        for t in tokens
+        if any(c.isupper() for c in t[1:]) or (any(c.isdigit() for c in t) and any(c.isalpha() for c in t))
+    }
 
 
 def names(text: str) -> set[str]:

@@ -25,13 +25,17 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ALL = "All"
-EXAMPLES = ["How does Stable-SPAM stabilise 4-bit training?", "Which papers study mixture-of-experts efficiency?",
-            "What is DANCE?"]
+EXAMPLES = [
+    "How does Stable-SPAM stabilise 4-bit training?",
+    "Which papers study mixture-of-experts efficiency?",
+    "What is DANCE?",
+]
 PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
 ASK_CONCURRENCY = 16  # questions answered at once; well above llm.max_concurrent, see build_app
 UNCITED_TITLE = "The model cited no source here and none of the retrieved abstracts supports it"
 ATTRIBUTED_TITLE = "The model cited no source here; the citation was added by the support check"
 UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
+
 
 # ---- pure rendering -----------------------------------------------------------------------------
 def link_markers(text: str, turn: int) -> str:
@@ -41,8 +45,10 @@ def link_markers(text: str, turn: int) -> str:
     """
     out, last = [], 0
     for match in MARKER_RE.finditer(text):
-        out.append(html.escape(text[last:match.start()]))
-        out.append("".join(f'<a class="cite" href="#src-{turn}-{n}">[{n}]</a>' for n in parse_markers(match.group(0))[1]))
+        out.append(html.escape(text[last : match.start()]))
+        out.append(
+            "".join(f'<a class="cite" href="#src-{turn}-{n}">[{n}]</a>' for n in parse_markers(match.group(0))[1])
+        )
         last = match.end()
     return "".join(out) + html.escape(text[last:])
 
@@ -123,19 +129,31 @@ def links_html(meta: dict) -> list[str]:
     code, other = split_links(meta.get("code_links") or [])
     other += split_links(meta.get("links") or [])[1]
     anchors = [(label, u) for label, u in [("paper", safe_url(meta.get("url")))] + [("code", c) for c in code] if u]
-    return ([f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>' for label, u in anchors]
-            + [f'<span class="link-text">{html.escape(u)}</span>' for u in other])
+    return [
+        f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{label}</a>' for label, u in anchors
+    ] + [f'<span class="link-text">{html.escape(u)}</span>' for u in other]
 
 
-def card_html(number: int, title: str, abstract: str, meta: dict, evidence: list[str], turn: int,
-              names: dict[str, str] | None = None) -> str:
+def card_html(
+    number: int,
+    title: str,
+    abstract: str,
+    meta: dict,
+    evidence: list[str],
+    turn: int,
+    names: dict[str, str] | None = None,
+) -> str:
     """One source card: number, title, listing(s) by name, date, people, links, abstract with evidence marked."""
-    listings = ", ".join((names or {}).get(name, listing_display_name(name, None)) for name in meta.get("listings") or [])
+    listings = ", ".join(
+        (names or {}).get(name, listing_display_name(name, None)) for name in meta.get("listings") or []
+    )
     facts = [listings, meta.get("date") or meta.get("year"), people(meta), meta.get("venue")]
     line = " · ".join([html.escape(str(f)) for f in facts if f] + links_html(meta))
-    return (f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
-            f"<div><b>[{number}] {html.escape(title)}</b></div><div class=\"meta\">{line}</div>"
-            f'<div class="abstract">{highlight(abstract, evidence)}</div></div>')
+    return (
+        f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
+        f'<div><b>[{number}] {html.escape(title)}</b></div><div class="meta">{line}</div>'
+        f'<div class="abstract">{highlight(abstract, evidence)}</div></div>'
+    )
 
 
 def sources_html(answer, turn: int, names: dict[str, str] | None = None) -> str:
@@ -148,8 +166,17 @@ def sources_html(answer, turn: int, names: dict[str, str] | None = None) -> str:
         cards = []
         for c in answer.citations:
             hit = hits.get(c.paper_id)
-            cards.append(card_html(c.number, c.title, hit.abstract if hit else " ".join(c.evidence),
-                                   hit.metadata if hit else {}, c.evidence, turn, names))
+            cards.append(
+                card_html(
+                    c.number,
+                    c.title,
+                    hit.abstract if hit else " ".join(c.evidence),
+                    hit.metadata if hit else {},
+                    c.evidence,
+                    turn,
+                    names,
+                )
+            )
         heading = "Cited papers"
     return f'<div class="turn-sources" data-turn="{turn}"><h4>{heading}</h4>{"".join(cards)}</div>'
 
@@ -158,8 +185,10 @@ def sources_panel(turns: list[str]) -> str:
     """The latest answer's cards open, earlier answers' cards collapsed below them."""
     if not turns:
         return '<p class="sources-empty">Sources of the answer appear here.</p>'
-    older = "".join(f"<details><summary>Sources of answer {i + 1}</summary>{t}</details>"
-                    for i, t in reversed(list(enumerate(turns[:-1]))))
+    older = "".join(
+        f"<details><summary>Sources of answer {i + 1}</summary>{t}</details>"
+        for i, t in reversed(list(enumerate(turns[:-1])))
+    )
     return turns[-1] + older
 
 
@@ -177,10 +206,14 @@ def paper_rows(papers, query: str = "") -> list[list]:
     """Rows of the corpus table, keeping papers whose title, abstract, authors or listings contain every word of `query`."""
     rows = []
     for p in papers:
-        row = [p.paper_id, p.title, ", ".join(listing_display_name(s.listing, s.listing_title) for s in p.sources),
-               p.date or (str(p.year) if p.year else ""),
-               people({"authors": p.authors, "authors_count": p.authors_count, "organisation": p.organisation}),
-               "yes" if p.title_derived else ""]
+        row = [
+            p.paper_id,
+            p.title,
+            ", ".join(listing_display_name(s.listing, s.listing_title) for s in p.sources),
+            p.date or (str(p.year) if p.year else ""),
+            people({"authors": p.authors, "authors_count": p.authors_count, "organisation": p.organisation}),
+            "yes" if p.title_derived else "",
+        ]
         haystack = " ".join(row + [p.abstract, *p.authors, *p.listings]).lower()
         if all(word in haystack for word in query.lower().split()):
             rows.append(row)
@@ -189,7 +222,9 @@ def paper_rows(papers, query: str = "") -> list[list]:
 
 def dropdown_filters(listing: str | None, year: str | None) -> dict | None:
     """The filters the Listing and Year dropdowns choose. Example: dropdown_filters("All", "2024") == {"year": 2024}"""
-    return filters_from(listing=None if listing in (None, "", ALL) else listing, year=None if year in (None, "", ALL) else year)
+    return filters_from(
+        listing=None if listing in (None, "", ALL) else listing, year=None if year in (None, "", ALL) else year
+    )
 
 
 def check_access(host: str, auth: str | None) -> tuple[str, str] | None:
@@ -201,8 +236,10 @@ def check_access(host: str, auth: str | None) -> tuple[str, str] | None:
             raise AssistantError("auth must look like USER:PASSWORD (both non-empty)")
         credentials = (user, password)
     if host not in LOOPBACK and credentials is None:
-        raise AssistantError(f"refusing to serve the UI on {host} without a password: pass --auth USER:PASSWORD "
-                             f"(or set ASSISTANT_UI_AUTH), or bind to 127.0.0.1")
+        raise AssistantError(
+            f"refusing to serve the UI on {host} without a password: pass --auth USER:PASSWORD "
+            f"(or set ASSISTANT_UI_AUTH), or bind to 127.0.0.1"
+        )
     return credentials
 
 
@@ -211,7 +248,9 @@ def ingest_summary_html(summary) -> str:
     """The ingest summary: counts, then the skipped/repaired records and merged copies (first few)."""
     head, *details = str(summary).split("\n")
     items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in details)
-    return f'<div class="ingest-summary">Ingested: {html.escape(head)}' + (f"<ul>{items}</ul>" if items else "") + "</div>"
+    return (
+        f'<div class="ingest-summary">Ingested: {html.escape(head)}' + (f"<ul>{items}</ul>" if items else "") + "</div>"
+    )
 
 
 def corpus_choices(papers) -> tuple[list, list[str]]:
@@ -255,8 +294,15 @@ def responder(assistant):
         yield "", chat, history, turns, gr.skip(), gr.skip()
         partial, answer = "", None
         try:
-            for item in assistant.ask_stream(message, history=list(history), filters=dropdown_filters(listing, year),
-                                             k=int(k), strict=bool(strict), backend=backend, model=model or None):
+            for item in assistant.ask_stream(
+                message,
+                history=list(history),
+                filters=dropdown_filters(listing, year),
+                k=int(k),
+                strict=bool(strict),
+                backend=backend,
+                model=model or None,
+            ):
                 if isinstance(item, str):
                     partial += item
                     chat[-1] = {"role": "assistant", "content": html.escape(partial)}
@@ -288,8 +334,12 @@ def corpus_handlers(assistant):
     def refresh(query):
         current = assistant.papers()
         listing_choices, year_choices = corpus_choices(current)
-        return (paper_rows(current, query or ""), count_text(current),
-                gr.update(choices=listing_choices), gr.update(choices=year_choices))
+        return (
+            paper_rows(current, query or ""),
+            count_text(current),
+            gr.update(choices=listing_choices),
+            gr.update(choices=year_choices),
+        )
 
     def ingest(files, query, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - how Gradio asks for a progress bar
         if not files:
@@ -298,7 +348,9 @@ def corpus_handlers(assistant):
         try:
             summary = assistant.ingest([str(f) for f in files])
         except USER_ERRORS as err:
-            return (f'<div class="ingest-error">⚠ Not ingested, the index is unchanged: {html.escape(str(err))}</div>',) + refresh(query)
+            return (
+                f'<div class="ingest-error">⚠ Not ingested, the index is unchanged: {html.escape(str(err))}</div>',
+            ) + refresh(query)
         return (ingest_summary_html(summary),) + refresh(query)
 
     return search_papers, refresh, ingest
@@ -321,25 +373,43 @@ def chat_tab(settings, listings: list[str], years: list[str]) -> dict:
     ui = {}
     with gr.Tab("Chat", elem_id="tab-chat"), gr.Row():
         with gr.Column(scale=3):
-            ui["chat"] = gr.Chatbot(label="Chat", elem_id="chat", height=560, feedback_options=None,
-                                    group_consecutive_messages=False, examples=[{"text": q} for q in EXAMPLES],
-                                    buttons=["copy"], placeholder="Ask about the indexed papers; answers cite them as [n].")
+            ui["chat"] = gr.Chatbot(
+                label="Chat",
+                elem_id="chat",
+                height=560,
+                feedback_options=None,
+                group_consecutive_messages=False,
+                examples=[{"text": q} for q in EXAMPLES],
+                buttons=["copy"],
+                placeholder="Ask about the indexed papers; answers cite them as [n].",
+            )
             with gr.Row():
-                ui["question"] = gr.Textbox(elem_id="question", placeholder="Ask a question…", show_label=False, scale=5,
-                                            submit_btn=True)
+                ui["question"] = gr.Textbox(
+                    elem_id="question", placeholder="Ask a question…", show_label=False, scale=5, submit_btn=True
+                )
                 ui["clear"] = gr.Button("New conversation", elem_id="clear", scale=1)
             with gr.Row():
-                ui["download_md"] = gr.DownloadButton("Answer as Markdown", elem_id="export-markdown", visible=False, size="sm")
-                ui["download_bib"] = gr.DownloadButton("References as BibTeX", elem_id="export-bibtex", visible=False, size="sm")
+                ui["download_md"] = gr.DownloadButton(
+                    "Answer as Markdown", elem_id="export-markdown", visible=False, size="sm"
+                )
+                ui["download_bib"] = gr.DownloadButton(
+                    "References as BibTeX", elem_id="export-bibtex", visible=False, size="sm"
+                )
             with gr.Accordion("Filters and settings (apply to the next question)", open=False, elem_id="options"):
                 with gr.Row():
                     ui["listing"] = gr.Dropdown(listings, value=ALL, label="Listing", elem_id="filter-listing")
                     ui["year"] = gr.Dropdown(years, value=ALL, label="Year", elem_id="filter-year")
                 with gr.Row():
-                    ui["backend"] = gr.Dropdown(list(BACKENDS), value=settings.llm.backend, label="Backend", elem_id="backend")
+                    ui["backend"] = gr.Dropdown(
+                        list(BACKENDS), value=settings.llm.backend, label="Backend", elem_id="backend"
+                    )
                     ui["model"] = gr.Textbox(settings.llm.model, label="Model (openai backend)", elem_id="model")
-                    ui["k"] = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k")
-                    ui["strict"] = gr.Checkbox(settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict")
+                    ui["k"] = gr.Slider(
+                        1, 20, value=settings.retrieval.k, step=1, label="Papers retrieved (k)", elem_id="k"
+                    )
+                    ui["strict"] = gr.Checkbox(
+                        settings.llm.strict, label="Strict: drop unsupported sentences", elem_id="strict"
+                    )
         with gr.Column(scale=2):
             ui["sources"] = gr.HTML(sources_panel([]), elem_id="sources-panel", label="Sources", max_height=720)
     return ui
@@ -348,21 +418,37 @@ def chat_tab(settings, listings: list[str], years: list[str]) -> dict:
 def corpus_tab(papers) -> dict:
     """The Corpus tab's layout: paper count, search box and the paper table."""
     with gr.Tab("Corpus", elem_id="tab-corpus"):
-        return {"count": gr.Markdown(count_text(papers), elem_id="paper-count"),
-                "search": gr.Textbox(elem_id="corpus-search", placeholder="Search titles, abstracts, authors, listings…",
-                                     show_label=False),
-                "table": gr.Dataframe(paper_rows(papers), headers=PAPER_COLUMNS, elem_id="corpus-table", interactive=False,
-                                      wrap=True, max_height=640, column_widths=["11%", "39%", "16%", "10%", "16%", "8%"])}
+        return {
+            "count": gr.Markdown(count_text(papers), elem_id="paper-count"),
+            "search": gr.Textbox(
+                elem_id="corpus-search", placeholder="Search titles, abstracts, authors, listings…", show_label=False
+            ),
+            "table": gr.Dataframe(
+                paper_rows(papers),
+                headers=PAPER_COLUMNS,
+                elem_id="corpus-table",
+                interactive=False,
+                wrap=True,
+                max_height=640,
+                column_widths=["11%", "39%", "16%", "10%", "16%", "8%"],
+            ),
+        }
 
 
 def ingest_tab() -> dict:
     """The Ingest tab's layout: file picker, button and status line."""
     with gr.Tab("Ingest", elem_id="tab-ingest"):
-        return {"files": gr.File(label="Files (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed XML, MEDLINE, Atom, .txt listings)",
-                                 file_count="multiple", type="filepath", elem_id="ingest-files",
-                                 file_types=sorted(INGEST_SUFFIXES)),
-                "add": gr.Button("Add to index", variant="primary", elem_id="ingest-button"),
-                "status": gr.HTML("", elem_id="ingest-status")}
+        return {
+            "files": gr.File(
+                label="Files (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed XML, MEDLINE, Atom, .txt listings)",
+                file_count="multiple",
+                type="filepath",
+                elem_id="ingest-files",
+                file_types=sorted(INGEST_SUFFIXES),
+            ),
+            "add": gr.Button("Add to index", variant="primary", elem_id="ingest-button"),
+            "status": gr.HTML("", elem_id="ingest-status"),
+        }
 
 
 def build_app(assistant):
@@ -383,16 +469,23 @@ def build_app(assistant):
         # while extractive answers and other sessions go on in the remaining workers.
         asking = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
         c["question"].submit(respond, inputs, outputs, api_name="ask", **asking).then(
-            export_files, last, downloads, queue=False)
+            export_files, last, downloads, queue=False
+        )
         c["chat"].example_select(pick_example, None, c["question"]).then(respond, inputs, outputs, **asking).then(
-            export_files, last, downloads, queue=False)
+            export_files, last, downloads, queue=False
+        )
         for event in (c["clear"].click, c["chat"].clear):
-            event(lambda: ([], [], [], sources_panel([]), None, gr.update(visible=False), gr.update(visible=False)), None,
-                  [c["chat"], history, turns, c["sources"], last] + downloads, queue=False)
+            event(
+                lambda: ([], [], [], sources_panel([]), None, gr.update(visible=False), gr.update(visible=False)),
+                None,
+                [c["chat"], history, turns, c["sources"], last] + downloads,
+                queue=False,
+            )
         corpus["search"].change(search_papers, corpus["search"], corpus["table"], queue=False)
         refreshed = [corpus["table"], corpus["count"], c["listing"], c["year"]]
-        ingesting["add"].click(ingest, [ingesting["files"], corpus["search"]], [ingesting["status"]] + refreshed,
-                               concurrency_limit=1)
+        ingesting["add"].click(
+            ingest, [ingesting["files"], corpus["search"]], [ingesting["status"]] + refreshed, concurrency_limit=1
+        )
         demo.load(refresh, corpus["search"], refreshed, queue=False)
     return demo
 
@@ -402,8 +495,19 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth: str | Non
     credentials = check_access(host, auth)
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=host, server_port=port, auth=credentials, share=False, ssr_mode=False, mcp_server=False,
-                css=CSS, head=HEAD, theme=theme(), footer_links=[], **options)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        share=False,
+        ssr_mode=False,
+        mcp_server=False,
+        css=CSS,
+        head=HEAD,
+        theme=theme(),
+        footer_links=[],
+        **options,
+    )
     return demo
 
 

@@ -13,8 +13,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org", "sourceforge.net",
-              "gitee.com", "sr.ht", "git.sr.ht", "anonymous.4open.science", "pypi.org", "colab.research.google.com")
+CODE_HOSTS = (
+    "github.com",
+    "gitlab.com",
+    "huggingface.co",
+    "bitbucket.org",
+    "codeberg.org",
+    "sourceforge.net",
+    "gitee.com",
+    "sr.ht",
+    "git.sr.ht",
+    "anonymous.4open.science",
+    "pypi.org",
+    "colab.research.google.com",
+)
 _ADDRESSING = [
     r"\b(ignore|disregard|forget|override)\s+(all|any|the|your|every|everything|previous|prior|above|earlier|preceding)\b"
     r".{0,30}\b(instructions?|prompts?|rules?|context|messages?|above|everything)\b",

@@ -41,14 +41,24 @@ MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.pkl"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
 NAME = "offline-minilm-lexical-v4"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
-POLARITY_CHECKS = {"negation_mismatch": (negation_mismatch, lambda claim, passage: True),
-                   "direction_mismatch": (direction_mismatch, has_direction),
-                   "order_mismatch": (order_mismatch, has_comparison)}
-FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "verbatim",
-            *POLARITY_CHECKS]
-DEFAULT_WEIGHTS = {"bias": -2.18, "similarity": 0.79, "coverage": 3.57,
-                   "number_mismatch": -6.6, "name_mismatch": -3.39, "verbatim": 4.05,
-                   "negation_mismatch": -5.7, "direction_mismatch": -6.05, "order_mismatch": -3.36, "threshold": 0.52}  # = data/verifier.json, rounded
+POLARITY_CHECKS = {
+    "negation_mismatch": (negation_mismatch, lambda claim, passage: True),
+    "direction_mismatch": (direction_mismatch, has_direction),
+    "order_mismatch": (order_mismatch, has_comparison),
+}
+FEATURES = ["similarity", "coverage", "number_mismatch", "name_mismatch", "verbatim", *POLARITY_CHECKS]
+DEFAULT_WEIGHTS = {
+    "bias": -2.18,
+    "similarity": 0.79,
+    "coverage": 3.57,
+    "number_mismatch": -6.6,
+    "name_mismatch": -3.39,
+    "verbatim": 4.05,
+    "negation_mismatch": -5.7,
+    "direction_mismatch": -6.05,
+    "order_mismatch": -3.36,
+    "threshold": 0.52,
+}  # = data/verifier.json, rounded
 
 
 @dataclass
@@ -155,11 +165,14 @@ class Verifier:
         best = units[order[0]]
         claim_words = content_words(claim)
         coverage = len(claim_words & content_words(text)) / max(1, len(claim_words))
-        feats = {"similarity": float(sims[order[0]]), "coverage": coverage,
-                 "number_mismatch": number_mismatch(claim, text),
-                 "name_mismatch": float(bool(missing_names(claim, text))),
-                 "verbatim": verbatim(claim, text),
-                 **polarity(claim, self.aligned(claim_words, text, sims))}
+        feats = {
+            "similarity": float(sims[order[0]]),
+            "coverage": coverage,
+            "number_mismatch": number_mismatch(claim, text),
+            "name_mismatch": float(bool(missing_names(claim, text))),
+            "verbatim": verbatim(claim, text),
+            **polarity(claim, self.aligned(claim_words, text, sims)),
+        }
         flat = " ".join(source.split())
         in_abstract = [i for i in order if i < sentence_count and (not title or units[i] in flat)]  # not the title
         evidence = [units[i] for i in order[:3] if i in in_abstract[:3]][:2] or [units[i] for i in in_abstract[:1]]
@@ -169,7 +182,10 @@ class Verifier:
         """The support probability of one feature dict, and the threshold it is compared with."""
         if self.model is not None:
             row = np.array([[feats[f] for f in FEATURES]])
-            with _ONE_ROW, one_openmp_thread():  # for one row, OpenMP threads only cost: 55 ms against 1.3 ms on 2 busy cores
+            with (
+                _ONE_ROW,
+                one_openmp_thread(),
+            ):  # for one row, OpenMP threads only cost: 55 ms against 1.3 ms on 2 busy cores
                 p = self.model.predict_proba(row)[0, 1]
             return float(p), float(getattr(self.model, "threshold_", 0.5))
         return probability(feats, self.weights), self.weights.get("threshold", 0.5)

@@ -79,13 +79,17 @@ def main() -> None:
         ms_ingest, assistant = timed(Assistant, settings=settings, embedder=embedder)
         texts = [c.text for c in assistant.index.state.chunks]
         ms_raw, _ = timed(embedder.embed, texts)
-        print(f"ingest bundled corpus from scratch: {ms_ingest / 1000:.2f} s "
-              f"({len(assistant.papers())} papers, {len(texts)} chunks)")
+        print(
+            f"ingest bundled corpus from scratch: {ms_ingest / 1000:.2f} s "
+            f"({len(assistant.papers())} papers, {len(texts)} chunks)"
+        )
         print(f"raw model.encode of the same {len(texts)} texts: {ms_raw / 1000:.2f} s; ratio {ms_ingest / ms_raw:.2f}")
         from assistant.config import SEEDS_DIR
         from assistant.corpus import seed_files
 
-        ms_re, summary = timed(Assistant(settings=settings, embedder=embedder, corpus=None).ingest, seed_files(SEEDS_DIR))
+        ms_re, summary = timed(
+            Assistant(settings=settings, embedder=embedder, corpus=None).ingest, seed_files(SEEDS_DIR)
+        )
         print(f"unchanged re-ingest: {ms_re / 1000:.2f} s ({summary.chunks_embedded} chunks embedded)")
         qs = [r["question"] for r in questions()][: args.queries]
         assistant.search(qs[0])

@@ -57,9 +57,13 @@ def write_collection(path: Path, n: int, start: int = 0, seed: int = 7) -> Path:
         for i in range(start, start + n):
             name = method_name(i)
             body = " ".join(rng.sample(sentences, 5))
-            record = {"id": f"syn-{i}", "title": f"{name}: {body.split('.')[0][:80]}",
-                      "abstract": f"We propose {name}, a new method. {body}", "date": str(rng.choice(YEARS)),
-                      "authors": [f"Author {rng.randrange(5000)}", f"Author {rng.randrange(5000)}"]}
+            record = {
+                "id": f"syn-{i}",
+                "title": f"{name}: {body.split('.')[0][:80]}",
+                "abstract": f"We propose {name}, a new method. {body}",
+                "date": str(rng.choice(YEARS)),
+                "authors": [f"Author {rng.randrange(5000)}", f"Author {rng.randrange(5000)}"],
+            }
             out.write(json.dumps(record) + "\n")
     return path
 
@@ -73,11 +77,13 @@ def make_assistant(index_dir: Path, embedder=None):
     from assistant.config import Settings
     from assistant.embeddings import HashingEmbedder
 
-    return Assistant(index_dir=index_dir, corpus=None, embedder=embedder or HashingEmbedder(),
-                     settings=Settings(progress=False))
+    return Assistant(
+        index_dir=index_dir, corpus=None, embedder=embedder or HashingEmbedder(), settings=Settings(progress=False)
+    )
 
 
 # ---- steps, each run in a fresh process ---------------------------------------------------------
+
 
 def step_ingest(index_dir: str, path: str) -> dict:
     started = time.perf_counter()
@@ -102,10 +108,18 @@ def step_search(index_dir: str, n: str) -> dict:
             hits = assistant.search(f"How does {name} improve training?", k=5, filters=filters)
             timings[key].append(time.perf_counter() - t)
             found += key == "hybrid" and any(h.title.startswith(name) for h in hits)
-    pct = {f"{key}_{q}_ms": 1000 * statistics.quantiles(v, n=20)[18 if q == "p95" else 9]
-           for key, v in timings.items() for q in ("p50", "p95")}
-    return {"open_s": opened, "first_search_s": first_s, **pct, "found_in_top5": f"{found}/{len(names)}",
-            "peak_rss_mb": peak_rss_mb()}
+    pct = {
+        f"{key}_{q}_ms": 1000 * statistics.quantiles(v, n=20)[18 if q == "p95" else 9]
+        for key, v in timings.items()
+        for q in ("p50", "p95")
+    }
+    return {
+        "open_s": opened,
+        "first_search_s": first_s,
+        **pct,
+        "found_in_top5": f"{found}/{len(names)}",
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def step_real_model(index_dir: str, path: str) -> dict:
@@ -158,11 +172,17 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     largest = max(args.sizes)
     extra = write_collection(work / "extra-1k.jsonl", 1000, start=largest)
-    print(json.dumps({"add_1k_to": largest, **run_step("ingest", str(work / f"index-{largest}"), str(extra))}), flush=True)
+    print(
+        json.dumps({"add_1k_to": largest, **run_step("ingest", str(work / f"index-{largest}"), str(extra))}), flush=True
+    )
     if args.real_model_size:
         data = write_collection(work / f"real-{args.real_model_size}.jsonl", args.real_model_size, start=10_000_000)
-        print(json.dumps({"real_model_papers": args.real_model_size,
-                          **run_step("real", str(work / "index-real"), str(data))}), flush=True)
+        print(
+            json.dumps(
+                {"real_model_papers": args.real_model_size, **run_step("real", str(work / "index-real"), str(data))}
+            ),
+            flush=True,
+        )
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -24,23 +24,112 @@ OUT = ROOT / "eval" / "short_questions.jsonl"
 FORMS = ["What is {x}?", "{x}?", "How does {x} work?", "Tell me about {x}", "What is {x} about?"]
 BENCHMARK_FORM = "What does {x} measure?"
 # Names the extractor picks that are not the paper's own name (field words, other work), reviewed by hand.
-NOT_NAMES = {"CounterFactual", "Subgoal-Conditioned", "ISA-centric", "High-Confidence", "Multi-Objective",
-             "Retrieval-Augmented", "Bi-Level", "Instruction-Aware", "Bottom-Up", "Data-Free", "Fast-Slow",
-             "Low-Rank", "Balanced-VLLM", "SafeAgentBench-the", "k-Min-Cost-Arborescence", "CONtinuous", "U-Nets",
-             "RAG", "LoRA", "NAS", "SSM", "CoT", "PEFT", "SSL", "RGB", "NLU", "FSCIL", "Bi-LSTM", "NDPs", "NEC",
-             "VSA", "ICP", "StepMix", "TrustAgent", "LiIT", "R-TSVM", "GTP", "DualGen", "RBF", "MHR", "SMB",
-             "Online DPO", "GenOmes", "DV4LLM-D", "HEI", "NOTE", "VILA", "ARMOR", "APE", "B4", "CMD"}
+NOT_NAMES = {
+    "CounterFactual",
+    "Subgoal-Conditioned",
+    "ISA-centric",
+    "High-Confidence",
+    "Multi-Objective",
+    "Retrieval-Augmented",
+    "Bi-Level",
+    "Instruction-Aware",
+    "Bottom-Up",
+    "Data-Free",
+    "Fast-Slow",
+    "Low-Rank",
+    "Balanced-VLLM",
+    "SafeAgentBench-the",
+    "k-Min-Cost-Arborescence",
+    "CONtinuous",
+    "U-Nets",
+    "RAG",
+    "LoRA",
+    "NAS",
+    "SSM",
+    "CoT",
+    "PEFT",
+    "SSL",
+    "RGB",
+    "NLU",
+    "FSCIL",
+    "Bi-LSTM",
+    "NDPs",
+    "NEC",
+    "VSA",
+    "ICP",
+    "StepMix",
+    "TrustAgent",
+    "LiIT",
+    "R-TSVM",
+    "GTP",
+    "DualGen",
+    "RBF",
+    "MHR",
+    "SMB",
+    "Online DPO",
+    "GenOmes",
+    "DV4LLM-D",
+    "HEI",
+    "NOTE",
+    "VILA",
+    "ARMOR",
+    "APE",
+    "B4",
+    "CMD",
+}
 # Short questions the bundled corpus cannot answer: well-known names it never mentions, and off-topic asks.
-ABSENT_NAMES = ["GaLore", "QLoRA", "FlashAttention", "AlphaFold", "Sora", "Whisper", "GraphCast", "ColBERTv2", "KIVI",
-                "TinyBERT", "Chinchilla", "Gemini", "Mixtral", "DreamBooth", "ControlNet", "AlexNet", "YOLOv8",
-                "Stable Diffusion XL", "PaLM-E", "Toolformer", "WaveNet", "DALL-E", "Falcon-180B", "RoBERTa",
-                "SimCLR", "NeRF-W", "PointNet", "Word2Vec", "AlphaGo", "MuZero", "DeepSeek-R1", "SWE-bench"]
-OFF_TOPIC = ["What is the capital of France?", "How do I bake sourdough bread?", "Who won the 2022 World Cup?",
-             "Tell me about the French Revolution", "How tall is Mount Everest?", "What is a good marathon pace?",
-             "How does a diesel engine work?", "Best pizza in Naples?", "What is photosynthesis?",
-             "How do I renew my passport?", "Tell me a joke", "What time is it in Tokyo?",
-             "How much ibuprofen can I take?", "Who painted the Mona Lisa?", "What is the tallest animal?",
-             "How do I fix a flat bicycle tyre?"]
+ABSENT_NAMES = [
+    "GaLore",
+    "QLoRA",
+    "FlashAttention",
+    "AlphaFold",
+    "Sora",
+    "Whisper",
+    "GraphCast",
+    "ColBERTv2",
+    "KIVI",
+    "TinyBERT",
+    "Chinchilla",
+    "Gemini",
+    "Mixtral",
+    "DreamBooth",
+    "ControlNet",
+    "AlexNet",
+    "YOLOv8",
+    "Stable Diffusion XL",
+    "PaLM-E",
+    "Toolformer",
+    "WaveNet",
+    "DALL-E",
+    "Falcon-180B",
+    "RoBERTa",
+    "SimCLR",
+    "NeRF-W",
+    "PointNet",
+    "Word2Vec",
+    "AlphaGo",
+    "MuZero",
+    "DeepSeek-R1",
+    "SWE-bench",
+]
+OFF_TOPIC = [
+    "What is the capital of France?",
+    "How do I bake sourdough bread?",
+    "Who won the 2022 World Cup?",
+    "Tell me about the French Revolution",
+    "How tall is Mount Everest?",
+    "What is a good marathon pace?",
+    "How does a diesel engine work?",
+    "Best pizza in Naples?",
+    "What is photosynthesis?",
+    "How do I renew my passport?",
+    "Tell me a joke",
+    "What time is it in Tokyo?",
+    "How much ibuprofen can I take?",
+    "Who painted the Mona Lisa?",
+    "What is the tallest animal?",
+    "How do I fix a flat bicycle tyre?",
+]
 PAIRS = 10
 
 
@@ -79,7 +168,10 @@ def introduced_name(paper) -> str | None:
 
 
 def mentions(name: str, paper) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", f"{paper.title} {paper.abstract}".lower()) is not None
+    return (
+        re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", f"{paper.title} {paper.abstract}".lower())
+        is not None
+    )
 
 
 def split_of(qid: str) -> str:
@@ -100,7 +192,16 @@ def answerable_rows(corpus) -> list[dict]:
         rows.append(_row(f"s{len(rows) + 1:03d}", "short", form, form.format(x=name), [paper.paper_id], name))
     for j in range(PAIRS):
         (a, pa), (b, pb) = named[(7 * j) % len(named)], named[(7 * j + 3) % len(named)]
-        rows.append(_row(f"s{len(rows) + 1:03d}", "short_pair", "{x} vs {y}", f"{a} vs {b}", [pa.paper_id, pb.paper_id], f"{a}|{b}"))
+        rows.append(
+            _row(
+                f"s{len(rows) + 1:03d}",
+                "short_pair",
+                "{x} vs {y}",
+                f"{a} vs {b}",
+                [pa.paper_id, pb.paper_id],
+                f"{a}|{b}",
+            )
+        )
     return rows
 
 
@@ -117,8 +218,18 @@ def unanswerable_rows(corpus) -> list[dict]:
 
 
 def _row(qid: str, kind: str, form: str, question: str, paper_ids: list[str], name: str) -> dict:
-    return {"id": qid, "type": kind, "form": form, "question": question, "history": [], "paper_ids": paper_ids,
-            "name": name, "reference": "", "key_facts": [], "split": split_of(qid)}
+    return {
+        "id": qid,
+        "type": kind,
+        "form": form,
+        "question": question,
+        "history": [],
+        "paper_ids": paper_ids,
+        "name": name,
+        "reference": "",
+        "key_facts": [],
+        "split": split_of(qid),
+    }
 
 
 def main() -> int:
@@ -130,7 +241,11 @@ def main() -> int:
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if args.check:
         same = OUT.read_text(encoding="utf-8") == text
-        print("eval/short_questions.jsonl matches a rebuild" if same else "eval/short_questions.jsonl differs from a rebuild")
+        print(
+            "eval/short_questions.jsonl matches a rebuild"
+            if same
+            else "eval/short_questions.jsonl differs from a rebuild"
+        )
         return 0 if same else 1
     if OUT.exists():
         print(f"{OUT} exists and is frozen; delete it first to rebuild", file=sys.stderr)

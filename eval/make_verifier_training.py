@@ -26,26 +26,69 @@ from assistant.text import content_words, simplify, terms
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = ROOT / "eval" / "claims.jsonl"
-REVERSED = {"improves": "degrades", "improve": "degrade", "improved": "degraded", "improving": "degrading",
-            "improvement": "degradation", "improvements": "degradations", "increases": "decreases",
-            "increase": "decrease", "increased": "decreased", "higher": "lower", "lower": "higher", "more": "less",
-            "less": "more", "fewer": "more", "better": "worse", "worse": "better", "outperforms": "underperforms",
-            "outperform": "underperform", "outperforming": "underperforming", "reduces": "increases",
-            "reduce": "increase", "reduced": "increased", "reduction": "increase", "faster": "slower",
-            "slower": "faster", "surpasses": "trails", "superior": "inferior", "larger": "smaller",
-            "smaller": "larger", "gains": "losses", "boosts": "lowers", "enhances": "degrades", "best": "worst",
-            "accelerates": "slows", "mitigates": "worsens", "alleviates": "aggravates", "efficient": "inefficient",
-            "effective": "ineffective", "significantly": "marginally"} | {a: b for a, b in ANTONYMS if a not in (
-            "improves", "more", "reduces", "reduced", "reduce")} | {b: a for a, b in ANTONYMS if b != "increases"}
+REVERSED = (
+    {
+        "improves": "degrades",
+        "improve": "degrade",
+        "improved": "degraded",
+        "improving": "degrading",
+        "improvement": "degradation",
+        "improvements": "degradations",
+        "increases": "decreases",
+        "increase": "decrease",
+        "increased": "decreased",
+        "higher": "lower",
+        "lower": "higher",
+        "more": "less",
+        "less": "more",
+        "fewer": "more",
+        "better": "worse",
+        "worse": "better",
+        "outperforms": "underperforms",
+        "outperform": "underperform",
+        "outperforming": "underperforming",
+        "reduces": "increases",
+        "reduce": "increase",
+        "reduced": "increased",
+        "reduction": "increase",
+        "faster": "slower",
+        "slower": "faster",
+        "surpasses": "trails",
+        "superior": "inferior",
+        "larger": "smaller",
+        "smaller": "larger",
+        "gains": "losses",
+        "boosts": "lowers",
+        "enhances": "degrades",
+        "best": "worst",
+        "accelerates": "slows",
+        "mitigates": "worsens",
+        "alleviates": "aggravates",
+        "efficient": "inefficient",
+        "effective": "ineffective",
+        "significantly": "marginally",
+    }
+    | {a: b for a, b in ANTONYMS if a not in ("improves", "more", "reduces", "reduced", "reduce")}
+    | {b: a for a, b in ANTONYMS if b != "increases"}
+)
 AUXILIARIES = r"\b(is|are|was|were|can|could|will|would|may|should|has|have)\b"
-VERBS = r"\b(achieves|improves|outperforms|reduces|enables|provides|requires|shows|demonstrates|leads|yields|uses|learns|" \
-        r"generates|captures|allows|supports|surpasses|increases|boosts|enhances|maintains|preserves|exhibits|matches|" \
-        r"attains|obtains|reaches|produces|performs|benefits|helps|offers|delivers|scales|generalizes|converges|" \
-        r"relies|depends|guarantees|ensures|establishes|reveals|finds|suggests|indicates)\b"
-UNNEGATE = [(r"\bcannot\b", "can"), (r"\b(is|are|was|were|do|does|did|can|could|will|would|has|have) not\b", r"\1"),
-            (r"\bfails to\b", "manages to"), (r"\bno longer\b", "still"), (r"\bwithout\b", "with")]
-LEAD_INS = r"^(Moreover|Furthermore|Additionally|Specifically|Finally|However|In addition|To this end|Therefore|" \
-           r"Thus|Consequently|In particular|Notably|Importantly|In this paper|In this work|Overall),\s+"
+VERBS = (
+    r"\b(achieves|improves|outperforms|reduces|enables|provides|requires|shows|demonstrates|leads|yields|uses|learns|"
+    r"generates|captures|allows|supports|surpasses|increases|boosts|enhances|maintains|preserves|exhibits|matches|"
+    r"attains|obtains|reaches|produces|performs|benefits|helps|offers|delivers|scales|generalizes|converges|"
+    r"relies|depends|guarantees|ensures|establishes|reveals|finds|suggests|indicates)\b"
+)
+UNNEGATE = [
+    (r"\bcannot\b", "can"),
+    (r"\b(is|are|was|were|do|does|did|can|could|will|would|has|have) not\b", r"\1"),
+    (r"\bfails to\b", "manages to"),
+    (r"\bno longer\b", "still"),
+    (r"\bwithout\b", "with"),
+]
+LEAD_INS = (
+    r"^(Moreover|Furthermore|Additionally|Specifically|Finally|However|In addition|To this end|Therefore|"
+    r"Thus|Consequently|In particular|Notably|Importantly|In this paper|In this work|Overall),\s+"
+)
 
 
 def load_abstracts() -> dict[str, str]:
@@ -97,17 +140,35 @@ def negate(sentence: str, rng: random.Random) -> str | None:
     match = re.search(VERBS, sentence)
     if match:
         verb = match.group(1)
-        base = verb[:-2] if re.search(r"(ches|shes|sses|xes)$", verb) else verb[:-3] + "y" if verb.endswith("ies") else verb[:-1]
-        return sentence[: match.start()] + f"does not {base}" + sentence[match.end():]
+        base = (
+            verb[:-2]
+            if re.search(r"(ches|shes|sses|xes)$", verb)
+            else verb[:-3] + "y"
+            if verb.endswith("ies")
+            else verb[:-1]
+        )
+        return sentence[: match.start()] + f"does not {base}" + sentence[match.end() :]
     return None
 
 
 def reverse(sentence: str, rng: random.Random) -> str | None:
     """The finding turned round: a direction word or antonym swapped, or a comparison's sides swapped."""
-    swapped = re.sub(r"\b([A-Z][\w\-]*|[\w]+-based) (outperforms|surpasses|beats|exceeds) ([A-Z][\w\-]*|[\w]+-based)\b",
-                     r"\3 \2 \1", sentence, count=1)
-    swapped = swapped if swapped != sentence else re.sub(
-        r"\b([A-Z][\w\-]*|[\w]+-based)\b(.{3,80}?) than ([A-Z][\w\-]*|[\w]+-based)\b", r"\3\2 than \1", sentence, count=1)
+    swapped = re.sub(
+        r"\b([A-Z][\w\-]*|[\w]+-based) (outperforms|surpasses|beats|exceeds) ([A-Z][\w\-]*|[\w]+-based)\b",
+        r"\3 \2 \1",
+        sentence,
+        count=1,
+    )
+    swapped = (
+        swapped
+        if swapped != sentence
+        else re.sub(
+            r"\b([A-Z][\w\-]*|[\w]+-based)\b(.{3,80}?) than ([A-Z][\w\-]*|[\w]+-based)\b",
+            r"\3\2 than \1",
+            sentence,
+            count=1,
+        )
+    )
     candidates = [m for m in re.finditer(r"[A-Za-z][a-z\-]*", sentence) if m.group(0).lower() in REVERSED]
     if swapped != sentence and (not candidates or rng.random() < 0.5):
         return swapped
@@ -116,7 +177,7 @@ def reverse(sentence: str, rng: random.Random) -> str | None:
     m = rng.choice(candidates)
     word = REVERSED[m.group(0).lower()]
     word = word.capitalize() if m.group(0)[0].isupper() else word
-    return sentence[: m.start()] + word + sentence[m.end():]
+    return sentence[: m.start()] + word + sentence[m.end() :]
 
 
 def change_number(sentence: str, rng: random.Random) -> str | None:
@@ -132,7 +193,7 @@ def change_number(sentence: str, rng: random.Random) -> str | None:
     else:
         value = int(text)
         new = str(rng.choice([value + rng.randint(1, 3), value * 2, max(0, value - rng.randint(1, 3))]))
-    return None if new == text else sentence[: m.start()] + new + sentence[m.end():]
+    return None if new == text else sentence[: m.start()] + new + sentence[m.end() :]
 
 
 def swap_entity(sentence: str, rng: random.Random, others: list[str]) -> str | None:
@@ -142,7 +203,9 @@ def swap_entity(sentence: str, rng: random.Random, others: list[str]) -> str | N
     pool = sorted(terms(other_text) - {t.lower() for t in own})
     if own and pool:
         name, target = rng.choice(own), rng.choice(pool)
-        replacement = next(t for t in re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", other_text) if t.lower() == target)
+        replacement = next(
+            t for t in re.findall(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]", other_text) if t.lower() == target
+        )
         return re.sub(rf"\b{re.escape(name)}\b", replacement, sentence)
     words = [w for w in re.findall(r"\b[a-z]{6,}\b", sentence) if content_words(w)]
     pool = sorted({w for w in re.findall(r"\b[a-z]{6,}\b", other_text)} - set(re.findall(r"\b[a-z]{6,}\b", sentence)))
@@ -165,8 +228,14 @@ def generate(abstracts: dict[str, str], seed: int = 12, claims_path: Path = CLAI
                 continue
             rows += rows_for(sentence, pid, rng, others)
         for other in rng.sample(others, 2):
-            rows.append({"claim": rng.choice(split_sentences(other)), "paper_id": pid, "label": "unsupported",
-                         "kind": "other_paper"})
+            rows.append(
+                {
+                    "claim": rng.choice(split_sentences(other)),
+                    "paper_id": pid,
+                    "label": "unsupported",
+                    "kind": "other_paper",
+                }
+            )
     return [r for r in rows if simplify(r["claim"]) not in test_claims]
 
 
@@ -174,11 +243,21 @@ def rows_for(sentence: str, pid: str, rng: random.Random, others: list[str]) -> 
     """One supported row (verbatim or reworded) and one unsupported row (a changed copy) for a sentence."""
     reworded = reword(sentence, rng)
     positive = reworded if reworded and rng.random() < 0.6 else sentence
-    rows = [{"claim": positive, "paper_id": pid, "label": "supported",
-             "kind": "paraphrase" if positive != sentence else "verbatim"}]
+    rows = [
+        {
+            "claim": positive,
+            "paper_id": pid,
+            "label": "supported",
+            "kind": "paraphrase" if positive != sentence else "verbatim",
+        }
+    ]
     base = positive if rng.random() < 0.5 else sentence
-    changed = {"negation": negate(base, rng), "reversal": reverse(base, rng), "number": change_number(base, rng),
-               "entity_swap": swap_entity(base, rng, others)}
+    changed = {
+        "negation": negate(base, rng),
+        "reversal": reverse(base, rng),
+        "number": change_number(base, rng),
+        "entity_swap": swap_entity(base, rng, others),
+    }
     kinds = [k for k, text in changed.items() if text and text != base]
     if kinds:
         kind = rng.choices(kinds, weights=[2 if k in ("negation", "reversal") else 1 for k in kinds])[0]

@@ -37,9 +37,22 @@ def score(assistant: Assistant, split: str) -> dict:
     for row in short:
         answer = assistant.ask(row["question"], backend="extractive")
         cited = {c.paper_id for c in answer.citations}
-        ok = answer.abstained if row["type"] == "unanswerable" else (not answer.abstained and set(row["paper_ids"]) <= cited)
-        results.append({"id": row["id"], "type": row["type"], "question": row["question"], "ok": ok,
-                        "abstained": answer.abstained, "cited": sorted(cited), "notes": answer.notes})
+        ok = (
+            answer.abstained
+            if row["type"] == "unanswerable"
+            else (not answer.abstained and set(row["paper_ids"]) <= cited)
+        )
+        results.append(
+            {
+                "id": row["id"],
+                "type": row["type"],
+                "question": row["question"],
+                "ok": ok,
+                "abstained": answer.abstained,
+                "cited": sorted(cited),
+                "notes": answer.notes,
+            }
+        )
     answerable = [r for r in rows(ROOT / "eval" / "questions.jsonl") if r["type"] != "unanswerable"]
     false_abstentions = []
     for row in answerable:
@@ -51,14 +64,20 @@ def score(assistant: Assistant, split: str) -> dict:
         group = [r["ok"] for r in results if r["type"] in kind.split("|")]
         return round(sum(group) / len(group), 3) if group else 0.0
 
-    return {"split": split, "n_short": sum(r["type"] == "short" for r in results),
-            "n_pairs": sum(r["type"] == "short_pair" for r in results),
-            "n_unanswerable": sum(r["type"] == "unanswerable" for r in results),
-            "answered_citing_gold": share("short|short_pair"), "answered_citing_gold_single": share("short"),
-            "answered_citing_gold_pairs": share("short_pair"), "unanswerable_abstained": share("unanswerable"),
-            "false_abstention_questions": round(len(false_abstentions) / len(answerable), 3),
-            "n_answerable_questions": len(answerable), "false_abstentions": false_abstentions,
-            "failures": [r for r in results if not r["ok"]]}
+    return {
+        "split": split,
+        "n_short": sum(r["type"] == "short" for r in results),
+        "n_pairs": sum(r["type"] == "short_pair" for r in results),
+        "n_unanswerable": sum(r["type"] == "unanswerable" for r in results),
+        "answered_citing_gold": share("short|short_pair"),
+        "answered_citing_gold_single": share("short"),
+        "answered_citing_gold_pairs": share("short_pair"),
+        "unanswerable_abstained": share("unanswerable"),
+        "false_abstention_questions": round(len(false_abstentions) / len(answerable), 3),
+        "n_answerable_questions": len(answerable),
+        "false_abstentions": false_abstentions,
+        "failures": [r for r in results if not r["ok"]],
+    }
 
 
 def calibrate(assistant: Assistant) -> None:
@@ -68,12 +87,20 @@ def calibrate(assistant: Assistant) -> None:
     hits = {r["id"]: assistant.search(question_of(r), k=assistant.settings.retrieval.k) for r in dev}
     for max_papers in (1, 2, 3, 5, 8):
         for min_similarity in (0.24, 0.28, 0.32):
-            ok_answer = [not decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
-                         for r in dev if r["type"] != "unanswerable"]
-            ok_abstain = [decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
-                          for r in dev if r["type"] == "unanswerable"]
-            print(f"max papers per name {max_papers}, min similarity {min_similarity:.2f}: "
-                  f"answerable answered {sum(ok_answer) / len(ok_answer):.3f}, unanswerable abstained {sum(ok_abstain) / len(ok_abstain):.3f}")
+            ok_answer = [
+                not decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
+                for r in dev
+                if r["type"] != "unanswerable"
+            ]
+            ok_abstain = [
+                decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
+                for r in dev
+                if r["type"] == "unanswerable"
+            ]
+            print(
+                f"max papers per name {max_papers}, min similarity {min_similarity:.2f}: "
+                f"answerable answered {sum(ok_answer) / len(ok_answer):.3f}, unanswerable abstained {sum(ok_abstain) / len(ok_abstain):.3f}"
+            )
 
 
 def main() -> None:

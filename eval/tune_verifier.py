@@ -36,18 +36,34 @@ def load(split: str) -> list[dict]:
     return [r for r in rows if r["split"] == split]
 
 
-def featurise(verifier: Verifier, rows: list[dict], abstracts: dict, titles: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def featurise(
+    verifier: Verifier, rows: list[dict], abstracts: dict, titles: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix (claims embedded in one batch, read against title and abstract) and 0/1 labels."""
     titles = titles or {}
     vectors = verifier.embedder.embed([r["claim"] for r in rows])
-    X = np.array([[verifier.features(r["claim"], abstracts[r["paper_id"]], v, titles.get(r["paper_id"], ""))[0][f]
-                   for f in FEATURES] for r, v in zip(rows, vectors)])
+    X = np.array(
+        [
+            [
+                verifier.features(r["claim"], abstracts[r["paper_id"]], v, titles.get(r["paper_id"], ""))[0][f]
+                for f in FEATURES
+            ]
+            for r, v in zip(rows, vectors)
+        ]
+    )
     y = np.array([r["label"] == "supported" for r in rows], dtype=float)
     return X, y
 
 
-def fit(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, l2: float = 0.001,
-        steps: int = 20000, lr: float = 0.5, signs: np.ndarray | None = None) -> np.ndarray:
+def fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    l2: float = 0.001,
+    steps: int = 20000,
+    lr: float = 0.5,
+    signs: np.ndarray | None = None,
+) -> np.ndarray:
     """Plain gradient-descent logistic regression with per-row weights (bias first).
 
     `signs` (+1, -1 or 0 per feature) keeps each weight on its side of zero, so more evidence never lowers the score.
@@ -72,7 +88,10 @@ def balanced_accuracy(pred: np.ndarray, y: np.ndarray) -> float:
 
 def by_kind(rows: list[dict], probs: np.ndarray, threshold: float) -> str:
     kinds = sorted({r["kind"] for r in rows})
-    right = {k: [(p >= threshold) == (r["label"] == "supported") for r, p in zip(rows, probs) if r["kind"] == k] for k in kinds}
+    right = {
+        k: [(p >= threshold) == (r["label"] == "supported") for r, p in zip(rows, probs) if r["kind"] == k]
+        for k in kinds
+    }
     return ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in right.items())
 
 
@@ -80,13 +99,16 @@ def fit_trees(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, signs: np
     """Small gradient-boosted trees, monotone in each feature (more evidence never lowers the score)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_depth=3, random_state=0,
-                                           monotonic_cst=[int(v) for v in signs])
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_depth=3, random_state=0, monotonic_cst=[int(v) for v in signs]
+    )
     return model.fit(X, y, sample_weight=sample_weight)
 
 
 def dev_threshold(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(round(max(np.linspace(0.05, 0.95, 91), key=lambda t: balanced_accuracy((probs >= t).astype(float), y)), 3))
+    return float(
+        round(max(np.linspace(0.05, 0.95, 91), key=lambda t: balanced_accuracy((probs >= t).astype(float), y)), 3)
+    )
 
 
 def tune(embedder, report_test: bool = False, seed: int = 12) -> tuple[dict, object]:
@@ -107,19 +129,25 @@ def tune(embedder, report_test: bool = False, seed: int = 12) -> tuple[dict, obj
     trees.threshold_ = dev_threshold(trees.predict_proba(Xd)[:, 1], yd)
     print("logistic weights:", json.dumps({k: round(v, 3) for k, v in weights.items()}))
     probs_d = np.array([probability(dict(zip(FEATURES, x)), weights) for x in Xd])
-    print(f"logistic dev balanced accuracy: {balanced_accuracy((probs_d >= weights['threshold']).astype(float), yd):.3f}")
+    print(
+        f"logistic dev balanced accuracy: {balanced_accuracy((probs_d >= weights['threshold']).astype(float), yd):.3f}"
+    )
     best = trees.threshold_
     print(f"trees threshold {best}")
     for name, rows, X_, y_ in (("generated", generated, Xg, yg), ("dev", dev, Xd, yd)):
         probs = trees.predict_proba(X_)[:, 1]
-        print(f"trees {name} balanced accuracy: {balanced_accuracy((probs >= best).astype(float), y_):.3f} (n={len(y_)}); "
-              f"by kind: {by_kind(rows, probs, best)}")
+        print(
+            f"trees {name} balanced accuracy: {balanced_accuracy((probs >= best).astype(float), y_):.3f} (n={len(y_)}); "
+            f"by kind: {by_kind(rows, probs, best)}"
+        )
     if report_test:
         test = load("test")
         Xt, yt = featurise(verifier, test, abstracts, titles)
         probs_t = trees.predict_proba(Xt)[:, 1]
-        print(f"trees test balanced accuracy: {balanced_accuracy((probs_t >= best).astype(float), yt):.3f} (n={len(yt)}); "
-              f"by kind: {by_kind(test, probs_t, best)}")
+        print(
+            f"trees test balanced accuracy: {balanced_accuracy((probs_t >= best).astype(float), yt):.3f} (n={len(yt)}); "
+            f"by kind: {by_kind(test, probs_t, best)}"
+        )
     return weights, trees
 
 

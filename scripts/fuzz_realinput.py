@@ -32,7 +32,10 @@ def read(path: Path) -> tuple[str, int, str]:
 
 
 def main() -> int:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "datasets") / "realinput"
+    root = (
+        Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "datasets")
+        / "realinput"
+    )
     expected = json.loads((root / "expected.json").read_text())
     counts = {"read": 0, "refused": 0, "CRASH": 0}
     with tempfile.TemporaryDirectory() as tmp:

@@ -74,24 +74,39 @@ def start_app(index_dir: str | None, backend: str):
     from assistant.ports import free_port
 
     settings = settings_with({"progress": False, "llm.backend": backend, "index_dir": index_dir})
-    demo = ui.launch(Assistant(settings=settings), host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+    demo = ui.launch(
+        Assistant(settings=settings), host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True
+    )
     return demo.local_url
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running UI to load (default: start one here)")
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions, each with its own question (default 20)")
-    parser.add_argument("--backend", default="extractive", choices=BACKENDS,
-                        help="answering backend of the UI started here (default extractive)")
-    parser.add_argument("--index-dir", help="index folder of the UI started here (default: ASSISTANT_INDEX_DIR or ./index)")
-    parser.add_argument("--warm-up", action="store_true",
-                        help="ask one question alone first, so model loading and index opening are not timed")
+    parser.add_argument(
+        "--sessions", type=int, default=20, help="concurrent sessions, each with its own question (default 20)"
+    )
+    parser.add_argument(
+        "--backend",
+        default="extractive",
+        choices=BACKENDS,
+        help="answering backend of the UI started here (default extractive)",
+    )
+    parser.add_argument(
+        "--index-dir", help="index folder of the UI started here (default: ASSISTANT_INDEX_DIR or ./index)"
+    )
+    parser.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="ask one question alone first, so model loading and index opening are not timed",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for one answer (default 600)")
     args = parser.parse_args(argv)
 
     url = args.url or start_app(args.index_dir, args.backend)
-    questions = [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" ({i})") for i in range(args.sessions)]
+    questions = [
+        QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" ({i})") for i in range(args.sessions)
+    ]
     if args.warm_up:
         outcome, seconds, detail = ask_once(url, "What is a warm-up question?", args.timeout)
         print(f"warm-up: {outcome} in {seconds:.2f} s {detail}", flush=True)
@@ -103,10 +118,14 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes = [r[0] for r in results]
     latencies = [r[1] for r in results if r[0] != "error"]
-    print(f"answered: {outcomes.count('answered')}  abstained: {outcomes.count('abstained')}  errors: {outcomes.count('error')}")
+    print(
+        f"answered: {outcomes.count('answered')}  abstained: {outcomes.count('abstained')}  errors: {outcomes.count('error')}"
+    )
     if latencies:
-        print(f"latency s: p50 {percentile(latencies, 50):.2f}  p95 {percentile(latencies, 95):.2f}  "
-              f"min {min(latencies):.2f}  max {max(latencies):.2f}  mean {statistics.mean(latencies):.2f}")
+        print(
+            f"latency s: p50 {percentile(latencies, 50):.2f}  p95 {percentile(latencies, 95):.2f}  "
+            f"min {min(latencies):.2f}  max {max(latencies):.2f}  mean {statistics.mean(latencies):.2f}"
+        )
     print(f"wall {wall:.1f} s, {len(results) / wall:.2f} questions/s")
     for (outcome, _, detail), question in zip(results, questions):
         if outcome == "error":

@@ -21,7 +21,9 @@ def main() -> None:
     parser.add_argument("--split", choices=["dev", "test"], default="test")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: settings, ./index)")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (ROOT / "eval" / "short_questions.jsonl").read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in (ROOT / "eval" / "short_questions.jsonl").read_text().splitlines() if line.strip()
+    ]
     assistant = Assistant(index_dir=args.index_dir)
     right: dict[str, list[bool]] = {"answerable": [], "unanswerable": []}
     for row in (r for r in rows if r["split"] == args.split):

@@ -24,10 +24,15 @@ def merge(questions: Path, shard_dirs: list[Path]) -> Report:
     overall, per_type = aggregate(rows)
     meta = dict(shards[0]["meta"])
     joined = lambda key: ", ".join(sorted({v for s in shards for v in s["meta"][key].split(", ") if v}))  # noqa: E731
-    meta.update(questions_path=str(questions), questions=len(rows), model=joined("model"), backend=joined("backend"),
-                seconds={k: round(sum(s["meta"]["seconds"][k] for s in shards), 1) for k in meta["seconds"]},
-                run=f"{len(shards)} processes in parallel, each on every {len(shards)}th question with its own "
-                    "llama.cpp server; seconds are summed over them")
+    meta.update(
+        questions_path=str(questions),
+        questions=len(rows),
+        model=joined("model"),
+        backend=joined("backend"),
+        seconds={k: round(sum(s["meta"]["seconds"][k] for s in shards), 1) for k in meta["seconds"]},
+        run=f"{len(shards)} processes in parallel, each on every {len(shards)}th question with its own "
+        "llama.cpp server; seconds are summed over them",
+    )
     return Report(meta, overall, per_type, shards[0]["calibration"], rows)
 
 

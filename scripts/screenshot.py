@@ -18,14 +18,21 @@ from assistant.ports import free_port
 use_offline_environment()
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 QUESTION = "Which papers propose adaptive methods for testing connected and automated vehicles?"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "chat.png", help="PNG to write (default: docs/chat.png)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "chat.png", help="PNG to write (default: docs/chat.png)"
+    )
     parser.add_argument("--question", default=QUESTION, help="question to ask")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     args = parser.parse_args()

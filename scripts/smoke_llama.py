@@ -39,10 +39,13 @@ def main() -> int:
         print(f"smoke: llama.cpp generated {done.stdout.strip()} with {gguf.name}")
         return 0
     cause = f"killed by {signal.Signals(-done.returncode).name}" if done.returncode < 0 else f"exit {done.returncode}"
-    print(f"smoke: llama.cpp FAILED to generate ({cause}).\n{done.stderr[-2000:]}\n"
-          "The llama-cpp-python build does not run on this CPU. `make test` builds it with portable flags "
-          "(LLAMA_CMAKE_ARGS in the Makefile); a wheel from elsewhere (pip's cache, a native build) is the usual cause: "
-          "`.venv/bin/pip uninstall -y llama-cpp-python && make test` reinstalls the portable build.", file=sys.stderr)
+    print(
+        f"smoke: llama.cpp FAILED to generate ({cause}).\n{done.stderr[-2000:]}\n"
+        "The llama-cpp-python build does not run on this CPU. `make test` builds it with portable flags "
+        "(LLAMA_CMAKE_ARGS in the Makefile); a wheel from elsewhere (pip's cache, a native build) is the usual cause: "
+        "`.venv/bin/pip uninstall -y llama-cpp-python && make test` reinstalls the portable build.",
+        file=sys.stderr,
+    )
     return 1
 
 

@@ -83,8 +83,11 @@ def chroma_server(tmp_path_factory):
     data, host, port = tmp_path_factory.mktemp("chroma-server"), "127.0.0.1", free_port()
     log_path = data / "server.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([str(executable), "run", "--path", str(data / "db"), "--host", host, "--port", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(executable), "run", "--path", str(data / "db"), "--host", host, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline, last_error = time.monotonic() + 60, None
         while True:
@@ -96,8 +99,10 @@ def chroma_server(tmp_path_factory):
             except Exception as err:  # not up yet
                 last_error = err
             if time.monotonic() > deadline:
-                pytest.fail(f"chroma server on {host}:{port} not answering after 60 s ({last_error!r}):\n"
-                            f"{log_path.read_text(errors='replace')}")
+                pytest.fail(
+                    f"chroma server on {host}:{port} not answering after 60 s ({last_error!r}):\n"
+                    f"{log_path.read_text(errors='replace')}"
+                )
             time.sleep(0.25)
         yield host, port
     finally:

@@ -20,7 +20,7 @@ def truncated(data: bytes) -> bytes:
 def repeated_block(data: bytes) -> bytes:
     """The middle third pasted again after itself (a block of records copied twice)."""
     third = len(data) // 3
-    return data[: 2 * third] + data[third: 2 * third] + data[2 * third:]
+    return data[: 2 * third] + data[third : 2 * third] + data[2 * third :]
 
 
 def twice(data: bytes) -> bytes:
@@ -63,6 +63,13 @@ def trailing_garbage(data: bytes) -> bytes:
 
 
 MUTATIONS: dict[str, Callable[[bytes], bytes]] = {
-    "truncated": truncated, "repeated_block": repeated_block, "twice": twice, "flipped_bytes": flipped_bytes,
-    "nul": with_nul, "crlf": crlf, "latin1": latin1, "blank_lines": blank_lines, "trailing_garbage": trailing_garbage,
+    "truncated": truncated,
+    "repeated_block": repeated_block,
+    "twice": twice,
+    "flipped_bytes": flipped_bytes,
+    "nul": with_nul,
+    "crlf": crlf,
+    "latin1": latin1,
+    "blank_lines": blank_lines,
+    "trailing_garbage": trailing_garbage,
 }

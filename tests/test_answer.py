@@ -34,13 +34,18 @@ STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit 
 
 # Claims grounded in the abstracts retrieved for QUESTION, and one fabricated claim.
 SPAM_CLAIM = "Stable-SPAM stabilizes gradient norms in 4-bit LLM training"
-SPAM_CLIPPING_CLAIM = "Stable-SPAM adaptively updates the clipping threshold for spiked gradients by tracking their historical maxima"
+SPAM_CLIPPING_CLAIM = (
+    "Stable-SPAM adaptively updates the clipping threshold for spiked gradients by tracking their historical maxima"
+)
 ANTIDOTE_CLAIM = "Antidote removes harmful parameters with one-shot pruning after harmful fine-tuning"
 ADADFQ_CLAIM = "Adaptive Data-Free Quantization revisits DFQ from a zero-sum game perspective"
-FABRICATED_CLAIM = "AdaDFQ trains quantized networks on 500 billion tokens of Chinese poetry and beats GPT-4 by 37 points"
+FABRICATED_CLAIM = (
+    "AdaDFQ trains quantized networks on 500 billion tokens of Chinese poetry and beats GPT-4 by 37 points"
+)
 
 
 # ---- fixtures -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def fake() -> FakeLLM:
@@ -90,13 +95,20 @@ def abstract_of(assistant: Assistant, paper_id: str) -> str:
 def mixed(chain_assistant, fake, hits):
     """One streamed answer citing three papers out of rank order, with a repeated citation."""
     spam, antidote, adadfq = (number_of(hits, t) for t in ("Stable-SPAM", "Antidote", "Adaptive Data-Free"))
-    raw = (f"{ANTIDOTE_CLAIM} [{antidote}]. {SPAM_CLAIM} [{spam}]. {ADADFQ_CLAIM} [{adadfq}]. "
-           f"{SPAM_CLIPPING_CLAIM} [{spam}][{antidote}].")
+    raw = (
+        f"{ANTIDOTE_CLAIM} [{antidote}]. {SPAM_CLAIM} [{spam}]. {ADADFQ_CLAIM} [{adadfq}]. "
+        f"{SPAM_CLIPPING_CLAIM} [{spam}][{antidote}]."
+    )
     fake.reset()
     fake.enqueue(raw)
     deltas, answer = consume(chain_assistant.ask_stream(QUESTION))
-    return {"raw": raw, "deltas": deltas, "answer": answer, "history": list(fake.history),
-            "expected_papers": [hits[antidote - 1].paper_id, hits[spam - 1].paper_id, hits[adadfq - 1].paper_id]}
+    return {
+        "raw": raw,
+        "deltas": deltas,
+        "answer": answer,
+        "history": list(fake.history),
+        "expected_papers": [hits[antidote - 1].paper_id, hits[spam - 1].paper_id, hits[adadfq - 1].paper_id],
+    }
 
 
 def test_chain__built_on_its_own_from_a_search_function_the_papers_and_a_fake_llm(chain_assistant, embedder, hits):
@@ -108,8 +120,14 @@ def test_chain__built_on_its_own_from_a_search_function_the_papers_and_a_fake_ll
         searched.append((query, k, filters))
         return hits[:k]
 
-    chain = Chain(search, lambda: papers, Settings(llm=LLMSettings(backend="openai")), Verifier(embedder),
-                  Extractor(embedder), backends={"openai": llm})
+    chain = Chain(
+        search,
+        lambda: papers,
+        Settings(llm=LLMSettings(backend="openai")),
+        Verifier(embedder),
+        Extractor(embedder),
+        backends={"openai": llm},
+    )
     answer = chain.ask(QUESTION)
     assert searched == [(QUESTION, 5, None)] and len(llm.history) == 1
     assert answer.model == "solo-model" and [c.title for c in answer.citations] == [STABLE_SPAM_TITLE]
@@ -117,6 +135,7 @@ def test_chain__built_on_its_own_from_a_search_function_the_papers_and_a_fake_ll
 
 
 # ---- citations: removal, renumbering, evidence ----------------------------------------------------
+
 
 def test_chain__markers_pointing_nowhere_are_removed_and_counted_in_notes(assistant, fake, hits):
     spam = number_of(hits, "Stable-SPAM")
@@ -134,8 +153,7 @@ def test_chain__citations_renumbered_in_order_of_first_use(mixed):
     answer = mixed["answer"]
     assert [c.number for c in answer.citations] == [1, 2, 3]
     assert [s.citations for s in answer.sentences] == [[1], [2], [3], [2, 1]]
-    assert answer.text == (f"{ANTIDOTE_CLAIM} [1]. {SPAM_CLAIM} [2]. {ADADFQ_CLAIM} [3]. "
-                           f"{SPAM_CLIPPING_CLAIM} [2][1].")
+    assert answer.text == (f"{ANTIDOTE_CLAIM} [1]. {SPAM_CLAIM} [2]. {ADADFQ_CLAIM} [3]. {SPAM_CLIPPING_CLAIM} [2][1].")
 
 
 def test_chain__citations_point_at_the_papers_the_model_cited(mixed):
@@ -165,15 +183,21 @@ def test_chain__stream_deltas_are_the_model_text_and_end_with_the_answer(mixed):
 
 def test_chain__tokens_are_counted_when_the_backend_reports_no_usage(mixed):
     messages = mixed["history"][0]
-    assert mixed["answer"].tokens == {"prompt": sum(count_tokens(m["content"]) for m in messages),
-                                      "completion": count_tokens(mixed["raw"])}
+    assert mixed["answer"].tokens == {
+        "prompt": sum(count_tokens(m["content"]) for m in messages),
+        "completion": count_tokens(mixed["raw"]),
+    }
 
 
-@pytest.mark.parametrize("script", [
-    "{claim}. [{n}]",
-    "{claim}. [{n}]. {clipping}. [{n}]",
-    "[{n}]. {claim}. {clipping} [{n}].",
-], ids=["after-the-last-full-stop", "after-each-full-stop-followed-by-a-full-stop", "leading-stray-marker"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "{claim}. [{n}]",
+        "{claim}. [{n}]. {clipping}. [{n}]",
+        "[{n}]. {claim}. {clipping} [{n}].",
+    ],
+    ids=["after-the-last-full-stop", "after-each-full-stop-followed-by-a-full-stop", "leading-stray-marker"],
+)
 def test_chain__markers_outside_sentences_cite_their_neighbour_not_an_empty_sentence(assistant, fake, hits, script):
     fake.enqueue(script.format(claim=SPAM_CLAIM, clipping=SPAM_CLIPPING_CLAIM, n=number_of(hits, "Stable-SPAM")))
     answer = assistant.ask(QUESTION)
@@ -185,14 +209,18 @@ def test_chain__markers_outside_sentences_cite_their_neighbour_not_an_empty_sent
 
 
 def test_chain__backend_usage_is_reported_and_a_length_stop_is_noted(assistant, fake, hits):
-    fake.enqueue(f"{SPAM_CLAIM} [{number_of(hits, 'Stable-SPAM')}].", finish_reason="length",
-                 usage={"prompt": 1234, "completion": 56})
+    fake.enqueue(
+        f"{SPAM_CLAIM} [{number_of(hits, 'Stable-SPAM')}].",
+        finish_reason="length",
+        usage={"prompt": 1234, "completion": 56},
+    )
     answer = assistant.ask(QUESTION)
     assert answer.tokens == {"prompt": 1234, "completion": 56}
     assert answer.notes == ["the model stopped at the token limit; the last sentence may be cut off"]
 
 
 # ---- support checking -----------------------------------------------------------------------------
+
 
 def unsupported_script(hits) -> str:
     spam, antidote, adadfq = (number_of(hits, t) for t in ("Stable-SPAM", "Antidote", "Adaptive Data-Free"))
@@ -230,10 +258,14 @@ def test_chain__unmarked_sentences_get_the_supporting_papers_citation_or_are_fla
     fake.enqueue(f"{SPAM_CLAIM} (Source {spam}). {SPAM_CLIPPING_CLAIM}. {FABRICATED_CLAIM}.")
     answer = assistant.ask(QUESTION, strict=False)
     assert [(s.citations, s.verdict, s.attributed) for s in answer.sentences] == [
-        ([1], "supported", False), ([1], "supported", True), ([], "uncited", False)]
+        ([1], "supported", False),
+        ([1], "supported", True),
+        ([], "uncited", False),
+    ]
     assert [c.title for c in answer.citations] == [STABLE_SPAM_TITLE]
-    assert answer.notes == ["1 sentence(s) written without a citation were cited after the support check "
-                            "(post-hoc attribution)"]
+    assert answer.notes == [
+        "1 sentence(s) written without a citation were cited after the support check (post-hoc attribution)"
+    ]
     text = answer_to_text(answer)
     assert f"{SPAM_CLIPPING_CLAIM} [1]. [cited post hoc]" in text
     assert f"{FABRICATED_CLAIM}. [uncited: no source supports it]" in text
@@ -249,6 +281,7 @@ def test_chain__strict_drops_unmarked_sentences_no_paper_supports(assistant, fak
 
 
 # ---- abstaining -----------------------------------------------------------------------------------
+
 
 def test_chain__off_topic_question_abstains_without_calling_the_model(assistant, fake):
     deltas, answer = consume(assistant.ask_stream(OFF_TOPIC))
@@ -289,7 +322,9 @@ def test_chain__backend_error_mid_stream_falls_back_to_an_extractive_answer(assi
         assert any(sentence.text in abstract_of(chain_assistant, by_number[n]) for n in sentence.citations)
 
 
-def test_chain__fallback_answer_lists_every_retrieved_paper_even_if_the_prompt_held_fewer(assistant, fake, hits, monkeypatch):
+def test_chain__fallback_answer_lists_every_retrieved_paper_even_if_the_prompt_held_fewer(
+    assistant, fake, hits, monkeypatch
+):
     monkeypatch.setattr(assistant.settings.llm, "context_window", 1200)
     fake.enqueue([BackendError(BROKEN)])
     answer = assistant.ask(QUESTION)
@@ -307,9 +342,12 @@ def test_chain__backend_error_without_fallback_is_raised(assistant, fake, monkey
 
 # ---- follow-ups -----------------------------------------------------------------------------------
 
+
 def test_chain__follow_up_is_condensed_by_the_model_and_retrieval_uses_it(assistant, fake, monkeypatch):
-    history = [{"role": "user", "content": QUESTION},
-               {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."}]
+    history = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."},
+    ]
     follow_up, condensed = "Does it beat Adam?", "Does Stable-SPAM outperform Adam in 4-bit LLM training?"
     searched = []
     search = assistant.search
@@ -342,10 +380,14 @@ LLM_TRAINING_HISTORY = [
 ]
 
 
-@pytest.mark.parametrize("rewrite", [
-    "Question: How can a 7B LLM be trained on a single consumer GPU?",
-    "A 7B LLM can be trained on one GPU with low-rank projections [1].",
-], ids=["rewrite-to-the-earlier-topic", "rewrite-that-answers-instead"])
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        "Question: How can a 7B LLM be trained on a single consumer GPU?",
+        "A 7B LLM can be trained on one GPU with low-rank projections [1].",
+    ],
+    ids=["rewrite-to-the-earlier-topic", "rewrite-that-answers-instead"],
+)
 def test_chain__a_hijacking_rewrite_is_discarded_and_the_off_topic_question_abstains(assistant, fake, rewrite):
     fake.enqueue(rewrite)
     answer = assistant.ask(OFF_TOPIC, history=LLM_TRAINING_HISTORY)
@@ -355,8 +397,10 @@ def test_chain__a_hijacking_rewrite_is_discarded_and_the_off_topic_question_abst
 
 
 def test_chain__a_discarded_rewrite_falls_back_to_the_lexical_one_for_retrieval(assistant, fake, monkeypatch):
-    history = [{"role": "user", "content": QUESTION},
-               {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."}]
+    history = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": "Stable-SPAM clips spiked gradients [1]."},
+    ]
     searched = []
     search = assistant.search
     monkeypatch.setattr(assistant.chain, "search", lambda query, **kw: searched.append(query) or search(query, **kw))
@@ -367,6 +411,7 @@ def test_chain__a_discarded_rewrite_falls_back_to_the_lexical_one_for_retrieval(
 
 
 # ---- the prompt -----------------------------------------------------------------------------------
+
 
 def test_prompt__numbers_every_source_with_title_and_delimited_abstract(mixed, hits):
     system, user = mixed["history"][0]
@@ -408,6 +453,7 @@ def test_prompt__fits_the_backends_own_smaller_context_window(assistant, fake, h
 
 # ---- the extractive backend (no LLM) --------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def extractive_answer(chain_assistant, fake):
     fake.reset()
@@ -430,7 +476,9 @@ def test_extractive__every_sentence_is_verbatim_from_a_cited_abstract_and_suppor
     assert answer.sentences
     for sentence in answer.sentences:
         assert sentence.citations and sentence.verdict == "supported"
-        assert any(sentence.text in abstract_of(chain_assistant, by_number[n]) for n in sentence.citations), sentence.text
+        assert any(sentence.text in abstract_of(chain_assistant, by_number[n]) for n in sentence.citations), (
+            sentence.text
+        )
     for citation in answer.citations:
         assert all(e in abstract_of(chain_assistant, citation.paper_id) for e in citation.evidence)
 
@@ -443,17 +491,28 @@ def test_extractive__stream_deltas_concatenate_to_the_answer_text(extractive_ans
 
 # ---- choosing a backend ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("env, requested, expected", [
-    ({}, None, "extractive"),
-    ({"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, None, "openai"),
-    ({"OPENAI_API_KEY": "sk-test"}, None, "openai"),
-    ({"ASSISTANT_LLM__BASE_URL": "http://127.0.0.1:8080/v1"}, None, "openai"),
-    ({"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, "extractive", "extractive"),
-    ({}, "local", "local"),
-    ({"ASSISTANT_LLM__BACKEND": "local"}, None, "local"),
-], ids=["auto-without-endpoint-is-extractive", "auto-with-OPENAI_BASE_URL-is-openai", "auto-with-OPENAI_API_KEY-is-openai",
-        "auto-with-ASSISTANT_LLM__BASE_URL-is-openai", "explicit-request-wins", "explicit-local",
-        "backend-from-settings"])
+
+@pytest.mark.parametrize(
+    "env, requested, expected",
+    [
+        ({}, None, "extractive"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, None, "openai"),
+        ({"OPENAI_API_KEY": "sk-test"}, None, "openai"),
+        ({"ASSISTANT_LLM__BASE_URL": "http://127.0.0.1:8080/v1"}, None, "openai"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, "extractive", "extractive"),
+        ({}, "local", "local"),
+        ({"ASSISTANT_LLM__BACKEND": "local"}, None, "local"),
+    ],
+    ids=[
+        "auto-without-endpoint-is-extractive",
+        "auto-with-OPENAI_BASE_URL-is-openai",
+        "auto-with-OPENAI_API_KEY-is-openai",
+        "auto-with-ASSISTANT_LLM__BASE_URL-is-openai",
+        "explicit-request-wins",
+        "explicit-local",
+        "backend-from-settings",
+    ],
+)
 def test_resolve_backend(env, requested, expected, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -471,14 +530,18 @@ def test_chain__a_model_choice_gets_its_own_openai_backend_and_the_default_stays
 
 # ---- the `assistant ask` command ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def cli_runs(seed_index_dir):
     """`assistant ask` with and without --json; both start at once because each process loads the model."""
     executable = Path(sys.executable).parent / "assistant"
     base = [str(executable), "--index-dir", str(seed_index_dir), "--quiet", "ask", QUESTION, "--k", "3"]
-    processes = {name: subprocess.Popen(base + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env=dict(os.environ))
-                 for name, extra in (("json", ["--json"]), ("text", []))}
+    processes = {
+        name: subprocess.Popen(
+            base + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        )
+        for name, extra in (("json", ["--json"]), ("text", []))
+    }
     results = {}
     for name, process in processes.items():
         out, err = process.communicate(timeout=400)
@@ -490,8 +553,19 @@ def test_cli_ask_json__prints_one_answer_object_with_the_documented_keys(cli_run
     code, out, err = cli_runs["json"]
     assert code == 0, err
     data = json.loads(out)  # exactly one JSON document: trailing text would fail to parse
-    assert set(data) == {"question", "text", "citations", "sources", "sentences", "abstained", "backend", "model",
-                         "timings_ms", "tokens", "notes"}
+    assert set(data) == {
+        "question",
+        "text",
+        "citations",
+        "sources",
+        "sentences",
+        "abstained",
+        "backend",
+        "model",
+        "timings_ms",
+        "tokens",
+        "notes",
+    }
     assert data["question"] == QUESTION and data["backend"] == "extractive" and not data["abstained"]
     assert STABLE_SPAM_TITLE in [c["title"] for c in data["citations"]]
     assert len(data["sources"]) == 3

@@ -28,14 +28,18 @@ pytestmark = pytest.mark.slow
 
 QUESTION = "How can meta-learning speed up large model inference in decentralized environments?"
 TITLE = "Meta-Learning for Speeding Up Large Model Inference in Decentralized Environments"
-LONG_STORY = [{"role": "user", "content": "Write a very long story about a dragon who learns to fly, in many chapters."}]
+LONG_STORY = [
+    {"role": "user", "content": "Write a very long story about a dragon who learns to fly, in many chapters."}
+]
 LENGTH_NOTE = "the model stopped at the token limit; the last sentence may be cut off"
 SPAM_QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
 SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
 # A reply the way small models write: a "(Source 1)" marker, a sentence without one, a fabricated one.
-ODD_MARKERS = ("Stable-SPAM stabilizes gradient norms in 4-bit LLM training (Source 1).| Stable-SPAM adaptively updates "
-               "the clipping threshold for spiked gradients by tracking their historical maxima.| It was trained on "
-               "500 billion tokens of Chinese poetry and beats GPT-4 by 37 points.")
+ODD_MARKERS = (
+    "Stable-SPAM stabilizes gradient norms in 4-bit LLM training (Source 1).| Stable-SPAM adaptively updates "
+    "the clipping threshold for spiked gradients by tracking their historical maxima.| It was trained on "
+    "500 billion tokens of Chinese poetry and beats GPT-4 by 37 points."
+)
 LLM_TRAINING_HISTORY = [
     {"role": "user", "content": "How can a 7B LLM be trained on a single consumer GPU?"},
     {"role": "assistant", "content": "Low-rank projections of gradients cut optimizer memory [1]."},
@@ -97,6 +101,7 @@ def assert_well_formed(answer: Answer) -> None:
 
 # ---- llama.cpp through OpenAIBackend --------------------------------------------------------------
 
+
 def test_openai_backend__streams_several_deltas_and_records_finish_reason(server, gguf):
     backend = OpenAIBackend(gguf.stem, server.base_url, retries=0, timeout=120)
     deltas = list(backend.stream([{"role": "user", "content": "List the colours of the rainbow."}], 24, 0.0))
@@ -107,8 +112,15 @@ def test_openai_backend__streams_several_deltas_and_records_finish_reason(server
 
 
 def test_assistant__answers_end_to_end_through_llama_cpp(server, gguf, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
-                              context_window=1024, max_tokens=48)
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=server.base_url,
+        model=gguf.stem,
+        context_window=1024,
+        max_tokens=48,
+    )
     deltas, answer = consume(assistant.ask_stream(QUESTION, k=1))
     assert answer.backend == "openai" and answer.model == gguf.stem
     assert [h.title for h in answer.sources] == [TITLE]
@@ -123,8 +135,9 @@ def test_assistant__answers_end_to_end_through_llama_cpp(server, gguf, seed_inde
 
 
 def test_local_backend__starts_its_own_server_and_answers(seed_index_dir, embedder, gguf):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="extractive", context_window=1024, max_tokens=24,
-                              gguf=TEST_MODEL)  # the fast model; the default is the Qwen 0.5B
+    assistant = llm_assistant(
+        seed_index_dir, embedder, backend="extractive", context_window=1024, max_tokens=24, gguf=TEST_MODEL
+    )  # the fast model; the default is the Qwen 0.5B
     answer = assistant.ask(QUESTION, k=1, backend="local")
     local = assistant.chain.backend("local")  # the backend the answer used, already started
     try:
@@ -139,10 +152,12 @@ def test_local_backend__starts_its_own_server_and_answers(seed_index_dir, embedd
 
 # ---- unreachable and killed servers ---------------------------------------------------------------
 
+
 def test_unreachable_endpoint__without_fallback_raises_a_one_line_backend_error(seed_index_dir, embedder):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=url, timeout=5.0,
-                              fallback_extractive=False)
+    assistant = llm_assistant(
+        seed_index_dir, embedder, backend="openai", base_url=url, timeout=5.0, fallback_extractive=False
+    )
     with pytest.raises(BackendError) as caught:
         assistant.ask(QUESTION, k=1)
     assert str(caught.value) == f"cannot reach the endpoint {url}; is the server running?"
@@ -153,8 +168,10 @@ def test_unreachable_endpoint__with_fallback_answers_extractively_and_says_why(s
     assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=url, timeout=5.0)
     answer = assistant.ask(QUESTION, k=1)
     assert answer.backend == "extractive" and not answer.abstained
-    assert answer.notes[0] == (f"openai backend failed: cannot reach the endpoint {url}; is the server running?; "
-                               "answered with the extractive backend instead")
+    assert answer.notes[0] == (
+        f"openai backend failed: cannot reach the endpoint {url}; is the server running?; "
+        "answered with the extractive backend instead"
+    )
     assert [c.title for c in answer.citations] == [TITLE]
     assert all(s.text in answer.sources[0].abstract for s in answer.sentences)
 
@@ -179,8 +196,15 @@ def test_server_killed_mid_stream__raises_backend_error_not_a_partial_answer(ggu
 def test_server_killed_mid_stream__assistant_falls_back_and_notes_the_failure(gguf, seed_index_dir, embedder):
     doomed = LlamaServer(gguf).start()
     try:
-        assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=doomed.base_url,
-                                  model=gguf.stem, context_window=2048, max_tokens=600)
+        assistant = llm_assistant(
+            seed_index_dir,
+            embedder,
+            backend="openai",
+            base_url=doomed.base_url,
+            model=gguf.stem,
+            context_window=2048,
+            max_tokens=600,
+        )
         items = []
         for item in assistant.ask_stream(QUESTION, k=1):
             items.append(item)
@@ -189,8 +213,10 @@ def test_server_killed_mid_stream__assistant_falls_back_and_notes_the_failure(gg
         answer = items[-1]
         assert isinstance(answer, Answer) and doomed.process.poll() is not None
         assert answer.backend == "extractive"
-        assert answer.notes[0].startswith(f"openai backend failed: the connection to the endpoint {doomed.base_url} "
-                                          "broke before the answer was complete")
+        assert answer.notes[0].startswith(
+            f"openai backend failed: the connection to the endpoint {doomed.base_url} "
+            "broke before the answer was complete"
+        )
         assert answer.citations and all(s.text in answer.sources[0].abstract for s in answer.sentences)
     finally:
         doomed.stop()
@@ -198,10 +224,16 @@ def test_server_killed_mid_stream__assistant_falls_back_and_notes_the_failure(gg
 
 # ---- protocol faults from a stdlib HTTP server ----------------------------------------------------
 
+
 def chunk(content: str | None = None, finish_reason: str | None = None) -> str:
     delta = {"content": content} if content is not None else {}
-    event = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "faulty",
-             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+    event = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "faulty",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
     return f"data: {json.dumps(event)}\n\n"
 
 
@@ -225,8 +257,9 @@ class FaultyEndpoint(BaseHTTPRequestHandler):
             "garbage-json": "data: {this is not json\n\n",
             "no-finish-reason": chunk("Hello") + chunk(" there") + "data: [DONE]\n\n",
             "complete": chunk("Hello") + chunk(" there") + chunk(finish_reason="stop") + "data: [DONE]\n\n",
-            "odd-markers": "".join(chunk(part) for part in ODD_MARKERS.split("|")) + chunk(finish_reason="stop")
-                           + "data: [DONE]\n\n",
+            "odd-markers": "".join(chunk(part) for part in ODD_MARKERS.split("|"))
+            + chunk(finish_reason="stop")
+            + "data: [DONE]\n\n",
         }[mode]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -259,12 +292,16 @@ def test_faulty_endpoint__well_formed_stream_is_accepted(faulty):
     assert backend.usage == {"finish_reason": "stop"}
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("http-500", "answered HTTP 500: "),
-    ("http-429", "answered HTTP 429: "),
-    ("garbage-json", "sent a malformed response: "),
-    ("no-finish-reason", "ended before the answer was complete"),
-], ids=["http-500", "http-429-rate-limited", "malformed-sse-json", "stream-ends-without-finish-reason"])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("http-500", "answered HTTP 500: "),
+        ("http-429", "answered HTTP 429: "),
+        ("garbage-json", "sent a malformed response: "),
+        ("no-finish-reason", "ended before the answer was complete"),
+    ],
+    ids=["http-500", "http-429-rate-limited", "malformed-sse-json", "stream-ends-without-finish-reason"],
+)
 def test_faulty_endpoint__each_fault_is_a_one_line_backend_error(faulty, mode, message):
     faulty.mode, faulty.requests = mode, 0
     url = faulty_url(faulty)
@@ -279,13 +316,15 @@ def test_faulty_endpoint__each_fault_is_a_one_line_backend_error(faulty, mode, m
 
 def test_faulty_endpoint__broken_stream_is_never_an_answer_without_fallback(faulty, seed_index_dir, embedder):
     faulty.mode = "no-finish-reason"
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=faulty_url(faulty),
-                              fallback_extractive=False)
+    assistant = llm_assistant(
+        seed_index_dir, embedder, backend="openai", base_url=faulty_url(faulty), fallback_extractive=False
+    )
     with pytest.raises(BackendError, match="ended before the answer was complete"):
         assistant.ask(QUESTION, k=1)
 
 
 # ---- deadlines: a hung endpoint, retries, the real server cut off -----------------------------------
+
 
 @pytest.fixture
 def hung():
@@ -298,18 +337,22 @@ FIRST_TOKEN_NOTE = "sent no answer within 2 s (setting llm.first_token_timeout)"
 
 
 def test_hung_endpoint__answered_with_the_fallback_once_the_first_token_deadline_passes(hung, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url, retries=2,
-                              first_token_timeout=2.0, timeout=600.0)
+    assistant = llm_assistant(
+        seed_index_dir, embedder, backend="openai", base_url=hung.url, retries=2, first_token_timeout=2.0, timeout=600.0
+    )
     answer = assistant.ask(QUESTION, k=1)
     assert answer.backend == "extractive" and answer.citations
-    assert answer.notes[0] == (f"openai backend failed: the endpoint {hung.url} {FIRST_TOKEN_NOTE}; "
-                               "answered with the extractive backend instead")
+    assert answer.notes[0] == (
+        f"openai backend failed: the endpoint {hung.url} {FIRST_TOKEN_NOTE}; "
+        "answered with the extractive backend instead"
+    )
     assert len(hung.accepted) == 1  # a timeout is not retried: no time would be left for it
 
 
 def test_hung_endpoint__a_follow_up_rewrite_and_its_answer_share_one_deadline(hung, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url,
-                              first_token_timeout=2.0, timeout=600.0)
+    assistant = llm_assistant(
+        seed_index_dir, embedder, backend="openai", base_url=hung.url, first_token_timeout=2.0, timeout=600.0
+    )
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "It uses meta-learning [1]."}]
     answer = assistant.ask("What speed-up does it report?", history=history, k=1)
     assert answer.backend == "extractive"
@@ -318,8 +361,14 @@ def test_hung_endpoint__a_follow_up_rewrite_and_its_answer_share_one_deadline(hu
 
 
 def test_hung_endpoint__without_fallback_raises_the_deadline_error(hung, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=hung.url,
-                              first_token_timeout=2.0, fallback_extractive=False)
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=hung.url,
+        first_token_timeout=2.0,
+        fallback_extractive=False,
+    )
     with pytest.raises(BackendError) as caught:
         assistant.ask(QUESTION, k=1)
     assert str(caught.value) == f"the endpoint {hung.url} {FIRST_TOKEN_NOTE}"
@@ -339,10 +388,14 @@ def test_hung_endpoint__a_question_waiting_for_a_busy_slot_gets_the_same_deadlin
     assert len(hung.accepted) == 1
 
 
-@pytest.mark.parametrize("first_token_timeout, requests", [
-    (60.0, 3),  # time for two retries (backoff 0.5 s and 1 s, plus the 5 s connect timeout each)
-    (3.0, 1),  # a retry could not finish inside the deadline: none is made
-], ids=["retries-that-fit-the-deadline", "no-retry-past-the-deadline"])
+@pytest.mark.parametrize(
+    "first_token_timeout, requests",
+    [
+        (60.0, 3),  # time for two retries (backoff 0.5 s and 1 s, plus the 5 s connect timeout each)
+        (3.0, 1),  # a retry could not finish inside the deadline: none is made
+    ],
+    ids=["retries-that-fit-the-deadline", "no-retry-past-the-deadline"],
+)
 def test_faulty_endpoint__http_500_is_retried_only_inside_the_deadline(faulty, first_token_timeout, requests):
     faulty.mode, faulty.requests = "http-500", 0
     backend = OpenAIBackend("faulty", faulty_url(faulty), retries=2, first_token_timeout=first_token_timeout)
@@ -352,12 +405,22 @@ def test_faulty_endpoint__http_500_is_retried_only_inside_the_deadline(faulty, f
 
 
 def test_llama_server__first_token_deadline_stops_a_slow_prompt(server, gguf, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
-                              context_window=2048, first_token_timeout=0.05, timeout=600.0)
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=server.base_url,
+        model=gguf.stem,
+        context_window=2048,
+        first_token_timeout=0.05,
+        timeout=600.0,
+    )
     answer = assistant.ask(QUESTION, k=3)  # some 1,000 prompt tokens: far more than 50 ms of work
     assert answer.backend == "extractive"
-    assert answer.notes[0].startswith(f"openai backend failed: the endpoint {server.base_url} sent no answer within "
-                                      "0.05 s (setting llm.first_token_timeout)")
+    assert answer.notes[0].startswith(
+        f"openai backend failed: the endpoint {server.base_url} sent no answer within "
+        "0.05 s (setting llm.first_token_timeout)"
+    )
 
 
 def test_llama_server__overall_deadline_cuts_a_long_answer_and_the_server_stays_usable(server, gguf):
@@ -366,7 +429,10 @@ def test_llama_server__overall_deadline_cuts_a_long_answer_and_the_server_stays_
     with pytest.raises(BackendError) as caught:
         for delta in backend.stream(LONG_STORY, 1500, 0.0):  # some 20 s of writing at full speed
             deltas.append(delta)
-    assert str(caught.value) == f"the endpoint {server.base_url} did not finish the answer within 4 s (setting llm.timeout)"
+    assert (
+        str(caught.value)
+        == f"the endpoint {server.base_url} did not finish the answer within 4 s (setting llm.timeout)"
+    )
     assert "finish_reason" not in backend.usage
     # the abandoned stream was closed, so the server is free for the next question
     fresh = OpenAIBackend(gguf.stem, server.base_url, retries=0, timeout=120.0)
@@ -375,12 +441,16 @@ def test_llama_server__overall_deadline_cuts_a_long_answer_and_the_server_stays_
 
 # ---- citations and follow-ups with imperfect models ----------------------------------------------
 
+
 def test_odd_markers_over_http__parsed_attributed_or_flagged_never_plain(faulty, seed_index_dir, embedder):
     faulty.mode = "odd-markers"
     assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=faulty_url(faulty))
     answer = assistant.ask(SPAM_QUESTION, k=1)
     assert [(s.citations, s.verdict, s.attributed) for s in answer.sentences] == [
-        ([1], "supported", False), ([1], "supported", True), ([], "uncited", False)]
+        ([1], "supported", False),
+        ([1], "supported", True),
+        ([], "uncited", False),
+    ]
     assert [c.title for c in answer.citations] == [SPAM_TITLE]
     text = answer_to_text(answer)
     assert "[cited post hoc]" in text and "[uncited: no source supports it]" in text
@@ -389,8 +459,15 @@ def test_odd_markers_over_http__parsed_attributed_or_flagged_never_plain(faulty,
 
 
 def test_llama_server__every_sentence_of_a_real_answer_is_cited_or_flagged(server, gguf, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
-                              context_window=2048, max_tokens=96)
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=server.base_url,
+        model=gguf.stem,
+        context_window=2048,
+        max_tokens=96,
+    )
     answer = assistant.ask(SPAM_QUESTION, k=2)
     assert_well_formed(answer)
     text = answer_to_text(answer)
@@ -400,7 +477,14 @@ def test_llama_server__every_sentence_of_a_real_answer_is_cited_or_flagged(serve
 
 
 def test_llama_server__sourdough_after_llm_training_history_abstains(server, gguf, seed_index_dir, embedder):
-    assistant = llm_assistant(seed_index_dir, embedder, backend="openai", base_url=server.base_url, model=gguf.stem,
-                              context_window=2048, max_tokens=48)
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=server.base_url,
+        model=gguf.stem,
+        context_window=2048,
+        max_tokens=48,
+    )
     answer = assistant.ask("What is the best recipe for sourdough bread?", history=LLM_TRAINING_HISTORY)
     assert answer.abstained and answer.text == CANNOT_ANSWER and answer.citations == []

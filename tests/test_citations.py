@@ -18,32 +18,64 @@ from assistant.citations import (
 
 SPLITS = {
     "docstring_example": ("A works [1]. B fails, e.g. on CIFAR. C.", ["A works [1].", "B fails, e.g. on CIFAR.", "C."]),
-    "eg_does_not_end_a_sentence": ("Models fail on hard data, e.g. ImageNet. They recover later.",
-                                   ["Models fail on hard data, e.g. ImageNet.", "They recover later."]),
-    "ie_does_not_end_a_sentence": ("The optimiser resets momentum, i.e. The moments start again. It then trains.",
-                                   ["The optimiser resets momentum, i.e. The moments start again.", "It then trains."]),
-    "et_al_does_not_end_a_sentence": ("We follow Smith et al. 2020 in this. Results improve.",
-                                      ["We follow Smith et al. 2020 in this.", "Results improve."]),
-    "fig_does_not_end_a_sentence": ("See Fig. 3 for the curves. Then stop.", ["See Fig. 3 for the curves.", "Then stop."]),
-    "initial_does_not_end_a_sentence": ("Trained by J. Smith on GPUs. Then stop.", ["Trained by J. Smith on GPUs.", "Then stop."]),
-    "decimal_inside_a_sentence": ("It reaches 99.5% accuracy on CIFAR. Next we prune.",
-                                  ["It reaches 99.5% accuracy on CIFAR.", "Next we prune."]),
-    "decimal_before_the_full_stop": ("Accuracy is 99.5%. The loss drops by 0.3 points.",
-                                     ["Accuracy is 99.5%.", "The loss drops by 0.3 points."]),
+    "eg_does_not_end_a_sentence": (
+        "Models fail on hard data, e.g. ImageNet. They recover later.",
+        ["Models fail on hard data, e.g. ImageNet.", "They recover later."],
+    ),
+    "ie_does_not_end_a_sentence": (
+        "The optimiser resets momentum, i.e. The moments start again. It then trains.",
+        ["The optimiser resets momentum, i.e. The moments start again.", "It then trains."],
+    ),
+    "et_al_does_not_end_a_sentence": (
+        "We follow Smith et al. 2020 in this. Results improve.",
+        ["We follow Smith et al. 2020 in this.", "Results improve."],
+    ),
+    "fig_does_not_end_a_sentence": (
+        "See Fig. 3 for the curves. Then stop.",
+        ["See Fig. 3 for the curves.", "Then stop."],
+    ),
+    "initial_does_not_end_a_sentence": (
+        "Trained by J. Smith on GPUs. Then stop.",
+        ["Trained by J. Smith on GPUs.", "Then stop."],
+    ),
+    "decimal_inside_a_sentence": (
+        "It reaches 99.5% accuracy on CIFAR. Next we prune.",
+        ["It reaches 99.5% accuracy on CIFAR.", "Next we prune."],
+    ),
+    "decimal_before_the_full_stop": (
+        "Accuracy is 99.5%. The loss drops by 0.3 points.",
+        ["Accuracy is 99.5%.", "The loss drops by 0.3 points."],
+    ),
     "sentence_may_start_with_a_digit": ("The value is 3. 4 runs were made.", ["The value is 3.", "4 runs were made."]),
-    "marker_after_the_full_stop_stays_with_its_sentence": ("Pruning helps. [2] Training slows.",
-                                                          ["Pruning helps. [2]", "Training slows."]),
-    "marker_after_the_last_full_stop_stays_with_its_sentence": ("Pruning helps. [2] Training slows. [1]",
-                                                               ["Pruning helps. [2]", "Training slows. [1]"]),
-    "adjacent_markers_after_the_full_stop": ("Pruning helps. [2][1] Training slows.",
-                                             ["Pruning helps. [2][1]", "Training slows."]),
-    "spaced_markers_after_the_full_stop": ("Pruning helps. [2] [1] Training slows.",
-                                           ["Pruning helps. [2] [1]", "Training slows."]),
-    "marker_starting_a_lowercase_sentence_is_not_moved": ("Pruning helps. [1] shows it.", ["Pruning helps.", "[1] shows it."]),
-    "list_and_range_markers_inside_sentences": ("Pruning helps [1, 2]. Training slows [1-3].",
-                                                ["Pruning helps [1, 2].", "Training slows [1-3]."]),
+    "marker_after_the_full_stop_stays_with_its_sentence": (
+        "Pruning helps. [2] Training slows.",
+        ["Pruning helps. [2]", "Training slows."],
+    ),
+    "marker_after_the_last_full_stop_stays_with_its_sentence": (
+        "Pruning helps. [2] Training slows. [1]",
+        ["Pruning helps. [2]", "Training slows. [1]"],
+    ),
+    "adjacent_markers_after_the_full_stop": (
+        "Pruning helps. [2][1] Training slows.",
+        ["Pruning helps. [2][1]", "Training slows."],
+    ),
+    "spaced_markers_after_the_full_stop": (
+        "Pruning helps. [2] [1] Training slows.",
+        ["Pruning helps. [2] [1]", "Training slows."],
+    ),
+    "marker_starting_a_lowercase_sentence_is_not_moved": (
+        "Pruning helps. [1] shows it.",
+        ["Pruning helps.", "[1] shows it."],
+    ),
+    "list_and_range_markers_inside_sentences": (
+        "Pruning helps [1, 2]. Training slows [1-3].",
+        ["Pruning helps [1, 2].", "Training slows [1-3]."],
+    ),
     "question_and_exclamation_marks": ("Is it true? Yes! It is.", ["Is it true?", "Yes!", "It is."]),
-    "multiple_spaces_and_newlines_collapse": ("First   sentence.    Second\n  sentence.", ["First sentence.", "Second sentence."]),
+    "multiple_spaces_and_newlines_collapse": (
+        "First   sentence.    Second\n  sentence.",
+        ["First sentence.", "Second sentence."],
+    ),
     "lowercase_after_full_stop_does_not_split": ("It works. then it fails.", ["It works. then it fails."]),
     "no_space_after_full_stop_does_not_split": ("It works.It fails.", ["It works.It fails."]),
     "no_final_punctuation": ("No final punctuation here", ["No final punctuation here"]),
@@ -91,7 +123,10 @@ STRAYS = {
     "stray_numbers_join_the_previous_sentence_once": ([("A holds.", [1]), (".", [1, 2])], [("A holds.", [1, 2])]),
     "leading_stray_goes_to_the_next_sentence": ([(".", [1]), ("", [2]), ("A holds.", [3])], [("A holds.", [1, 2, 3])]),
     "only_strays_leave_nothing": ([(".", [1]), ("!", [2])], []),
-    "sentences_with_words_are_unchanged": ([("A holds.", [1]), ("B fails.", [])], [("A holds.", [1]), ("B fails.", [])]),
+    "sentences_with_words_are_unchanged": (
+        [("A holds.", [1]), ("B fails.", [])],
+        [("A holds.", [1]), ("B fails.", [])],
+    ),
     "a_number_alone_is_a_word": ([("A holds.", [1]), ("42.", [2])], [("A holds.", [1]), ("42.", [2])]),
     "nothing": ([], []),
 }
@@ -102,12 +137,20 @@ def test_attach_stray_markers__folds_wordless_sentences_into_a_neighbour(parsed,
     assert attach_stray_markers(parsed) == expected
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("[1]. Stable-SPAM clips spikes. It resets momentum. [2].",
-     [("Stable-SPAM clips spikes.", [1]), ("It resets momentum.", [2])]),
-    ("Stable-SPAM clips spikes. [1] [2]. It resets momentum [2].",
-     [("Stable-SPAM clips spikes.", [1, 2]), ("It resets momentum.", [2])]),
-], ids=["leading-and-trailing-strays", "spaced-strays-with-their-own-full-stop"])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (
+            "[1]. Stable-SPAM clips spikes. It resets momentum. [2].",
+            [("Stable-SPAM clips spikes.", [1]), ("It resets momentum.", [2])],
+        ),
+        (
+            "Stable-SPAM clips spikes. [1] [2]. It resets momentum [2].",
+            [("Stable-SPAM clips spikes.", [1, 2]), ("It resets momentum.", [2])],
+        ),
+    ],
+    ids=["leading-and-trailing-strays", "spaced-strays-with-their-own-full-stop"],
+)
 def test_split_parse_and_attach__model_style_marker_placement(raw, expected):
     assert attach_stray_markers([parse_markers(s) for s in split_sentences(raw)]) == expected
 
@@ -153,37 +196,58 @@ def test_with_markers__inverts_parse_markers(sentence):
     assert with_markers(*parse_markers(sentence)) == sentence
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Stable-SPAM clips gradients [1, 2].", [("Stable-SPAM clips gradients.", [1, 2])]),
-    ("Stable-SPAM clips gradients [1-3].", [("Stable-SPAM clips gradients.", [1, 2, 3])]),
-    ("Stable-SPAM clips gradients (1).", [("Stable-SPAM clips gradients.", [1])]),
-    ("Stable-SPAM clips gradients (1, 3). It resets momentum (2).",
-     [("Stable-SPAM clips gradients.", [1, 3]), ("It resets momentum.", [2])]),
-    ("Stable-SPAM clips gradients [Source 1].", [("Stable-SPAM clips gradients.", [1])]),
-    ("Stable-SPAM clips gradients (Source 2).", [("Stable-SPAM clips gradients.", [2])]),
-    ("Stable-SPAM clips gradients [Sources 1 and 3].", [("Stable-SPAM clips gradients.", [1, 3])]),
-    ("Source 1 shows that gradients are clipped.", [("Source 1 shows that gradients are clipped.", [1])]),
-    ("According to [2], gradients are clipped.", [("Gradients are clipped.", [2])]),
-    ("Gradients are clipped [1], [2].", [("Gradients are clipped.", [1, 2])]),
-    ("It was published in 2023 (2023).", [("It was published in 2023 (2023).", [])]),
-    ("It uses (1) clipping and (2) resets.", [("It uses (1) clipping and (2) resets.", [])]),
-    ("Gradients are clipped [Source 9].", [("Gradients are clipped [Source 9].", [])]),
-    ("Gradients are clipped.", [("Gradients are clipped.", [])]),
-], ids=["comma-list", "range", "parenthesised", "parenthesised-list-then-single", "bracketed-source-word",
-        "parenthesised-source-word", "sources-and", "bare-source-name-keeps-its-words", "according-to-lead-in",
-        "separate-brackets", "a-year-is-not-a-marker", "an-enumeration-is-not-a-marker", "out-of-range-left-alone",
-        "no-marker"])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Stable-SPAM clips gradients [1, 2].", [("Stable-SPAM clips gradients.", [1, 2])]),
+        ("Stable-SPAM clips gradients [1-3].", [("Stable-SPAM clips gradients.", [1, 2, 3])]),
+        ("Stable-SPAM clips gradients (1).", [("Stable-SPAM clips gradients.", [1])]),
+        (
+            "Stable-SPAM clips gradients (1, 3). It resets momentum (2).",
+            [("Stable-SPAM clips gradients.", [1, 3]), ("It resets momentum.", [2])],
+        ),
+        ("Stable-SPAM clips gradients [Source 1].", [("Stable-SPAM clips gradients.", [1])]),
+        ("Stable-SPAM clips gradients (Source 2).", [("Stable-SPAM clips gradients.", [2])]),
+        ("Stable-SPAM clips gradients [Sources 1 and 3].", [("Stable-SPAM clips gradients.", [1, 3])]),
+        ("Source 1 shows that gradients are clipped.", [("Source 1 shows that gradients are clipped.", [1])]),
+        ("According to [2], gradients are clipped.", [("Gradients are clipped.", [2])]),
+        ("Gradients are clipped [1], [2].", [("Gradients are clipped.", [1, 2])]),
+        ("It was published in 2023 (2023).", [("It was published in 2023 (2023).", [])]),
+        ("It uses (1) clipping and (2) resets.", [("It uses (1) clipping and (2) resets.", [])]),
+        ("Gradients are clipped [Source 9].", [("Gradients are clipped [Source 9].", [])]),
+        ("Gradients are clipped.", [("Gradients are clipped.", [])]),
+    ],
+    ids=[
+        "comma-list",
+        "range",
+        "parenthesised",
+        "parenthesised-list-then-single",
+        "bracketed-source-word",
+        "parenthesised-source-word",
+        "sources-and",
+        "bare-source-name-keeps-its-words",
+        "according-to-lead-in",
+        "separate-brackets",
+        "a-year-is-not-a-marker",
+        "an-enumeration-is-not-a-marker",
+        "out-of-range-left-alone",
+        "no-marker",
+    ],
+)
 def test_normalise_then_parse__marker_variants_of_small_models(raw, expected):
     text = normalise_markers(raw, 3)
     assert attach_stray_markers([parse_markers(s) for s in split_sentences(text)]) == expected
 
 
 # ---- known markers and citing once ----------------------------------------------------------------
-@pytest.mark.parametrize("cited, valid, expected", [
-    ([[3], [1, 9, 3, 3]], {1, 2, 3}, ([[3], [1, 3]], 1)),
-    ([[], [0, 4]], {1, 2, 3}, ([[], []], 2)),
-    ([[2, 1]], {1, 2}, ([[2, 1]], 0)),
-])
+@pytest.mark.parametrize(
+    "cited, valid, expected",
+    [
+        ([[3], [1, 9, 3, 3]], {1, 2, 3}, ([[3], [1, 3]], 1)),
+        ([[], [0, 4]], {1, 2, 3}, ([[], []], 2)),
+        ([[2, 1]], {1, 2}, ([[2, 1]], 0)),
+    ],
+)
 def test_known_markers__drops_unknown_sources_and_repeats_keeping_source_numbers(cited, valid, expected):
     assert known_markers(cited, valid) == expected
 

@@ -10,13 +10,16 @@ from pydantic import ValidationError
 from assistant.config import BACKENDS, Settings, settings_with
 
 
-@pytest.mark.parametrize("overrides, expected", [
-    ({"llm.backend": "extractive"}, {"llm.backend": "extractive"}),
-    ({"retrieval.k": 8, "llm.model": None}, {"retrieval.k": 8, "llm.model": "gpt-4o-mini"}),
-    ({"index_dir": "elsewhere", "progress": False}, {"index_dir": Path("elsewhere"), "progress": False}),
-    ({"retrieval.k": "12"}, {"retrieval.k": 12}),
-    ({}, {"llm.backend": "auto", "retrieval.k": 5}),
-])
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"llm.backend": "extractive"}, {"llm.backend": "extractive"}),
+        ({"retrieval.k": 8, "llm.model": None}, {"retrieval.k": 8, "llm.model": "gpt-4o-mini"}),
+        ({"index_dir": "elsewhere", "progress": False}, {"index_dir": Path("elsewhere"), "progress": False}),
+        ({"retrieval.k": "12"}, {"retrieval.k": 12}),
+        ({}, {"llm.backend": "auto", "retrieval.k": 5}),
+    ],
+)
 def test_settings_with__applies_nested_overrides_and_skips_none(overrides, expected):
     settings = settings_with(overrides, Settings())
     for key, value in expected.items():
@@ -24,10 +27,16 @@ def test_settings_with__applies_nested_overrides_and_skips_none(overrides, expec
         assert getattr(getattr(settings, section) if section else settings, name) == value
 
 
-@pytest.mark.parametrize("overrides, error", [
-    ({"llm.backend": "gpt"}, ValidationError), ({"retrieval.k": "many"}, ValidationError),
-    ({"llm.temperatur": 0.5}, ValidationError), ({"colour": "red"}, ValueError), ({"progress.bar": 1}, ValueError),
-])
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"llm.backend": "gpt"}, ValidationError),
+        ({"retrieval.k": "many"}, ValidationError),
+        ({"llm.temperatur": 0.5}, ValidationError),
+        ({"colour": "red"}, ValueError),
+        ({"progress.bar": 1}, ValueError),
+    ],
+)
 def test_settings_with__refuses_unknown_or_invalid_values(overrides, error):
     with pytest.raises(error):
         settings_with(overrides, Settings())

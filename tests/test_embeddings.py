@@ -48,10 +48,20 @@ class EmbeddingHandler(BaseHTTPRequestHandler):
             payload = {"error": {"message": "bad input", "type": "invalid_request_error"}}
         else:
             self.send_response(200)
-            data = [{"object": "embedding", "index": i, "embedding": [float(len(text) if not text[-1].isdigit() else int(text.split()[-1])), 1.0]}
-                    for i, text in enumerate(body["input"])]
-            payload = {"object": "list", "data": list(reversed(data)), "model": body["model"],
-                       "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+            data = [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": [float(len(text) if not text[-1].isdigit() else int(text.split()[-1])), 1.0],
+                }
+                for i, text in enumerate(body["input"])
+            ]
+            payload = {
+                "object": "list",
+                "data": list(reversed(data)),
+                "model": body["model"],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
         raw = json.dumps(payload).encode()
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
@@ -91,10 +101,14 @@ def test_make_embedder__openai_provider_takes_concurrency_from_settings(server):
     assert (embedder.concurrency, embedder.dimension) == (3, 2)
 
 
-@pytest.mark.parametrize("texts, same", [
-    (["alpha beta", "beta alpha"], True),
-    (["alpha beta", "gamma delta"], False),
-], ids=["same-words-same-vector", "other-words-other-vector"])
+@pytest.mark.parametrize(
+    "texts, same",
+    [
+        (["alpha beta", "beta alpha"], True),
+        (["alpha beta", "gamma delta"], False),
+    ],
+    ids=["same-words-same-vector", "other-words-other-vector"],
+)
 def test_hashing_embedder__vectors_follow_the_words(texts, same):
     a, b = HashingEmbedder(dimension=64).embed(texts)
     assert np.isclose(np.linalg.norm(a), 1.0) and np.allclose(a, b) is same

@@ -26,46 +26,66 @@ EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 
 
 # ---- retrieval metrics -------------------------------------------------------------------------
-@pytest.mark.parametrize("ranked, gold, k, hit, recall", [
-    (["a", "b", "c"], {"a"}, 1, 1.0, 1.0),
-    (["a", "b", "c"], {"b"}, 1, 0.0, 0.0),
-    (["a", "b", "c"], {"a", "c", "d"}, 2, 1.0, 1 / 3),
-    (["a", "b", "c"], {"a", "c", "d"}, 5, 1.0, 2 / 3),
-    (["x", "y"], {"a", "b"}, 10, 0.0, 0.0),
-    ([], {"a"}, 5, 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "ranked, gold, k, hit, recall",
+    [
+        (["a", "b", "c"], {"a"}, 1, 1.0, 1.0),
+        (["a", "b", "c"], {"b"}, 1, 0.0, 0.0),
+        (["a", "b", "c"], {"a", "c", "d"}, 2, 1.0, 1 / 3),
+        (["a", "b", "c"], {"a", "c", "d"}, 5, 1.0, 2 / 3),
+        (["x", "y"], {"a", "b"}, 10, 0.0, 0.0),
+        ([], {"a"}, 5, 0.0, 0.0),
+    ],
+)
 def test_hit_and_recall_at_k__count_gold_papers_in_the_top_k(ranked, gold, k, hit, recall):
     assert ev.hit_at_k(ranked, gold, k) == hit
     assert ev.recall_at_k(ranked, gold, k) == pytest.approx(recall)
 
 
-@pytest.mark.parametrize("ranked, gold, expected", [
-    (["g", "x"], {"g"}, 1.0),
-    (["x", "g"], {"g"}, 0.5),
-    (["x", "y", "g", "h"], {"g", "h"}, 1 / 3),
-    (["x"] * 10 + ["g"], {"g"}, 0.0),  # rank 11 is outside MRR@10
-    ([], {"g"}, 0.0),
-])
+@pytest.mark.parametrize(
+    "ranked, gold, expected",
+    [
+        (["g", "x"], {"g"}, 1.0),
+        (["x", "g"], {"g"}, 0.5),
+        (["x", "y", "g", "h"], {"g", "h"}, 1 / 3),
+        (["x"] * 10 + ["g"], {"g"}, 0.0),  # rank 11 is outside MRR@10
+        ([], {"g"}, 0.0),
+    ],
+)
 def test_reciprocal_rank__is_one_over_the_rank_of_the_first_gold_paper(ranked, gold, expected):
     assert ev.reciprocal_rank(ranked, gold) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("ranked, gold, expected", [
-    (["g", "x"], {"g"}, 1.0),
-    (["x", "g"], {"g"}, 1 / math.log2(3)),
-    (["g", "x", "h"], {"g", "h"}, (1 + 1 / 2) / (1 + 1 / math.log2(3))),
-    (["x", "y"], {"g"}, 0.0),
-    (["g", "h"], {"g", "h"}, 1.0),
-])
+@pytest.mark.parametrize(
+    "ranked, gold, expected",
+    [
+        (["g", "x"], {"g"}, 1.0),
+        (["x", "g"], {"g"}, 1 / math.log2(3)),
+        (["g", "x", "h"], {"g", "h"}, (1 + 1 / 2) / (1 + 1 / math.log2(3))),
+        (["x", "y"], {"g"}, 0.0),
+        (["g", "h"], {"g", "h"}, 1.0),
+    ],
+)
 def test_ndcg_at_10__uses_binary_relevance_and_the_ideal_ranking(ranked, gold, expected):
     assert ev.ndcg_at_k(ranked, gold, 10) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("question, expected", [
-    ({"question": "What is X?", "history": []}, "What is X?"),
-    ({"question": "How fast is it?", "history": [{"role": "user", "content": "What is X?"},
-                                                 {"role": "assistant", "content": "X is a model."}]}, "What is X? How fast is it?"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ({"question": "What is X?", "history": []}, "What is X?"),
+        (
+            {
+                "question": "How fast is it?",
+                "history": [
+                    {"role": "user", "content": "What is X?"},
+                    {"role": "assistant", "content": "X is a model."},
+                ],
+            },
+            "What is X? How fast is it?",
+        ),
+    ],
+)
 def test_retrieval_query__prepends_the_previous_user_turn_for_follow_ups(question, expected):
     assert retrieval_query(question) == expected
 
@@ -94,55 +114,71 @@ def token_judge(claim: str, sources: list[str]) -> bool:
     return set(claim.split()) <= set(" ".join(sources).split())
 
 
-@pytest.mark.parametrize("sentences, recall, precision", [
-    ([("a", ["a"])], 1.0, 1.0),
-    ([("a", ["a", "z"])], 1.0, 0.5),              # z supports nothing and a alone still does: imprecise
-    ([("a b", ["a", "b"])], 1.0, 1.0),            # each is needed for the joint support
-    ([("a", ["a", "a c"])], 1.0, 1.0),            # both support on their own
-    ([("a", ["z"])], 0.0, 0.0),                   # not recalled: its citation is not precise either
-    ([("a b", ["a", "z"])], 0.0, 0.0),            # not recalled with several citations: none precise
-    ([("a", [])], 0.0, 0.0),                      # uncited sentence, no citations at all
-    ([("a", ["a"]), ("b", [])], 0.5, 1.0),
-    ([("a", ["a"]), ("b", ["z", "b"]), ("c", ["y"])], 2 / 3, 2 / 4),
-    ([], 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "sentences, recall, precision",
+    [
+        ([("a", ["a"])], 1.0, 1.0),
+        ([("a", ["a", "z"])], 1.0, 0.5),  # z supports nothing and a alone still does: imprecise
+        ([("a b", ["a", "b"])], 1.0, 1.0),  # each is needed for the joint support
+        ([("a", ["a", "a c"])], 1.0, 1.0),  # both support on their own
+        ([("a", ["z"])], 0.0, 0.0),  # not recalled: its citation is not precise either
+        ([("a b", ["a", "z"])], 0.0, 0.0),  # not recalled with several citations: none precise
+        ([("a", [])], 0.0, 0.0),  # uncited sentence, no citations at all
+        ([("a", ["a"]), ("b", [])], 0.5, 1.0),
+        ([("a", ["a"]), ("b", ["z", "b"]), ("c", ["y"])], 2 / 3, 2 / 4),
+        ([], 0.0, 0.0),
+    ],
+)
 def test_citation_scores__follow_alce_recall_and_precision(sentences, recall, precision):
     assert ev.citation_scores(sentences, token_judge) == (pytest.approx(recall), pytest.approx(precision))
 
 
-@pytest.mark.parametrize("claims, sources, share, full", [
-    (["a", "b"], ["a b"], 1.0, True),
-    (["a", "c"], ["a", "b"], 0.5, False),
-    (["a"], [], 0.0, False),
-    ([], ["a"], 0.0, False),
-])
+@pytest.mark.parametrize(
+    "claims, sources, share, full",
+    [
+        (["a", "b"], ["a b"], 1.0, True),
+        (["a", "c"], ["a", "b"], 0.5, False),
+        (["a"], [], 0.0, False),
+        ([], ["a"], 0.0, False),
+    ],
+)
 def test_faithfulness__is_the_share_of_claims_the_cited_sources_support(claims, sources, share, full):
     assert ev.faithfulness(claims, sources, token_judge) == (share, full)
 
 
 # ---- correctness -------------------------------------------------------------------------------
-@pytest.mark.parametrize("fact, answer, found", [
-    ("7.8%", "It reaches an MAE of 7.8%, a big gain.", True),
-    ("7.8%", "It reaches an MAE of 17.8%.", False),                      # whole tokens only
-    ("206 system metrics", "It monitors 206 metrics of the system.", True),  # content words and the number
-    ("206 system metrics", "It monitors 205 system metrics.", False),        # a number must match exactly
-    ("Llama 2", "The filter uses Llama‑2 and DistilBERT.", True),            # hyphens count as spaces
-    ("40-90% error reduction", "errors fall by 40–90%", False),              # only 1 of 2 content words
-    ("adversarial suffix", "It defends against an adversarial-suffix attack.", True),
-    ("adversarial suffix", "defends against suffix attacks that are adversarial", True),
-    ("zero-sum game", "framed as a Zero-Sum Game between the two", True),
-    ("data slimming, network slimming and joint training", "data slimming and network slimming and training", True),  # 80% rule
-    ("", "anything", False),
-])
+@pytest.mark.parametrize(
+    "fact, answer, found",
+    [
+        ("7.8%", "It reaches an MAE of 7.8%, a big gain.", True),
+        ("7.8%", "It reaches an MAE of 17.8%.", False),  # whole tokens only
+        ("206 system metrics", "It monitors 206 metrics of the system.", True),  # content words and the number
+        ("206 system metrics", "It monitors 205 system metrics.", False),  # a number must match exactly
+        ("Llama 2", "The filter uses Llama‑2 and DistilBERT.", True),  # hyphens count as spaces
+        ("40-90% error reduction", "errors fall by 40–90%", False),  # only 1 of 2 content words
+        ("adversarial suffix", "It defends against an adversarial-suffix attack.", True),
+        ("adversarial suffix", "defends against suffix attacks that are adversarial", True),
+        ("zero-sum game", "framed as a Zero-Sum Game between the two", True),
+        (
+            "data slimming, network slimming and joint training",
+            "data slimming and network slimming and training",
+            True,
+        ),  # 80% rule
+        ("", "anything", False),
+    ],
+)
 def test_key_fact_found__by_normalised_text_or_nearly_all_content_words(fact, answer, found):
     assert key_fact_found(fact, answer) is found
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Llama‑2, (7.8%)!", "llama 2 7.8%"),
-    ("1,000 steps; e.g. 40–90% less.", "1,000 steps e g 40 90% less"),
-    ("Zero-Sum  GAME", "zero sum game"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Llama‑2, (7.8%)!", "llama 2 7.8%"),
+        ("1,000 steps; e.g. 40–90% less.", "1,000 steps e g 40 90% less"),
+        ("Zero-Sum  GAME", "zero sum game"),
+    ],
+)
 def test_simplify__keeps_words_numbers_and_percent_signs(text, expected):
     assert simplify(text) == expected
 
@@ -154,27 +190,35 @@ def test_key_fact_recall__is_none_without_facts():
 
 
 # ---- abstention and calibration -----------------------------------------------------------------
-@pytest.mark.parametrize("pairs, expected", [
-    # (abstained, unanswerable)
-    ([(True, True), (True, False), (False, True), (False, False)], (0.5, 0.5, 0.5, 0.5)),
-    ([(True, True), (True, True), (False, False), (False, False)], (1.0, 1.0, 1.0, 0.0)),
-    ([(False, True), (False, False)], (0.0, 0.0, 0.0, 0.0)),
-    ([(True, True), (False, True), (False, False), (False, False)], (1.0, 0.5, 2 / 3, 0.0)),
-    ([(True, False), (False, False), (False, False), (False, False)], (0.0, 0.0, 0.0, 0.25)),
-])
+@pytest.mark.parametrize(
+    "pairs, expected",
+    [
+        # (abstained, unanswerable)
+        ([(True, True), (True, False), (False, True), (False, False)], (0.5, 0.5, 0.5, 0.5)),
+        ([(True, True), (True, True), (False, False), (False, False)], (1.0, 1.0, 1.0, 0.0)),
+        ([(False, True), (False, False)], (0.0, 0.0, 0.0, 0.0)),
+        ([(True, True), (False, True), (False, False), (False, False)], (1.0, 0.5, 2 / 3, 0.0)),
+        ([(True, False), (False, False), (False, False), (False, False)], (0.0, 0.0, 0.0, 0.25)),
+    ],
+)
 def test_abstention_scores__treat_abstaining_as_the_positive_prediction(pairs, expected):
     scores = ev.abstention_scores(pairs)
-    got = tuple(scores[k] for k in ("abstention_precision", "abstention_recall", "abstention_f1", "abstention_rate_answerable"))
+    got = tuple(
+        scores[k] for k in ("abstention_precision", "abstention_recall", "abstention_f1", "abstention_rate_answerable")
+    )
     assert got == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("predicted, actual, bacc, kappa", [
-    ([1, 0, 0, 0], [1, 1, 0, 0], 0.75, 0.5),
-    ([1, 1, 0, 0], [1, 1, 0, 0], 1.0, 1.0),
-    ([0, 0, 1, 1], [1, 1, 0, 0], 0.0, -1.0),
-    ([1, 1, 1, 1], [1, 1, 0, 0], 0.5, 0.0),
-    ([1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0], 0.875, 2 / 3),
-])
+@pytest.mark.parametrize(
+    "predicted, actual, bacc, kappa",
+    [
+        ([1, 0, 0, 0], [1, 1, 0, 0], 0.75, 0.5),
+        ([1, 1, 0, 0], [1, 1, 0, 0], 1.0, 1.0),
+        ([0, 0, 1, 1], [1, 1, 0, 0], 0.0, -1.0),
+        ([1, 1, 1, 1], [1, 1, 0, 0], 0.5, 0.0),
+        ([1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0], 0.875, 2 / 3),
+    ],
+)
 def test_balanced_accuracy_and_cohen_kappa__exact_values(predicted, actual, bacc, kappa):
     assert balanced_accuracy(predicted, actual) == pytest.approx(bacc)
     assert cohen_kappa(predicted, actual) == pytest.approx(kappa)
@@ -197,12 +241,20 @@ class ListJudge:
 
 
 def test_calibrate__reports_each_split_and_kind_against_the_labels(tmp_path):
-    rows = [("c1", "p1", "A", "supported", "verbatim", "test"), ("c2", "p1", "B", "unsupported", "negation", "test"),
-            ("c3", "p1", "C", "unsupported", "negation", "test"), ("c4", "p1", "D", "supported", "verbatim", "dev"),
-            ("c5", "p9", "E", "supported", "verbatim", "dev")]
+    rows = [
+        ("c1", "p1", "A", "supported", "verbatim", "test"),
+        ("c2", "p1", "B", "unsupported", "negation", "test"),
+        ("c3", "p1", "C", "unsupported", "negation", "test"),
+        ("c4", "p1", "D", "supported", "verbatim", "dev"),
+        ("c5", "p9", "E", "supported", "verbatim", "dev"),
+    ]
     claims = tmp_path / "claims.jsonl"
-    claims.write_text("".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "kind", "split"], r))) + "\n" for r in rows))
-    result = calibrate(ListJudge({("A", "abstract"), ("B", "abstract")}), claims_path=claims, abstracts={"p1": "abstract"})
+    claims.write_text(
+        "".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "kind", "split"], r))) + "\n" for r in rows)
+    )
+    result = calibrate(
+        ListJudge({("A", "abstract"), ("B", "abstract")}), claims_path=claims, abstracts={"p1": "abstract"}
+    )
     assert result["splits"]["test"] == {"n": 3, "accuracy": round(2 / 3, 4), "balanced_accuracy": 0.75, "kappa": 0.4}
     assert result["splits"]["dev"] == {"n": 1, "accuracy": 0.0, "balanced_accuracy": 0.0, "kappa": 0.0}
     assert result["per_kind"]["negation"] == {"test": {"n": 2, "accuracy": 0.5}}
@@ -212,8 +264,12 @@ def test_calibrate__reports_each_split_and_kind_against_the_labels(tmp_path):
 
 def test_calibrate__caches_the_result_by_judge_fingerprint(tmp_path):
     claims = tmp_path / "claims.jsonl"
-    claims.write_text(json.dumps({"id": "c1", "paper_id": "p1", "claim": "A", "label": "supported", "kind": "verbatim",
-                                  "split": "test"}) + "\n")
+    claims.write_text(
+        json.dumps(
+            {"id": "c1", "paper_id": "p1", "claim": "A", "label": "supported", "kind": "verbatim", "split": "test"}
+        )
+        + "\n"
+    )
     right, wrong = ListJudge({("A", "abstract")}), ListJudge(set())
     right.fingerprint = wrong.fingerprint = lambda: {"name": "fake"}
     first = calibrate(right, claims_path=claims, abstracts={"p1": "abstract"}, cache_dir=tmp_path / "cache")
@@ -247,7 +303,9 @@ class WordVerifier:
         return Verdict("supported" if score >= 0.5 else "unsupported", score)
 
 
-@pytest.mark.parametrize("source, parts", [("A.\n\nB.", ["A.", "B."]), ("A.\n  \nB.\nC.", ["A.", "B.\nC."]), ("x", ["x"])])
+@pytest.mark.parametrize(
+    "source, parts", [("A.\n\nB.", ["A.", "B."]), ("A.\n  \nB.\nC.", ["A.", "B.\nC."]), ("x", ["x"])]
+)
 def test_paragraphs__split_a_source_on_blank_lines(source, parts):
     assert paragraphs(source) == parts
 
@@ -289,17 +347,24 @@ class ScriptedBackend:
         return self.replies.pop(0)
 
 
-@pytest.mark.parametrize("reply, label, score", [
-    (("Yes", [("Yes", math.log(0.8)), ("No", math.log(0.2))]), "supported", 0.8),
-    (("No", [("No", math.log(0.6)), (" yes", math.log(0.3)), ("The", math.log(0.1))]), "unsupported", 1 / 3),
-    (("Yes", []), "supported", 1.0),     # no log-probabilities: the sampled word
-    (("Maybe", []), "unsupported", 0.0),  # unreadable: counted against
-])
+@pytest.mark.parametrize(
+    "reply, label, score",
+    [
+        (("Yes", [("Yes", math.log(0.8)), ("No", math.log(0.2))]), "supported", 0.8),
+        (("No", [("No", math.log(0.6)), (" yes", math.log(0.3)), ("The", math.log(0.1))]), "unsupported", 1 / 3),
+        (("Yes", []), "supported", 1.0),  # no log-probabilities: the sampled word
+        (("Maybe", []), "unsupported", 0.0),  # unreadable: counted against
+    ],
+)
 def test_llm_judge__scores_one_call_by_its_yes_no_logprobs(tmp_path, reply, label, score):
     backend = ScriptedBackend(reply)
-    judgement = LLMJudge(backend, cache_dir=tmp_path).check("CloudFormer uses 206 metrics.", "CloudFormer ... 206 system metrics.")
+    judgement = LLMJudge(backend, cache_dir=tmp_path).check(
+        "CloudFormer uses 206 metrics.", "CloudFormer ... 206 system metrics."
+    )
     assert (judgement.label, judgement.score) == (label, pytest.approx(score))
-    expected_prompt = render("judge", claim="CloudFormer uses 206 metrics.", source="CloudFormer ... 206 system metrics.")
+    expected_prompt = render(
+        "judge", claim="CloudFormer uses 206 metrics.", source="CloudFormer ... 206 system metrics."
+    )
     assert backend.calls == [[{"role": "user", "content": expected_prompt}]]
 
 
@@ -319,15 +384,22 @@ def test_llm_judge__shows_several_sources_together_as_one(tmp_path):
 
 
 def test_calibrate__fits_a_scored_judges_threshold_on_dev_only(tmp_path):
-    rows = [("c1", "p1", "A", "supported", "dev"), ("c2", "p2", "B", "unsupported", "dev"),
-            ("c3", "p3", "C", "supported", "test"), ("c4", "p4", "D", "unsupported", "test")]
+    rows = [
+        ("c1", "p1", "A", "supported", "dev"),
+        ("c2", "p2", "B", "unsupported", "dev"),
+        ("c3", "p3", "C", "supported", "test"),
+        ("c4", "p4", "D", "unsupported", "test"),
+    ]
     claims = tmp_path / "claims.jsonl"
-    claims.write_text("".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "split"], r), kind="k")) + "\n"
-                              for r in rows))
+    claims.write_text(
+        "".join(json.dumps(dict(zip(["id", "paper_id", "claim", "label", "split"], r), kind="k")) + "\n" for r in rows)
+    )
     yes = {"A": 0.3, "B": 0.1, "C": 0.25, "D": 0.05}  # a model that says "no" too often: 0.5 would reject all
     backend = ScriptedBackend()
-    backend.first_token = lambda messages, deadline=None: ("No", [("Yes", math.log(yes[_claim(messages)])),
-                                                                  ("No", math.log(1 - yes[_claim(messages)]))])
+    backend.first_token = lambda messages, deadline=None: (
+        "No",
+        [("Yes", math.log(yes[_claim(messages)])), ("No", math.log(1 - yes[_claim(messages)]))],
+    )
     judge = LLMJudge(backend, cache_dir=tmp_path / "scores", calibration_dir=tmp_path)
     result = calibrate(judge, claims, {f"p{i}": "abstract" for i in range(1, 5)})
     assert judge.scorer.threshold == pytest.approx(0.2) and result["splits"]["test"]["accuracy"] == 1.0
@@ -345,8 +417,15 @@ def offline_report(seed_assistant, tmp_path_factory):
     """The whole question set, extractive backend, offline judge; report files in a temporary folder."""
     out = tmp_path_factory.mktemp("eval-report")
     judge = make_judge("offline", seed_assistant.settings, verifier=seed_assistant.verifier)
-    return run(seed_assistant, judge, EVAL_DIR / "questions.jsonl", backend="extractive", out_dir=out,
-               claims_path=EVAL_DIR / "claims.jsonl", cache_dir=out / "cache"), out
+    return run(
+        seed_assistant,
+        judge,
+        EVAL_DIR / "questions.jsonl",
+        backend="extractive",
+        out_dir=out,
+        claims_path=EVAL_DIR / "claims.jsonl",
+        cache_dir=out / "cache",
+    ), out
 
 
 @pytest.mark.slow
@@ -354,7 +433,10 @@ def test_offline_evaluation__meets_the_quality_thresholds(offline_report, seed_a
     report, _ = offline_report
     rows, overall = report.questions, report.overall
     assert len(rows) == 125
-    measured = {k: overall[k]["value"] for k in ("citation_gold", "abstention_recall", "abstention_rate_answerable", "faithfulness")}
+    measured = {
+        k: overall[k]["value"]
+        for k in ("citation_gold", "abstention_recall", "abstention_rate_answerable", "faithfulness")
+    }
     lookup = [r["metrics"]["recall@5"] for r in rows if r["type"] in ("single", "number")]
     measured["recall@5 single+number"] = sum(lookup) / len(lookup)
     assert report.meta["retrieval_mode"] == "hybrid"
@@ -394,14 +476,22 @@ def test_offline_evaluation__writes_json_markdown_and_two_plots(offline_report, 
 
 @pytest.mark.slow
 def test_eval_verify__prints_one_json_line_per_pair(tmp_path):
-    source = ("CloudFormer is a dual-branch Transformer model for VM performance degradation. "
-              "It attains a mean absolute error of 7.8% using 206 system metrics.")
-    pairs = [{"id": 1, "claim": "CloudFormer attains a mean absolute error of 7.8%.", "source": source},
-             {"id": 2, "claim": "The penguin colony doubled in size after the storm.", "source": source}]
+    source = (
+        "CloudFormer is a dual-branch Transformer model for VM performance degradation. "
+        "It attains a mean absolute error of 7.8% using 206 system metrics."
+    )
+    pairs = [
+        {"id": 1, "claim": "CloudFormer attains a mean absolute error of 7.8%.", "source": source},
+        {"id": 2, "claim": "The penguin colony doubled in size after the storm.", "source": source},
+    ]
     path = tmp_path / "pairs.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in pairs))
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "verify", str(path)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "eval", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["id"] for line in lines] == [1, 2]
@@ -426,8 +516,13 @@ def test_llm_judge__scores_with_a_real_openai_compatible_server_and_caches(tmp_p
     assert first.label in ("supported", "unsupported") and 0.0 <= first.score <= 1.0
     cached = [json.loads(path.read_text()) for path in tmp_path.glob("*.json")]
     assert len(cached) == 1 and cached[0]["how"] == "logprobs"  # one call, scored from the server's log-probabilities
-    again = make_judge("llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path)  # server is gone
-    assert again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.") == first
+    again = make_judge(
+        "llm", Settings(), model=gguf.stem, base_url=server.base_url, cache_dir=tmp_path
+    )  # server is gone
+    assert (
+        again.check("CloudFormer reaches an MAE of 7.8%.", "CloudFormer attains a mean absolute error of 7.8%.")
+        == first
+    )
 
 
 def test_llm_judge__caches_replies_in_the_settings_cache_folder_not_the_source_tree(tmp_path):
@@ -450,11 +545,15 @@ def test_evaluation__does_not_import_the_command_line():
     assert done.stdout.strip() == "False", done.stderr
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("{not json", "not JSON"),
-    ('{"questions": []}', 'no "meta" and "overall"'),
-    ("[1, 2]", 'no "meta" and "overall"'),
-], ids=["not json", "no meta", "a list"])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{not json", "not JSON"),
+        ('{"questions": []}', 'no "meta" and "overall"'),
+        ("[1, 2]", 'no "meta" and "overall"'),
+    ],
+    ids=["not json", "no meta", "a list"],
+)
 def test_eval_table__refuses_a_file_that_is_not_a_report(tmp_path, capsys, content, expected):
     path = tmp_path / "report.json"
     path.write_text(content)

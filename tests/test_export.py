@@ -10,16 +10,32 @@ from assistant.records import Answer, Citation, Hit, Sentence
 
 
 def answer() -> Answer:
-    meta1 = {"authors": ["Nie Lin", "Zhiyuan Chen"], "year": 2024, "url": "https://arxiv.org/abs/2401.00001", "venue": "TPAMI"}
+    meta1 = {
+        "authors": ["Nie Lin", "Zhiyuan Chen"],
+        "year": 2024,
+        "url": "https://arxiv.org/abs/2401.00001",
+        "venue": "TPAMI",
+    }
     meta2 = {"authors": ["Jörg Müller"], "year": 2023, "url": "javascript:alert(1)"}
-    sources = [Hit("p1", "DANCE: 50% & {less} cost_*", "We propose DANCE.", 1.0, 1, metadata=meta1),
-               Hit("p2", "Stable-SPAM #1", "Stable-SPAM is stable.", 0.9, 2, metadata=meta2)]
-    return Answer(question="What is DANCE?", text="We propose DANCE [1]. Stable-SPAM is stable [2].",
-                  citations=[Citation(1, "p1", sources[0].title, ["We propose DANCE."]),
-                             Citation(2, "p2", sources[1].title, ["Stable-SPAM is stable."])],
-                  sources=sources, sentences=[Sentence("We propose DANCE.", [1], "supported"),
-                                              Sentence("Stable-SPAM is stable.", [2], "unsupported")],
-                  backend="extractive", model="shaped-mmr-sentences")
+    sources = [
+        Hit("p1", "DANCE: 50% & {less} cost_*", "We propose DANCE.", 1.0, 1, metadata=meta1),
+        Hit("p2", "Stable-SPAM #1", "Stable-SPAM is stable.", 0.9, 2, metadata=meta2),
+    ]
+    return Answer(
+        question="What is DANCE?",
+        text="We propose DANCE [1]. Stable-SPAM is stable [2].",
+        citations=[
+            Citation(1, "p1", sources[0].title, ["We propose DANCE."]),
+            Citation(2, "p2", sources[1].title, ["Stable-SPAM is stable."]),
+        ],
+        sources=sources,
+        sentences=[
+            Sentence("We propose DANCE.", [1], "supported"),
+            Sentence("Stable-SPAM is stable.", [2], "unsupported"),
+        ],
+        backend="extractive",
+        model="shaped-mmr-sentences",
+    )
 
 
 def test_reference__authors_year_title_venue_id_and_only_an_http_url():
@@ -30,9 +46,16 @@ def test_reference__authors_year_title_venue_id_and_only_an_http_url():
 
 def test_to_markdown__answer_with_markers_then_numbered_references_with_evidence():
     text = to_markdown(answer())
-    assert text.splitlines()[:3] == ["**Q:** What is DANCE?", "", "We propose DANCE [1]. Stable-SPAM is stable [2]. *(unsupported?)*"]
+    assert text.splitlines()[:3] == [
+        "**Q:** What is DANCE?",
+        "",
+        "We propose DANCE [1]. Stable-SPAM is stable [2]. *(unsupported?)*",
+    ]
     assert "## References" in text
-    assert "[1] Nie Lin, Zhiyuan Chen (2024). *DANCE: 50% & {less} cost\\_\\**. TPAMI. id: p1. <https://arxiv.org/abs/2401.00001>" in text
+    assert (
+        "[1] Nie Lin, Zhiyuan Chen (2024). *DANCE: 50% & {less} cost\\_\\**. TPAMI. id: p1. <https://arxiv.org/abs/2401.00001>"
+        in text
+    )
     assert "[2] Jörg Müller (2023). *Stable-SPAM \\#1*. id: p2." in text
     assert "javascript" not in text
     assert "   > We propose DANCE." in text
@@ -54,15 +77,18 @@ def test_to_bibtex__one_escaped_entry_per_cited_paper_that_parses_back():
     assert first.fields_dict["title"].value == r"DANCE: 50\% \& \{less\} cost\_*"
     assert first.fields_dict["author"].value == "Nie Lin and Zhiyuan Chen"
     assert first.fields_dict["url"].value == "https://arxiv.org/abs/2401.00001"
-    assert second.fields_dict["author"].value == '''J\\"org M\\"uller'''
+    assert second.fields_dict["author"].value == """J\\"org M\\"uller"""
     assert "url" not in second.fields_dict
 
 
-@pytest.mark.parametrize("title, meta, taken, key", [
-    ("DANCE: data", {"authors": ["Nie Lin"], "year": 2024}, set(), "lin2024dance"),
-    ("DANCE: data", {"authors": ["Nie Lin"], "year": 2024}, {"lin2024dance"}, "lin2024dancea"),
-    ("A new optimizer", {}, set(), "p1new"),
-])
+@pytest.mark.parametrize(
+    "title, meta, taken, key",
+    [
+        ("DANCE: data", {"authors": ["Nie Lin"], "year": 2024}, set(), "lin2024dance"),
+        ("DANCE: data", {"authors": ["Nie Lin"], "year": 2024}, {"lin2024dance"}, "lin2024dancea"),
+        ("A new optimizer", {}, set(), "p1new"),
+    ],
+)
 def test_cite_key__surname_year_first_word_unique(title, meta, taken, key):
     assert cite_key(title, meta, "p1", taken) == key
 
@@ -75,9 +101,37 @@ def test_export__unknown_format_is_refused():
 def test_cli_ask__format_markdown_and_bibtex(seed_index_dir, capsys):
     from assistant.cli import main
 
-    assert main(["--index-dir", str(seed_index_dir), "ask", "What is DANCE?", "--backend", "extractive", "--format", "markdown"]) == 0
+    assert (
+        main(
+            [
+                "--index-dir",
+                str(seed_index_dir),
+                "ask",
+                "What is DANCE?",
+                "--backend",
+                "extractive",
+                "--format",
+                "markdown",
+            ]
+        )
+        == 0
+    )
     markdown = capsys.readouterr().out
     assert markdown.startswith("**Q:** What is DANCE?") and "## References" in markdown and "[1] " in markdown
-    assert main(["--index-dir", str(seed_index_dir), "ask", "What is DANCE?", "--backend", "extractive", "--format", "bibtex"]) == 0
+    assert (
+        main(
+            [
+                "--index-dir",
+                str(seed_index_dir),
+                "ask",
+                "What is DANCE?",
+                "--backend",
+                "extractive",
+                "--format",
+                "bibtex",
+            ]
+        )
+        == 0
+    )
     entries = bibtexparser.parse_string(capsys.readouterr().out).entries
     assert entries and entries[0].fields_dict["title"].value.startswith("DANCE")

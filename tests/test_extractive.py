@@ -7,58 +7,67 @@ import pytest
 from assistant.extractive import depends_on_previous, labelled, question_kind, quoted_text, sentence_role, units
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("Which papers propose data-free quantization methods?", "papers"),
-    ("What work on machine unlearning exists?", "papers"),
-    ("Which papers address LoRA fine-tuning in federated learning?", "papers"),
-    ("How does Stable-SPAM stabilise 4-bit training?", "how"),
-    ("How does DANCE work?", "how"),
-    ("How much faster is DataStates-LLM checkpointing?", "results"),
-    ("How many soft tokens does IAPT need?", "results"),
-    ("What results does EvoPress report?", "results"),
-    ("What is DANCE?", "what"),
-    ("Tell me about MedHallu", "what"),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Which papers propose data-free quantization methods?", "papers"),
+        ("What work on machine unlearning exists?", "papers"),
+        ("Which papers address LoRA fine-tuning in federated learning?", "papers"),
+        ("How does Stable-SPAM stabilise 4-bit training?", "how"),
+        ("How does DANCE work?", "how"),
+        ("How much faster is DataStates-LLM checkpointing?", "results"),
+        ("How many soft tokens does IAPT need?", "results"),
+        ("What results does EvoPress report?", "results"),
+        ("What is DANCE?", "what"),
+        ("Tell me about MedHallu", "what"),
+    ],
+)
 def test_question_kind__shape_of_answer_asked_for(question, kind):
     assert question_kind(question) == kind
 
 
-@pytest.mark.parametrize("sentence, dependent", [
-    ("It not only leads to substantial activation memory, but also slows training.", True),
-    ("This leads to the problem of catastrophic forgetting.", True),
-    ("These models are large.", True),
-    ("However, they fail on long inputs.", True),
-    ("In the medical domain, this poses serious risks to patient safety.", True),
-    ("This paper presents a new optimizer.", False),
-    ("To address these limitations, we propose Stable-SPAM, which normalises gradients.", False),
-    ("However, we introduce DANCE, a co-optimization framework.", False),
-    ("Large language models are widely used.", False),
-    ("Iterative pruning is slow.", False),
-])
+@pytest.mark.parametrize(
+    "sentence, dependent",
+    [
+        ("It not only leads to substantial activation memory, but also slows training.", True),
+        ("This leads to the problem of catastrophic forgetting.", True),
+        ("These models are large.", True),
+        ("However, they fail on long inputs.", True),
+        ("In the medical domain, this poses serious risks to patient safety.", True),
+        ("This paper presents a new optimizer.", False),
+        ("To address these limitations, we propose Stable-SPAM, which normalises gradients.", False),
+        ("However, we introduce DANCE, a co-optimization framework.", False),
+        ("Large language models are widely used.", False),
+        ("Iterative pruning is slow.", False),
+    ],
+)
 def test_depends_on_previous__pronoun_or_linking_openings_unless_a_contribution(sentence, dependent):
     assert depends_on_previous(sentence) is dependent
 
 
-@pytest.mark.parametrize("sentence, role", [
-    ("We propose DANCE, a co-optimization framework.", "method"),
-    ("Our method combines pruning with distillation.", "method"),
-    ("Experiments show a 2x speedup over the baseline.", "finding"),
-    ("DANCE reduces training cost by 30%.", "finding"),
-    ("Large language models have recently revolutionized many fields.", "background"),
-    ("Existing methods suffer from high memory use.", "background"),
-    ("Segmentation assigns a label to each pixel.", "other"),
-    ("Code is available at https://github.com/ahxt/yodo.", "availability"),
-    ("Our code and pretrained models are publicly available.", "availability"),
-    ("The code and models will be made available at https://github.com/a/b.", "availability"),
-    ("Code will be released upon acceptance.", "availability"),
-    ("Our code is coming soon at https://github.com/a/b", "availability"),
-    ("Project webpage: https://sites.google.com/view/ditree.", "availability"),
-    ("(http://hcp.sysu.edu.cn/projects/aspl/)", "availability"),
-    ("We release a dataset of annotated street images.", "other"),
-    ("We release our code, data, and models at https://github.com/a/b.", "availability"),
-    ("Visual instruction datasets from various distributors are released at different times.", "other"),
-    ("Results show X reduces harmful score while keeping accuracy; see https://x.github.io/.", "finding"),
-])
+@pytest.mark.parametrize(
+    "sentence, role",
+    [
+        ("We propose DANCE, a co-optimization framework.", "method"),
+        ("Our method combines pruning with distillation.", "method"),
+        ("Experiments show a 2x speedup over the baseline.", "finding"),
+        ("DANCE reduces training cost by 30%.", "finding"),
+        ("Large language models have recently revolutionized many fields.", "background"),
+        ("Existing methods suffer from high memory use.", "background"),
+        ("Segmentation assigns a label to each pixel.", "other"),
+        ("Code is available at https://github.com/ahxt/yodo.", "availability"),
+        ("Our code and pretrained models are publicly available.", "availability"),
+        ("The code and models will be made available at https://github.com/a/b.", "availability"),
+        ("Code will be released upon acceptance.", "availability"),
+        ("Our code is coming soon at https://github.com/a/b", "availability"),
+        ("Project webpage: https://sites.google.com/view/ditree.", "availability"),
+        ("(http://hcp.sysu.edu.cn/projects/aspl/)", "availability"),
+        ("We release a dataset of annotated street images.", "other"),
+        ("We release our code, data, and models at https://github.com/a/b.", "availability"),
+        ("Visual instruction datasets from various distributors are released at different times.", "other"),
+        ("Results show X reduces harmful score while keeping accuracy; see https://x.github.io/.", "finding"),
+    ],
+)
 def test_sentence_role__availability_method_finding_background_other(sentence, role):
     assert sentence_role(sentence) == role
 
@@ -76,12 +85,23 @@ def test_labelled_and_quoted_text__a_listed_paper_line_keeps_its_quote_verbatim(
 
 
 # ---- answers over the seed corpus (real Chroma, real embeddings) -----------------------------------
-@pytest.mark.parametrize("question, gold_titles", [
-    ("Which papers propose data-free quantization methods?", ["EasyQuant", "Adaptive Data-Free Quantization"]),
-    ("Which papers tackle few-shot class-incremental learning (FSCIL)?", ["Mamba-FSCIL", "A Bag of Tricks for Few-Shot"]),
-    ("Which papers address LoRA fine-tuning in federated learning?", ["Fed-SB", "Improving LoRA in Privacy-preserving"]),
-])
-def test_extractive__which_papers_lists_each_matching_paper_by_title_with_a_verbatim_contribution(seed_assistant, question, gold_titles):
+@pytest.mark.parametrize(
+    "question, gold_titles",
+    [
+        ("Which papers propose data-free quantization methods?", ["EasyQuant", "Adaptive Data-Free Quantization"]),
+        (
+            "Which papers tackle few-shot class-incremental learning (FSCIL)?",
+            ["Mamba-FSCIL", "A Bag of Tricks for Few-Shot"],
+        ),
+        (
+            "Which papers address LoRA fine-tuning in federated learning?",
+            ["Fed-SB", "Improving LoRA in Privacy-preserving"],
+        ),
+    ],
+)
+def test_extractive__which_papers_lists_each_matching_paper_by_title_with_a_verbatim_contribution(
+    seed_assistant, question, gold_titles
+):
     answer = seed_assistant.ask(question, backend="extractive")
     for title in gold_titles:
         assert title in answer.text

@@ -21,8 +21,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 STABLE_SPAM_QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
 STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
 
-ABSTRACT = ("We propose SparseWidget, a method that trains sparse networks of widgets with a new pruning rule. "
-            "Experiments on three benchmarks show that SparseWidget matches dense accuracy at a tenth of the cost.")
+ABSTRACT = (
+    "We propose SparseWidget, a method that trains sparse networks of widgets with a new pruning rule. "
+    "Experiments on three benchmarks show that SparseWidget matches dense accuracy at a tenth of the cost."
+)
 ABSTRACT_2 = "This paper studies how tokenisers shape multilingual language models and proposes a fairer vocabulary."
 
 
@@ -37,16 +39,30 @@ def jsonl(*records: dict) -> str:
 
 # ---- JSON Lines --------------------------------------------------------------------------------
 
+
 def test_load_file__jsonl_reads_title_abstract_id_authors_date_url(tmp_path):
-    path = write(tmp_path / "mine.jsonl", jsonl(
-        {"id": "doi:10.1/xyz", "title": "SparseWidget:  Sparse\nWidgets", "abstract": ABSTRACT,
-         "authors": ["Ann Lee", "Bo Li"], "date": "2024-03-05", "url": "https://example.org/sparsewidget"},
-        {"title": "Fair Tokenisers", "abstract": ABSTRACT_2, "authors": "Cy Wu, Di Xu and Ed Yi", "year": 2021},
-    ))
+    path = write(
+        tmp_path / "mine.jsonl",
+        jsonl(
+            {
+                "id": "doi:10.1/xyz",
+                "title": "SparseWidget:  Sparse\nWidgets",
+                "abstract": ABSTRACT,
+                "authors": ["Ann Lee", "Bo Li"],
+                "date": "2024-03-05",
+                "url": "https://example.org/sparsewidget",
+            },
+            {"title": "Fair Tokenisers", "abstract": ABSTRACT_2, "authors": "Cy Wu, Di Xu and Ed Yi", "year": 2021},
+        ),
+    )
     first, second = load_file(path)
     assert (first.title, first.abstract, first.title_derived) == ("SparseWidget: Sparse Widgets", ABSTRACT, False)
-    assert (first.external_id, first.url, first.date, first.year) == ("doi:10.1/xyz", "https://example.org/sparsewidget",
-                                                                      "2024-03-05", 2024)
+    assert (first.external_id, first.url, first.date, first.year) == (
+        "doi:10.1/xyz",
+        "https://example.org/sparsewidget",
+        "2024-03-05",
+        2024,
+    )
     assert (first.authors, first.authors_count) == (["Ann Lee", "Bo Li"], 2)
     assert [(s.listing, s.position, s.line) for s in first.sources] == [("mine.jsonl", 0, 1)]
     assert first.doi == "10.1/xyz" and first.paper_id.startswith("d")  # identity from the DOI-like id
@@ -63,33 +79,47 @@ def test_load_file__jsonl_without_title_derives_one_and_skips_blank_lines(tmp_pa
 
 def test_load_file__jsonl_string_holding_a_unicode_line_separator_stays_one_record(tmp_path):
     # JSON allows raw U+2028 / U+0085 inside strings; they must not split the line.
-    path = write(tmp_path / "seps.jsonl", jsonl({"title": "A\u2028B", "abstract": ABSTRACT + "\u2028\x85 More."},
-                                                {"abstract": ABSTRACT_2}))
+    path = write(
+        tmp_path / "seps.jsonl",
+        jsonl({"title": "A\u2028B", "abstract": ABSTRACT + "\u2028\x85 More."}, {"abstract": ABSTRACT_2}),
+    )
     first, second = load_file(path)
     assert first.abstract.endswith("cost. More.") and first.title == "A B"
     assert second.sources[0].line == 2
 
 
 ARXIV_RECORD = {
-    "id": "0704.0001", "submitter": "Pavel Nadolsky",
+    "id": "0704.0001",
+    "submitter": "Pavel Nadolsky",
     "authors": "C. Bal\\'azs, E. L. Berger, P. M. Nadolsky, C.-P. Yuan",
     "title": "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies",
-    "comments": "37 pages, 15 figures; published version", "journal-ref": "Phys.Rev.D76:013009,2007",
-    "doi": "10.1103/PhysRevD.76.013009", "categories": "hep-ph",
+    "comments": "37 pages, 15 figures; published version",
+    "journal-ref": "Phys.Rev.D76:013009,2007",
+    "doi": "10.1103/PhysRevD.76.013009",
+    "categories": "hep-ph",
     "abstract": "  A fully differential calculation in perturbative quantum chromodynamics is\npresented for the "
-                "production of massive photon pairs at hadron colliders. All\nnext-to-leading order perturbative "
-                "contributions are included.\n",
-    "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
-                 {"version": "v2", "created": "Tue, 24 Jul 2007 20:10:27 GMT"}],
+    "production of massive photon pairs at hadron colliders. All\nnext-to-leading order perturbative "
+    "contributions are included.\n",
+    "versions": [
+        {"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+        {"version": "v2", "created": "Tue, 24 Jul 2007 20:10:27 GMT"},
+    ],
     "update_date": "2008-11-13",
-    "authors_parsed": [["Balázs", "C.", ""], ["Berger", "E. L.", ""], ["Nadolsky", "P. M.", ""], ["Yuan", "C. -P.", ""]],
+    "authors_parsed": [
+        ["Balázs", "C.", ""],
+        ["Berger", "E. L.", ""],
+        ["Nadolsky", "P. M.", ""],
+        ["Yuan", "C. -P.", ""],
+    ],
 }
 
 
 def test_load_file__arxiv_snapshot_line_gives_abs_url_parsed_authors_and_first_version_date(tmp_path):
     (paper,) = load_file(write(tmp_path / "arxiv-metadata-oai-snapshot.json", jsonl(ARXIV_RECORD)))
     assert paper.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
-    assert paper.abstract.startswith("A fully differential calculation in perturbative quantum chromodynamics is presented")
+    assert paper.abstract.startswith(
+        "A fully differential calculation in perturbative quantum chromodynamics is presented"
+    )
     assert paper.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
     assert (paper.url, paper.external_id) == ("https://arxiv.org/abs/0704.0001", "0704.0001")
     # the first submission dates the paper; update_date is the last metadata edit (2008)
@@ -104,16 +134,30 @@ def test_load_file__plain_jsonl_with_an_id_gets_no_arxiv_url(tmp_path):
 
 # ---- CSV ---------------------------------------------------------------------------------------
 
+
 def test_load_file__csv_with_a_case_insensitive_header(tmp_path):
-    path = write(tmp_path / "papers.csv",
-                 "Title, ABSTRACT ,Authors,Date,URL\n"
-                 f'SparseWidget,"{ABSTRACT}","Ann Lee; Bo Li",2024-03-05,https://example.org/a\n'
-                 f'"Fair, Tokenisers",{ABSTRACT_2},,,\n')
+    path = write(
+        tmp_path / "papers.csv",
+        "Title, ABSTRACT ,Authors,Date,URL\n"
+        f'SparseWidget,"{ABSTRACT}","Ann Lee; Bo Li",2024-03-05,https://example.org/a\n'
+        f'"Fair, Tokenisers",{ABSTRACT_2},,,\n',
+    )
     first, second = load_file(path)
     assert (first.title, first.abstract, first.authors, first.date, first.year, first.url) == (
-        "SparseWidget", ABSTRACT, ["Ann Lee", "Bo Li"], "2024-03-05", 2024, "https://example.org/a")
+        "SparseWidget",
+        ABSTRACT,
+        ["Ann Lee", "Bo Li"],
+        "2024-03-05",
+        2024,
+        "https://example.org/a",
+    )
     assert (second.title, second.abstract, second.authors, second.date, second.url) == (
-        "Fair, Tokenisers", ABSTRACT_2, [], None, None)
+        "Fair, Tokenisers",
+        ABSTRACT_2,
+        [],
+        None,
+        None,
+    )
     assert [p.sources[0].line for p in (first, second)] == [2, 3]
 
 
@@ -156,17 +200,29 @@ BIBTEX = f"""@comment{{generated, by a reference manager, version 5}}
 def test_load_file__bibtex_braces_nested_braces_quotes_and_skipped_comments(tmp_path):
     bert, quoted = load_file(write(tmp_path / "refs.bib", BIBTEX))
     assert bert.title == "BERT: Pre-training of Deep Bidirectional Transformers"
-    assert bert.abstract == ("We introduce BERT, a language representation model. Unlike recent models, it is "
-                             "pre-trained on unlabeled text by jointly conditioning on both left and right context in all layers.")
+    assert bert.abstract == (
+        "We introduce BERT, a language representation model. Unlike recent models, it is "
+        "pre-trained on unlabeled text by jointly conditioning on both left and right context in all layers."
+    )
     assert bert.authors == ["Jacob Devlin", "Ming-Wei Chang", "Kristina Toutanova"]
-    assert (bert.authors_count, bert.year, bert.venue, bert.external_id) == (3, 2019, "Proceedings of NAACL", "devlin2019")
+    assert (bert.authors_count, bert.year, bert.venue, bert.external_id) == (
+        3,
+        2019,
+        "Proceedings of NAACL",
+        "devlin2019",
+    )
     assert bert.sources[0].line == 5
     assert (quoted.title, quoted.abstract, quoted.authors, quoted.venue) == (
-        "Quoted Title With, a Comma", ABSTRACT, ["Ann Lee"], "Workshop on Widgets")
+        "Quoted Title With, a Comma",
+        ABSTRACT,
+        ["Ann Lee"],
+        "Workshop on Widgets",
+    )
     assert (quoted.sources[0].position, quoted.sources[0].line) == (1, 14)
 
 
 # ---- bad input ---------------------------------------------------------------------------------
+
 
 def _huge_line(path: Path) -> None:
     with open(path, "wb") as handle:
@@ -185,9 +241,17 @@ BAD_FILES = {
     "no-abstract-column.csv": (lambda p: write(p, "title,summary\nA,B\n"), 1, "'abstract' column"),
     "all-without-abstract.bib": (lambda p: write(p, "@article{b,\n title={B}\n}\n"), None, "every record was skipped"),
     "not-json.json": (lambda p: write(p, '{"abstract": "x",\n  "title": }\n'), 2, "not valid JSON"),
-    "not-xml.xml": (lambda p: write(p, "<records><paper>x</paper></records>\n"), 1, "neither PubMed XML nor an Atom feed"),
+    "not-xml.xml": (
+        lambda p: write(p, "<records><paper>x</paper></records>\n"),
+        1,
+        "neither PubMed XML nor an Atom feed",
+    ),
     "claims-bib.bib": (lambda p: write(p, "just some words\nand more\n"), None, "not a BIBTEX file"),
-    "invalid.jsonl": (lambda p: write(p, '{"abstract": "unterminated\n{"abstract": \n'), None, "every record was skipped"),
+    "invalid.jsonl": (
+        lambda p: write(p, '{"abstract": "unterminated\n{"abstract": \n'),
+        None,
+        "every record was skipped",
+    ),
     "huge-line.jsonl": (_huge_line, 1, "MB"),
     "paper.pdf": (lambda p: p.write_bytes(b"%PDF-1.7\n"), None, "unsupported file type '.pdf'"),
     "no-papers.txt": (lambda p: write(p, "Just a short title\n\nand a short line\n"), None, "no papers"),
@@ -246,15 +310,27 @@ def test_ingest__bad_files_leave_the_index_untouched(fresh_index_copy, embedder,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, content, expected", [
-    ("bad.bin", b"\x00\x01binary\x00", "error: bad.bin, line 1: looks like a binary file"),
-    ("bad.jsonl", b'{"abstract": "cut off\n{"abstract": \n', "error: bad.jsonl: no papers found: every record was skipped"),
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("bad.bin", b"\x00\x01binary\x00", "error: bad.bin, line 1: looks like a binary file"),
+        (
+            "bad.jsonl",
+            b'{"abstract": "cut off\n{"abstract": \n',
+            "error: bad.jsonl: no papers found: every record was skipped",
+        ),
+    ],
+)
 def test_cli_ingest__bad_file_exits_2_with_one_error_line(tmp_path, name, content, expected):
     bad = tmp_path / name
     bad.write_bytes(content)
-    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(tmp_path / "idx"), "ingest", str(bad)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--index-dir", str(tmp_path / "idx"), "ingest", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -267,50 +343,168 @@ def test_cli_ingest__bad_file_exits_2_with_one_error_line(tmp_path, name, conten
 
 # file: (format, papers, skipped, the first paper's fields)
 FIXTURE_FILES = {
-    "zotero.bib": ("bibtex", 2, 1, {
-        "title": "Spin Qubits in Diamond at Tübingen: A Study of ℱ-Coherence",  # accents and math, not $\\mathcalF$
-        "authors": ["Hanna Büch", "Jörg Wrachtrup", "Petr Škoda"], "date": "2020-07", "year": 2020,  # crossref + month = jul
-        "venue": "Proceedings of the 37th International Conference on Machine Learning",  # @string and # concatenation
-        "doi": "10.5555/icml.2020.42", "key": "buch2020spin"}),
-    "zotero.ris": ("ris", 2, 1, {
-        "title": "Nitrogen-Vacancy Magnetometry in Living Cells", "authors": ["Jörg Wrachtrup", "John A. Smith"],
-        "date": "2018-07-12", "venue": "Journal of Quantum Sensing", "doi": "10.5555/qs.2018.7", "url": "https://example.org/qs/7"}),
-    "medline.nbib": ("medline", 1, 1, {
-        "title": "Optically detected magnetic resonance of single defects in silicon carbide.", "date": "2019-01-15",
-        "authors": ["Jörg Wrachtrup", "Roland Nagy"], "pmid": "31000001", "venue": "Physical review letters"}),
-    "pubmed.xml": ("xml", 1, 1, {
-        "title": "Quantum sensing of single proteins with diamond.", "date": "2020-03-05", "pmid": "32000001",
-        "abstract": "Background: Single proteins are hard to observe. Results: Shallow NV centres detect the spin of single "
-                    "proteins under ambient conditions.",
-        "authors": ["Jörg Wrachtrup", "Diamond Sensing Consortium"], "doi": "10.5555/ncomms.2020.3"}),
-    "openalex.json": ("json", 1, 1, {
-        "abstract": "Diamond magnetometers image brain activity without touching brain tissue.",  # inverted index
-        "authors": ["Jörg Wrachtrup", "Mei Chen"], "date": "2022-05-17", "venue": "NeuroImage",
-        "doi": "10.5555/oa.2022.1", "pmid": "35000001"}),
-    "crossref.json": ("json", 1, 0, {
-        "abstract": "Spin ensembles reach sub-shot-noise sensitivity. Squeezing is shown at room temperature.",  # JATS
-        "authors": ["Jörg Wrachtrup", "Ana Ruiz"], "date": "2021-09-02", "venue": "Physical Review X", "doi": "10.5555/xr.2021.9"}),
-    "csl.json": ("json", 2, 0, {"date": "2021-09", "venue": "Phys. Rev. X", "doi": "10.5555/xr.2021.9", "key": "ruiz2021"}),
-    "semantic_scholar.json": ("json", 1, 0, {
-        "title": "Self-Supervised Widgets", "authors": ["Jörg Wrachtrup", "Li Wei"], "date": "2021-04-12",
-        "arxiv_id": "2104.05678", "venue": "NeurIPS"}),
-    "arxiv-snapshot.jsonl": ("jsonl", 2, 0, {
-        "title": "Gröbner Bases for Spin Systems", "abstract": "We compute Gröbner bases of spin Hamiltonians with 𝒪(n^3) cost.",
-        "authors": ["J. Wrachtrup", "P. Gröbner"], "date": "2007-04-02", "arxiv_id": "0704.0001",
-        "url": "https://arxiv.org/abs/0704.0001"}),
-    "arxiv.atom": ("xml", 1, 0, {
-        "title": "Diamond Quantum Memories at Telecom Wavelengths", "authors": ["Jörg Wrachtrup", "Sara Nunes"],
-        "date": "2023-01-03", "arxiv_id": "2301.01234", "doi": "10.5555/atom.2023.5", "venue": "Nature Photonics 17, 1 (2023)"}),
-    "zotero.csv": ("table", 2, 1, {
-        "title": "Room-Temperature Spin Readout", "authors": ["Jörg Wrachtrup", "John A. Smith"], "date": "2020-07-15",
-        "venue": "Nature Physics", "key": "ZK1"}),
-    "ieee.csv": ("table", 1, 0, {
-        "title": "Temperature-Controlled Transport of Medical Drugs", "authors": ["A. Novak", "B. Horvath"], "year": 2020,
-        "venue": "IEEE Sensors Journal"}),
-    "scopus.csv": ("table", 1, 0, {"authors": ["Jörg Wrachtrup", "Kenji Ito"], "year": 2017, "venue": "Applied Physics Letters"}),
-    "wos.txt": ("table", 1, 0, {
-        "title": "Web of Science Record on Spin Baths", "authors": ["Jörg Wrachtrup", "Maria Bauer"], "year": 2016,
-        "doi": "10.5555/prb.2016.8"}),
+    "zotero.bib": (
+        "bibtex",
+        2,
+        1,
+        {
+            "title": "Spin Qubits in Diamond at Tübingen: A Study of ℱ-Coherence",  # accents and math, not $\\mathcalF$
+            "authors": ["Hanna Büch", "Jörg Wrachtrup", "Petr Škoda"],
+            "date": "2020-07",
+            "year": 2020,  # crossref + month = jul
+            "venue": "Proceedings of the 37th International Conference on Machine Learning",  # @string and # concatenation
+            "doi": "10.5555/icml.2020.42",
+            "key": "buch2020spin",
+        },
+    ),
+    "zotero.ris": (
+        "ris",
+        2,
+        1,
+        {
+            "title": "Nitrogen-Vacancy Magnetometry in Living Cells",
+            "authors": ["Jörg Wrachtrup", "John A. Smith"],
+            "date": "2018-07-12",
+            "venue": "Journal of Quantum Sensing",
+            "doi": "10.5555/qs.2018.7",
+            "url": "https://example.org/qs/7",
+        },
+    ),
+    "medline.nbib": (
+        "medline",
+        1,
+        1,
+        {
+            "title": "Optically detected magnetic resonance of single defects in silicon carbide.",
+            "date": "2019-01-15",
+            "authors": ["Jörg Wrachtrup", "Roland Nagy"],
+            "pmid": "31000001",
+            "venue": "Physical review letters",
+        },
+    ),
+    "pubmed.xml": (
+        "xml",
+        1,
+        1,
+        {
+            "title": "Quantum sensing of single proteins with diamond.",
+            "date": "2020-03-05",
+            "pmid": "32000001",
+            "abstract": "Background: Single proteins are hard to observe. Results: Shallow NV centres detect the spin of single "
+            "proteins under ambient conditions.",
+            "authors": ["Jörg Wrachtrup", "Diamond Sensing Consortium"],
+            "doi": "10.5555/ncomms.2020.3",
+        },
+    ),
+    "openalex.json": (
+        "json",
+        1,
+        1,
+        {
+            "abstract": "Diamond magnetometers image brain activity without touching brain tissue.",  # inverted index
+            "authors": ["Jörg Wrachtrup", "Mei Chen"],
+            "date": "2022-05-17",
+            "venue": "NeuroImage",
+            "doi": "10.5555/oa.2022.1",
+            "pmid": "35000001",
+        },
+    ),
+    "crossref.json": (
+        "json",
+        1,
+        0,
+        {
+            "abstract": "Spin ensembles reach sub-shot-noise sensitivity. Squeezing is shown at room temperature.",  # JATS
+            "authors": ["Jörg Wrachtrup", "Ana Ruiz"],
+            "date": "2021-09-02",
+            "venue": "Physical Review X",
+            "doi": "10.5555/xr.2021.9",
+        },
+    ),
+    "csl.json": (
+        "json",
+        2,
+        0,
+        {"date": "2021-09", "venue": "Phys. Rev. X", "doi": "10.5555/xr.2021.9", "key": "ruiz2021"},
+    ),
+    "semantic_scholar.json": (
+        "json",
+        1,
+        0,
+        {
+            "title": "Self-Supervised Widgets",
+            "authors": ["Jörg Wrachtrup", "Li Wei"],
+            "date": "2021-04-12",
+            "arxiv_id": "2104.05678",
+            "venue": "NeurIPS",
+        },
+    ),
+    "arxiv-snapshot.jsonl": (
+        "jsonl",
+        2,
+        0,
+        {
+            "title": "Gröbner Bases for Spin Systems",
+            "abstract": "We compute Gröbner bases of spin Hamiltonians with 𝒪(n^3) cost.",
+            "authors": ["J. Wrachtrup", "P. Gröbner"],
+            "date": "2007-04-02",
+            "arxiv_id": "0704.0001",
+            "url": "https://arxiv.org/abs/0704.0001",
+        },
+    ),
+    "arxiv.atom": (
+        "xml",
+        1,
+        0,
+        {
+            "title": "Diamond Quantum Memories at Telecom Wavelengths",
+            "authors": ["Jörg Wrachtrup", "Sara Nunes"],
+            "date": "2023-01-03",
+            "arxiv_id": "2301.01234",
+            "doi": "10.5555/atom.2023.5",
+            "venue": "Nature Photonics 17, 1 (2023)",
+        },
+    ),
+    "zotero.csv": (
+        "table",
+        2,
+        1,
+        {
+            "title": "Room-Temperature Spin Readout",
+            "authors": ["Jörg Wrachtrup", "John A. Smith"],
+            "date": "2020-07-15",
+            "venue": "Nature Physics",
+            "key": "ZK1",
+        },
+    ),
+    "ieee.csv": (
+        "table",
+        1,
+        0,
+        {
+            "title": "Temperature-Controlled Transport of Medical Drugs",
+            "authors": ["A. Novak", "B. Horvath"],
+            "year": 2020,
+            "venue": "IEEE Sensors Journal",
+        },
+    ),
+    "scopus.csv": (
+        "table",
+        1,
+        0,
+        {"authors": ["Jörg Wrachtrup", "Kenji Ito"], "year": 2017, "venue": "Applied Physics Letters"},
+    ),
+    "wos.txt": (
+        "table",
+        1,
+        0,
+        {
+            "title": "Web of Science Record on Spin Baths",
+            "authors": ["Jörg Wrachtrup", "Maria Bauer"],
+            "year": 2016,
+            "doi": "10.5555/prb.2016.8",
+        },
+    ),
 }
 
 
@@ -351,25 +545,33 @@ def test_read_file__problems_name_file_line_key_and_what_was_done():
     assert (problems.skipped, problems.repaired, problems.derived_titles) == (1, 2, 1)
     # a JSON document has no line per record: its position is named instead
     assert [str(p) for p in read_file(FIXTURES / "openalex.json").problems.items] == [
-        "openalex.json, record 2 (W4000000002): no abstract, skipped"]
+        "openalex.json, record 2 (W4000000002): no abstract, skipped"
+    ]
 
 
 def test_load_file__strict_refuses_a_file_with_a_skipped_record():
-    with pytest.raises(CorpusError, match=r"^zotero\.bib, line 20: a record was skipped \(--strict\): nohAbstract2019: no abstract$"):
+    with pytest.raises(
+        CorpusError, match=r"^zotero\.bib, line 20: a record was skipped \(--strict\): nohAbstract2019: no abstract$"
+    ):
         load_file(FIXTURES / "zotero.bib", strict=True)
 
 
 def test_read_file__bibtex_duplicate_key_malformed_entry_and_repeated_field_are_reported_not_fatal(tmp_path):
-    path = write(tmp_path / "dupes.bib", f"@article{{a, title={{A}}, abstract={{{ABSTRACT}}}}}\n"
-                                          f"@article{{a, title={{Again}}, abstract={{{ABSTRACT_2}}}}}\n"
-                                          "@article{broken, title = {never closed\n"
-                                          f"@article{{c, title={{C}}, abstract={{{ABSTRACT_2}}}}}\n"
-                                          f"@article{{d, title={{D1}}, title={{D2}}, abstract={{{ABSTRACT_2}}}}}\n")
+    path = write(
+        tmp_path / "dupes.bib",
+        f"@article{{a, title={{A}}, abstract={{{ABSTRACT}}}}}\n"
+        f"@article{{a, title={{Again}}, abstract={{{ABSTRACT_2}}}}}\n"
+        "@article{broken, title = {never closed\n"
+        f"@article{{c, title={{C}}, abstract={{{ABSTRACT_2}}}}}\n"
+        f"@article{{d, title={{D1}}, title={{D2}}, abstract={{{ABSTRACT_2}}}}}\n",
+    )
     loaded = read_file(path)
     assert [(p.key, p.title) for p in loaded.papers] == [("a", "A"), ("c", "C"), ("d", "D1")]
     assert sorted((p.line, p.problem, p.action) for p in loaded.problems.items) == [
-        (2, "duplicate key", "skipped"), (3, "malformed BibTeX entry", "skipped"),
-        (5, "field given twice (title); the first kept", "repaired")]
+        (2, "duplicate key", "skipped"),
+        (3, "malformed BibTeX entry", "skipped"),
+        (5, "field given twice (title); the first kept", "repaired"),
+    ]
 
 
 def test_merge__same_abstract_with_different_arxiv_ids_stays_two_papers():
@@ -396,6 +598,7 @@ def test_ingest_summary__lists_the_first_problems_then_a_count():
 
 # ---- through the real Assistant ----------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_ingest__every_fixture_file_through_the_real_assistant_then_an_author_filter_finds_jorg(tmp_path, embedder):
     assistant = Assistant(index_dir=tmp_path / "idx", corpus=None, embedder=embedder)
@@ -408,7 +611,6 @@ def test_ingest__every_fixture_file_through_the_real_assistant_then_an_author_fi
     assert {"0704.0001", "0704.0002"} <= {p.arxiv_id for p in assistant.papers()}  # same abstract, both kept
     reopened = Assistant(index_dir=tmp_path / "idx", embedder=embedder)  # default corpus: no bundled papers added
     assert len(reopened.papers()) == 18
-
 
 
 @pytest.mark.slow
@@ -434,13 +636,17 @@ def test_assistant__a_failed_first_ingest_never_fills_the_folder_with_the_bundle
     folder = tmp_path / "mine"
     with pytest.raises(CorpusError):
         Assistant(index_dir=folder, corpus=None).ingest([FIXTURES / "zotero.bib"], strict=True)
-    with pytest.raises(AssistantError, match=r"the index in .*mine is empty; ingest files with `assistant ingest FILE`"):
+    with pytest.raises(
+        AssistantError, match=r"the index in .*mine is empty; ingest files with `assistant ingest FILE`"
+    ):
         Assistant(index_dir=folder)
     assert not (folder / "manifest.json").exists()
 
 
 def test_read_file__an_api_response_saved_on_one_line_is_unwrapped(tmp_path):
-    one_line = write(tmp_path / "works.json", json.dumps(json.loads((FIXTURES / "openalex.json").read_text(encoding="utf-8"))))
+    one_line = write(
+        tmp_path / "works.json", json.dumps(json.loads((FIXTURES / "openalex.json").read_text(encoding="utf-8")))
+    )
     assert [p.title for p in read_file(one_line).papers] == ["Diamond Magnetometers for Brain Imaging"]
 
 
@@ -454,8 +660,13 @@ def test_iter_papers__an_arxiv_snapshot_named_json_is_streamed_as_json_lines(tmp
 def test_ui_ingest_summary__shows_skipped_records_as_a_list():
     from assistant.ui import ingest_summary_html
 
-    summary = IngestSummary(files=1, entries=2, papers=2, skipped=1,
-                            problems=[RecordProblem("refs.bib", 20, "noAbstract2019", "no abstract")])
+    summary = IngestSummary(
+        files=1,
+        entries=2,
+        papers=2,
+        skipped=1,
+        problems=[RecordProblem("refs.bib", 20, "noAbstract2019", "no abstract")],
+    )
     html = ingest_summary_html(summary)
     assert html.startswith('<div class="ingest-summary">Ingested: 1 files, 2 entries -&gt; 2 papers')
     assert "<li>refs.bib, line 20 (noAbstract2019): no abstract, skipped</li>" in html

@@ -31,15 +31,20 @@ SEED_CHUNKS = 219  # one abstract is long enough for two chunks
 LONG_ABSTRACT = " ".join(
     f"In experiment {i}, the quokka tracker followed {i + 3} marsupials across the Rottnest dunes and logged "
     f"their burrow temperatures, foraging routes and nightly sleep patterns for season {i % 4 + 1}."
-    for i in range(40))  # about 1,000 tokens: more than one 512-token chunk
+    for i in range(40)
+)  # about 1,000 tokens: more than one 512-token chunk
 NEW_PAPERS = [
     {"title": "Quokka Tracking at Scale", "abstract": LONG_ABSTRACT},
-    {"title": "Sourdough Fermentation Kinetics",
-     "abstract": "We measure how wild yeast and lactobacilli in sourdough starters compete for maltose, and model "
-                 "the rise of a loaf as a function of hydration, flour type and kitchen temperature."},
-    {"title": "Lighthouse Keepers' Logbooks as Climate Records",
-     "abstract": "Nineteenth-century lighthouse logbooks record wind, fog and sea state every four hours; we digitise "
-                 "12,000 pages and show they reproduce reanalysis storm tracks around the North Sea."},
+    {
+        "title": "Sourdough Fermentation Kinetics",
+        "abstract": "We measure how wild yeast and lactobacilli in sourdough starters compete for maltose, and model "
+        "the rise of a loaf as a function of hydration, flour type and kitchen temperature.",
+    },
+    {
+        "title": "Lighthouse Keepers' Logbooks as Climate Records",
+        "abstract": "Nineteenth-century lighthouse logbooks record wind, fog and sea state every four hours; we digitise "
+        "12,000 pages and show they reproduce reanalysis storm tracks around the North Sea.",
+    },
 ]
 
 
@@ -55,8 +60,13 @@ def test_seed_index__store_and_manifest_describe_218_papers(seed_index_dir, seed
     assert len(seed_assistant.index.state.papers) == len(seed_assistant.papers()) == manifest["papers"] == 218
     assert len(seed_assistant.index.state.chunks) == manifest["chunks"] == SEED_CHUNKS
     assert manifest["version"] == 3
-    assert manifest["fingerprint"] == {"embedding_provider": "local", "embedding_model": "all-MiniLM-L6-v2",
-                                       "chunk_size": 512, "chunk_overlap": 32, "tokenizer": "cl100k_base"}
+    assert manifest["fingerprint"] == {
+        "embedding_provider": "local",
+        "embedding_model": "all-MiniLM-L6-v2",
+        "chunk_size": 512,
+        "chunk_overlap": 32,
+        "tokenizer": "cl100k_base",
+    }
     assert manifest["dimension"] == 384
     assert manifest["corpus_fingerprint"] == corpus_fingerprint(seed_assistant.index.state.papers)
     assert re.fullmatch(r"[0-9a-f]{16}", manifest["corpus_fingerprint"])
@@ -121,10 +131,17 @@ def test_ingest__new_file_embeds_only_its_own_chunks_and_twice_adds_nothing(fres
     assert json.loads((fresh_index_copy / "manifest.json").read_text())["files"]["three.jsonl"]
 
 
-def test_ingest__copy_of_a_seed_abstract_adds_a_source_not_a_paper(fresh_index_copy, embedder, seed_assistant, tmp_path):
+def test_ingest__copy_of_a_seed_abstract_adds_a_source_not_a_paper(
+    fresh_index_copy, embedder, seed_assistant, tmp_path
+):
     seed = next(p for p in seed_assistant.papers() if p.title == STABLE_SPAM_TITLE)
-    copy = {"title": "Stable SPAM (preprint)", "abstract": "  " + seed.abstract.upper() + " ", "authors": ["Ann Lee"],
-            "date": "2025-02-24", "url": "https://example.org/stable-spam"}
+    copy = {
+        "title": "Stable SPAM (preprint)",
+        "abstract": "  " + seed.abstract.upper() + " ",
+        "authors": ["Ann Lee"],
+        "date": "2025-02-24",
+        "url": "https://example.org/stable-spam",
+    }
     path = write_jsonl(tmp_path / "repeat.jsonl", [copy, NEW_PAPERS[1]])
     assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)
     summary = assistant.ingest([path])
@@ -133,18 +150,29 @@ def test_ingest__copy_of_a_seed_abstract_adds_a_source_not_a_paper(fresh_index_c
     paper = assistant.paper(seed.paper_id)
     assert [(s.listing[:3], s.position) for s in paper.sources] == [("000", 8), ("rep", 0)]
     assert paper.title == STABLE_SPAM_TITLE and paper.abstract == seed.abstract  # the first copy's text is kept
-    assert (paper.authors, paper.date, paper.url) == (["Tianlong Chen", "Ann Lee"], "2025-02-24",
-                                                       "https://example.org/stable-spam")
+    assert (paper.authors, paper.date, paper.url) == (
+        ["Tianlong Chen", "Ann Lee"],
+        "2025-02-24",
+        "https://example.org/stable-spam",
+    )
     reopened = Assistant(index_dir=fresh_index_copy, embedder=embedder)
     assert reopened.paper(seed.paper_id).listings == [paper.sources[0].listing, "repeat.jsonl"]
 
 
-@pytest.mark.parametrize("settings, named", [
-    ({"embedding": {"model": "other-model"}}, "embedding_model: index has 'all-MiniLM-L6-v2', settings ask for 'other-model'"),
-    ({"chunk": {"size": 256}}, "chunk_size: index has 512, settings ask for 256"),
-    ({"chunk": {"overlap": 0}}, "chunk_overlap: index has 32, settings ask for 0"),
-])
-def test_open__index_built_with_other_settings_is_refused_with_the_rebuild_command(seed_index_dir, embedder, settings, named):
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        (
+            {"embedding": {"model": "other-model"}},
+            "embedding_model: index has 'all-MiniLM-L6-v2', settings ask for 'other-model'",
+        ),
+        ({"chunk": {"size": 256}}, "chunk_size: index has 512, settings ask for 256"),
+        ({"chunk": {"overlap": 0}}, "chunk_overlap: index has 32, settings ask for 0"),
+    ],
+)
+def test_open__index_built_with_other_settings_is_refused_with_the_rebuild_command(
+    seed_index_dir, embedder, settings, named
+):
     with pytest.raises(IndexMismatchError) as caught:
         Assistant(index_dir=seed_index_dir, settings=Settings(**settings), embedder=embedder)
     assert "`assistant ingest --rebuild`" in str(caught.value) and named in str(caught.value)
@@ -158,21 +186,102 @@ def test_open__batch_retrieval_and_progress_settings_do_not_shape_the_index(seed
 def test_cli_ingest_rebuild__replaces_an_index_built_with_other_settings(fresh_index_copy, tmp_path):
     path = write_jsonl(tmp_path / "three.jsonl", NEW_PAPERS)
     env = dict(os.environ, ASSISTANT_CHUNK__SIZE="256")
-    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(fresh_index_copy), "ingest",
-                             "--rebuild", "--json", str(path)], capture_output=True, text=True, env=env, cwd=tmp_path,
-                            timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "--index-dir",
+            str(fresh_index_copy),
+            "ingest",
+            "--rebuild",
+            "--json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["new_papers"], summary["total_papers"]) == (3, 3)
     manifest = json.loads((fresh_index_copy / "manifest.json").read_text())
-    assert (manifest["fingerprint"]["chunk_size"], manifest["papers"], sorted(manifest["files"])) == (256, 3, ["three.jsonl"])
+    assert (manifest["fingerprint"]["chunk_size"], manifest["papers"], sorted(manifest["files"])) == (
+        256,
+        3,
+        ["three.jsonl"],
+    )
     with pytest.raises(IndexMismatchError):
         Assistant(index_dir=fresh_index_copy)  # default settings (512 tokens) now mismatch
 
 
 # ---- a killed ingest -------------------------------------------------------------------------
 
-WORDS = ["alpha", "beta", "gamma", "delta", "sparse", "dense", "kernel", "tensor", "graph", "node", "edge", "latent", "prior", "posterior", "sample", "batch", "token", "vector", "matrix", "gradient", "loss", "margin", "robust", "noisy", "label", "signal", "filter", "layer", "block", "head", "query", "key", "value", "memory", "cache", "router", "expert", "agent", "policy", "reward", "planner", "critic", "actor", "world", "model", "dataset", "corpus", "benchmark", "metric", "score", "ranking", "retrieval", "index", "shard", "replica", "cluster", "server", "client", "protocol", "budget", "schedule"]
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "sparse",
+    "dense",
+    "kernel",
+    "tensor",
+    "graph",
+    "node",
+    "edge",
+    "latent",
+    "prior",
+    "posterior",
+    "sample",
+    "batch",
+    "token",
+    "vector",
+    "matrix",
+    "gradient",
+    "loss",
+    "margin",
+    "robust",
+    "noisy",
+    "label",
+    "signal",
+    "filter",
+    "layer",
+    "block",
+    "head",
+    "query",
+    "key",
+    "value",
+    "memory",
+    "cache",
+    "router",
+    "expert",
+    "agent",
+    "policy",
+    "reward",
+    "planner",
+    "critic",
+    "actor",
+    "world",
+    "model",
+    "dataset",
+    "corpus",
+    "benchmark",
+    "metric",
+    "score",
+    "ranking",
+    "retrieval",
+    "index",
+    "shard",
+    "replica",
+    "cluster",
+    "server",
+    "client",
+    "protocol",
+    "budget",
+    "schedule",
+]
 PROGRESS_RE = re.compile(r"ingesting papers:\s+\d+%.*\|\s*[1-9]\d*/")
 KILLED_INGEST = """
 import sys
@@ -184,8 +293,10 @@ Assistant(index_dir=sys.argv[1], corpus=None, settings=Settings(progress=True)).
 
 def synthetic_papers(n: int, words: int = 60) -> list[dict]:
     rng = random.Random(1234)
-    return [{"title": f"Synthetic study {i}", "abstract": f"Study {i}: " + " ".join(rng.choices(WORDS, k=words)) + "."}
-            for i in range(n)]
+    return [
+        {"title": f"Synthetic study {i}", "abstract": f"Study {i}: " + " ".join(rng.choices(WORDS, k=words)) + "."}
+        for i in range(n)
+    ]
 
 
 def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
@@ -204,15 +315,24 @@ def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
             if any(PROGRESS_RE.search(part) for part in re.split(r"[\r\n]", text)):
                 return text
     process.kill()
-    pytest.fail(f"no 'ingesting papers' progress with a finished batch (exit {process.poll()}):\n"
-                f"{seen.decode(errors='replace')[-3000:]}")
+    pytest.fail(
+        f"no 'ingesting papers' progress with a finished batch (exit {process.poll()}):\n"
+        f"{seen.decode(errors='replace')[-3000:]}"
+    )
 
 
-def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embedding(fresh_index_copy, embedder, tmp_path):
+def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embedding(
+    fresh_index_copy, embedder, tmp_path
+):
     big = write_jsonl(tmp_path / "big.jsonl", synthetic_papers(3000))
     env = dict(os.environ, ASSISTANT_PROGRESS="true")
-    process = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(fresh_index_copy), str(big)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_INGEST, str(fresh_index_copy), str(big)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         wait_for_progress(process, timeout=240)
         assert process.poll() is None, "the ingest finished before it could be killed"
@@ -229,7 +349,9 @@ def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embed
     hits = assistant.search(STABLE_SPAM_QUESTION, k=5)
     assert hits[0].title == STABLE_SPAM_TITLE and len(hits) == 5
     assert all(not h.title.startswith("Synthetic study") for h in assistant.search("sparse kernel tensor graph", k=10))
-    left_over = assistant.index.chroma_collection.count() - SEED_CHUNKS  # chunks the killed run added but never committed
+    left_over = (
+        assistant.index.chroma_collection.count() - SEED_CHUNKS
+    )  # chunks the killed run added but never committed
     assert left_over >= Settings().embedding.batch_size
 
     summary = assistant.ingest([big])
@@ -264,8 +386,12 @@ def consistent(assistant: Assistant) -> tuple[int, int]:
     papers = db.execute("SELECT count(*) FROM papers").fetchone()[0]
     chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     assert (papers, chunks) == (assistant.index.manifest["papers"], assistant.index.manifest["chunks"])
-    assert db.execute("SELECT count(*) FROM papers WHERE paper_id NOT IN (SELECT paper_id FROM chunks)").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM chunks WHERE paper_id NOT IN (SELECT paper_id FROM papers)").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM papers WHERE paper_id NOT IN (SELECT paper_id FROM chunks)").fetchone()[0] == 0
+    )
+    assert (
+        db.execute("SELECT count(*) FROM chunks WHERE paper_id NOT IN (SELECT paper_id FROM papers)").fetchone()[0] == 0
+    )
     assert db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0] == chunks
     return papers, chunks
 
@@ -273,8 +399,11 @@ def consistent(assistant: Assistant) -> tuple[int, int]:
 def write_v2_store(index_dir: Path, assistant: Assistant, version: int = 2) -> None:
     """Write what version 2 kept (store.json) from an index, and drop the SQLite store."""
     manifest = {**assistant.index.manifest, "version": version}
-    payload = {"manifest": manifest, "papers": [p.to_dict() for p in assistant.papers()],
-               "chunks": [c.__dict__ for c in assistant.index.state.chunks]}
+    payload = {
+        "manifest": manifest,
+        "papers": [p.to_dict() for p in assistant.papers()],
+        "chunks": [c.__dict__ for c in assistant.index.state.chunks],
+    }
     assistant.index.store.close()
     for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
         (index_dir / name).unlink(missing_ok=True)
@@ -292,8 +421,9 @@ def test_open__version_2_store_json_is_migrated_without_embedding(fresh_index_co
     assert not (fresh_index_copy / "store.json").exists() and (fresh_index_copy / "store.json.v2-migrated").exists()
     assert consistent(migrated) == (218, SEED_CHUNKS)
     assert migrated.search("4-bit training", k=1, mode="bm25")[0].title == STABLE_SPAM_TITLE
-    dense = Assistant(index_dir=fresh_index_copy, embedder=embedder).search("pruning", k=5, mode="dense",
-                                                                            filters={"year": 2024})
+    dense = Assistant(index_dir=fresh_index_copy, embedder=embedder).search(
+        "pruning", k=5, mode="dense", filters={"year": 2024}
+    )
     assert len(dense) == 5 and {h.metadata["year"] for h in dense} == {2024}  # the year went into Chroma's metadata
 
 
@@ -304,15 +434,25 @@ def test_open__older_store_json_is_refused_with_the_rebuild_command(fresh_index_
 
 
 def test_writers__two_cli_ingests_and_a_long_lived_assistant_lose_no_paper(fresh_index_copy, embedder, tmp_path):
-    files = [write_jsonl(tmp_path / f"writer{w}.jsonl",
-                         [{"title": f"Writer {w} study {i}", "abstract": p["abstract"].replace("Study", f"Writer{w}")}
-                          for i, p in enumerate(synthetic_papers(40 * (w + 1))[40 * w:])]) for w in range(3)]
+    files = [
+        write_jsonl(
+            tmp_path / f"writer{w}.jsonl",
+            [
+                {"title": f"Writer {w} study {i}", "abstract": p["abstract"].replace("Study", f"Writer{w}")}
+                for i, p in enumerate(synthetic_papers(40 * (w + 1))[40 * w :])
+            ],
+        )
+        for w in range(3)
+    ]
     long_lived = Assistant(index_dir=fresh_index_copy, embedder=embedder)
     assert len(long_lived.papers()) == 218
-    cli = [[sys.executable, "-m", "assistant.cli", "--quiet", "--index-dir", str(fresh_index_copy), "ingest", str(f)]
-           for f in files[:2]]
-    processes = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-                 for cmd in cli]
+    cli = [
+        [sys.executable, "-m", "assistant.cli", "--quiet", "--index-dir", str(fresh_index_copy), "ingest", str(f)]
+        for f in files[:2]
+    ]
+    processes = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path) for cmd in cli
+    ]
     summary = long_lived.ingest([files[2]])
     outputs = [p.communicate(timeout=600) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
@@ -328,11 +468,20 @@ def test_writers__two_cli_ingests_and_a_long_lived_assistant_lose_no_paper(fresh
 def test_ingest__killed_at_a_random_point_leaves_old_or_new_index_and_resumes(tmp_path, seed):
     index_dir = tmp_path / "index"
     first = write_jsonl(tmp_path / "first.jsonl", synthetic_papers(50))
-    big = write_jsonl(tmp_path / "big.jsonl", [{"title": f"Big {i}", "abstract": p["abstract"].replace("Study", "Big")}
-                                               for i, p in enumerate(synthetic_papers(6000))])
+    big = write_jsonl(
+        tmp_path / "big.jsonl",
+        [
+            {"title": f"Big {i}", "abstract": p["abstract"].replace("Study", "Big")}
+            for i, p in enumerate(synthetic_papers(6000))
+        ],
+    )
     hashed(index_dir).ingest([first])
-    process = subprocess.Popen([sys.executable, "-c", HASHED_INGEST, str(index_dir), str(big)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HASHED_INGEST, str(index_dir), str(big)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     try:
         wait_for_progress(process, timeout=240) if seed != 1 else None  # seed 1: killed before any progress
         time.sleep(random.Random(seed).uniform(0.0, 4.0))
@@ -356,8 +505,11 @@ def test_ingest__killed_at_a_random_point_leaves_old_or_new_index_and_resumes(tm
 def test_identity__record_with_known_id_replaces_the_paper_and_its_chunks(tmp_path, embedder):
     index_dir = tmp_path / "index"
     old = {"doi": "10.1234/quokka", "title": "Quokka Tracking", "abstract": NEW_PAPERS[0]["abstract"][:400]}
-    new = {"doi": "10.1234/quokka", "title": "Quokka Tracking, revised",
-           "abstract": "We revise the wombat census with thermal drones flying over the Rottnest dunes at night."}
+    new = {
+        "doi": "10.1234/quokka",
+        "title": "Quokka Tracking, revised",
+        "abstract": "We revise the wombat census with thermal drones flying over the Rottnest dunes at night.",
+    }
     assistant = Assistant(index_dir=index_dir, corpus=None, embedder=embedder)
     assistant.ingest([write_jsonl(tmp_path / "a.jsonl", [old, NEW_PAPERS[1]])])
     paper_id = next(p.paper_id for p in assistant.papers() if p.doi == "10.1234/quokka")
@@ -386,9 +538,22 @@ def test_remove__by_id_and_by_source_takes_chunks_out_of_chroma_and_bm25(tmp_pat
     assert assistant.search("lighthouse logbooks fog", k=3, mode="bm25") == []
     assert not assistant.index.chroma_collection.get(where={"paper_id": lighthouse})["ids"]
 
-    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(index_dir), "remove",
-                             "--source", str(tmp_path / "one.jsonl")], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "--index-dir",
+            str(index_dir),
+            "remove",
+            "--source",
+            str(tmp_path / "one.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "removed: 1 papers", result.stderr
     assert [(p.paper_id, p.listings) for p in assistant.papers()] == [(sourdough, ["two.jsonl"])]
     assert consistent(assistant) == (1, 1) == (1, assistant.index.chroma_collection.count())

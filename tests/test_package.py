@@ -32,10 +32,29 @@ QUESTION = "How can meta-learning speed up large model inference in decentralize
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     source = tmp_path_factory.mktemp("source") / "tree"  # build from a copy: building writes build/ and *.egg-info
-    shutil.copytree(ROOT, source, symlinks=True,
-                    ignore=shutil.ignore_patterns(".venv", ".git", "index", "test-artifacts", "build", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--disable-pip-version-check", "-q", "-w", str(out), str(source)], check=True)
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".venv", ".git", "index", "test-artifacts", "build", "*.egg-info", "__pycache__"),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+    )
     return next(out.glob("assistant-*.whl"))
 
 
@@ -46,8 +65,22 @@ def installed(wheel, tmp_path_factory) -> Path:
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next((venv / "lib").glob("python3.*/site-packages"))
     # Install the wheel with this environment's pip into the fresh one, offline, without dependencies.
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check",
-                    "-q", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+    )
     (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     launcher = venv / "bin" / "assistant"
     launcher.write_text(f"#!{venv}/bin/python\nimport sys\nfrom assistant.cli import main\nsys.exit(main())\n")
@@ -67,9 +100,18 @@ def test_wheel__ships_prompts_seeds_and_verifier_weights(wheel):
 
 def test_installed_package__answers_through_openai_path_from_another_folder(installed, seed_index_dir, tmp_path):
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing but the wheel provides `assistant`
-    where = subprocess.run([str(installed / "python"), "-c", "import assistant, assistant.prompts as p; "
-                            "print(assistant.__file__); print(p.available())"],
-                           cwd=tmp_path, env=clean, capture_output=True, text=True, check=True).stdout.splitlines()
+    where = subprocess.run(
+        [
+            str(installed / "python"),
+            "-c",
+            "import assistant, assistant.prompts as p; print(assistant.__file__); print(p.available())",
+        ],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert where[0].startswith(str(installed.parent)), f"assistant imported from {where[0]}, not the installed wheel"
     assert "answer" in where[1] and "system" in where[1]
 
@@ -79,11 +121,23 @@ def test_installed_package__answers_through_openai_path_from_another_folder(inst
     gguf = default_gguf()
     server = LlamaServer(gguf).start()
     try:
-        env = {**clean, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "local",
-               "ASSISTANT_LLM__MODEL": gguf.stem, "ASSISTANT_LLM__FALLBACK_EXTRACTIVE": "false",
-               "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_LLM__MAX_TOKENS": "120"}
-        done = subprocess.run([str(installed / "assistant"), "ask", QUESTION, "--backend", "openai", "--json"],
-                              cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+        env = {
+            **clean,
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "local",
+            "ASSISTANT_LLM__MODEL": gguf.stem,
+            "ASSISTANT_LLM__FALLBACK_EXTRACTIVE": "false",
+            "ASSISTANT_INDEX_DIR": str(index),
+            "ASSISTANT_LLM__MAX_TOKENS": "120",
+        }
+        done = subprocess.run(
+            [str(installed / "assistant"), "ask", QUESTION, "--backend", "openai", "--json"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr[-3000:]

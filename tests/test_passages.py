@@ -9,25 +9,40 @@ from assistant.extractive import Extractor
 from assistant.passages import best_passages, join_passage, pick_sentences
 
 
-@pytest.mark.parametrize("scores, tokens, budget, expected", [
-    ([0.1, 0.9, 0.5], [10, 10, 10], 20, [1, 2]),
-    ([0.1, 0.9, 0.5], [10, 10, 10], 100, [0, 1, 2]),
-    ([0.1, 0.9, 0.5], [10, 50, 10], 5, [1]),  # the best sentence even when it alone exceeds the budget
-    ([0.9, 0.8, 0.7], [10, 30, 10], 25, [0, 2]),  # a long sentence is skipped, a shorter later one still fits
-    ([0.5, 0.5], [10, 10], 10, [0]),  # ties: the earlier sentence
-    ([], [], 10, []),
-], ids=["best-two-in-text-order", "all-fit", "best-one-over-budget", "skips-what-does-not-fit", "tie-earlier", "empty"])
+@pytest.mark.parametrize(
+    "scores, tokens, budget, expected",
+    [
+        ([0.1, 0.9, 0.5], [10, 10, 10], 20, [1, 2]),
+        ([0.1, 0.9, 0.5], [10, 10, 10], 100, [0, 1, 2]),
+        ([0.1, 0.9, 0.5], [10, 50, 10], 5, [1]),  # the best sentence even when it alone exceeds the budget
+        ([0.9, 0.8, 0.7], [10, 30, 10], 25, [0, 2]),  # a long sentence is skipped, a shorter later one still fits
+        ([0.5, 0.5], [10, 10], 10, [0]),  # ties: the earlier sentence
+        ([], [], 10, []),
+    ],
+    ids=[
+        "best-two-in-text-order",
+        "all-fit",
+        "best-one-over-budget",
+        "skips-what-does-not-fit",
+        "tie-earlier",
+        "empty",
+    ],
+)
 def test_pick_sentences__best_scores_within_budget_in_text_order(scores, tokens, budget, expected):
     assert pick_sentences(scores, tokens, budget) == expected
 
 
-@pytest.mark.parametrize("chosen, expected", [
-    ([0, 1, 2, 3], "A. B. C. D."),
-    ([0, 2, 3], "A. … C. D."),
-    ([1, 2], "… B. C. …"),
-    ([3], "… D."),
-    ([0], "A. …"),
-], ids=["whole", "gap-inside", "cut-both-ends", "last-only", "first-only"])
+@pytest.mark.parametrize(
+    "chosen, expected",
+    [
+        ([0, 1, 2, 3], "A. B. C. D."),
+        ([0, 2, 3], "A. … C. D."),
+        ([1, 2], "… B. C. …"),
+        ([3], "… D."),
+        ([0], "A. …"),
+    ],
+    ids=["whole", "gap-inside", "cut-both-ends", "last-only", "first-only"],
+)
 def test_join_passage__marks_left_out_sentences_with_an_ellipsis(chosen, expected):
     assert join_passage(["A.", "B.", "C.", "D."], chosen) == expected
 

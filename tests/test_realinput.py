@@ -21,8 +21,10 @@ from assistant.errors import CorpusError
 from assistant.formats import Problems, iter_papers
 
 REALINPUT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "realinput"
-needs_realinput = pytest.mark.skipif(not (REALINPUT / "expected.json").exists(),
-                                     reason=f"the real exports are not here ({REALINPUT}); they live beside the repository")
+needs_realinput = pytest.mark.skipif(
+    not (REALINPUT / "expected.json").exists(),
+    reason=f"the real exports are not here ({REALINPUT}); they live beside the repository",
+)
 EXPECTED = json.loads((REALINPUT / "expected.json").read_text()) if (REALINPUT / "expected.json").exists() else {}
 # expected.json counts the records with an abstract; where some are one paper, the index holds fewer:
 MERGED = {
@@ -71,7 +73,9 @@ def test_ingest__a_library_holding_papers_twice_merges_them_and_names_each_copy(
 @needs_realinput
 @pytest.mark.slow
 def test_ingest__same_title_author_year_under_two_dois_is_kept_apart_and_reported(tmp_path, embedder):
-    summary = Assistant(index_dir=tmp_path / "idx", corpus=None, embedder=embedder).ingest([REALINPUT / "ieeexplore_lpwan.csv"])
+    summary = Assistant(index_dir=tmp_path / "idx", corpus=None, embedder=embedder).ingest(
+        [REALINPUT / "ieeexplore_lpwan.csv"]
+    )
     assert summary.total_papers == 47
     assert len(summary.likely_duplicates) == 1
     assert "10.23919/icact.2018.8323907" in summary.likely_duplicates[0] and "kept as two papers" in str(summary)
@@ -161,7 +165,7 @@ def damage(data: bytes, draw) -> bytes:
         end = draw(st.integers(at, len(data)))
         return data[:end] + data[at:end] + data[end:]
     if kind == "flip":
-        return data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at + 8:]
+        return data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at + 8 :]
     return data[:at] + draw(st.sampled_from([b"\x00", b"\r\n\r\n", b"}", b"ER  - \n", b"\xe9", b"<"])) + data[at:]
 
 
@@ -182,7 +186,9 @@ def test_read__randomly_damaged_real_exports_are_read_or_refused_with_our_error(
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(draws=st.data())
 def test_ingest__a_damaged_export_is_ingested_whole_or_not_at_all(fresh_index_copy, embedder, tmp_path, draws):
-    name = draws.draw(st.sampled_from(["medline_limo_citations.nbib", "crossref_works_FMuro.json", "AndersonLab_library.bib"]))
+    name = draws.draw(
+        st.sampled_from(["medline_limo_citations.nbib", "crossref_works_FMuro.json", "AndersonLab_library.bib"])
+    )
     path = tmp_path / name
     path.write_bytes(damage((REALINPUT / name).read_bytes(), draws.draw))
     assistant = Assistant(index_dir=fresh_index_copy, embedder=embedder)

@@ -16,31 +16,56 @@ from assistant.retrieve import Filters, rrf
 STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
 QUERIES = [
     ("How does Stable-SPAM stabilise 4-bit training?", STABLE_SPAM_TITLE),
-    ("backdoor attack on face recognition via makeup transfer",
-     "MakeupAttack: Feature Space Black-box Backdoor Attack on Face Recognition via Makeup Transfer"),
-    ("hallucination benchmark for tool-augmented language models",
-     "ToolBeHonest: A Multi-level Hallucination Diagnostic Benchmark for Tool-Augmented Large Language Models"),
-    ("integrating gene regulatory networks into single-cell RNA foundation models",
-     "GRNFormer: A Biologically-Guided Framework for Integrating Gene Regulatory Networks into RNA Foundation Models"),
-    ("is oracle pruning with minimal train loss really the best pruning criterion", "Is Oracle Pruning the True Oracle?"),
-    ("vision transformer with bi-level routing attention", "BiFormer: Vision Transformer with Bi-Level Routing Attention"),
-    ("reducing all-to-all communication in mixture-of-experts by collaborative experts",  # untitled, from listing 003
-     "Mixture-of-experts (MoE) architectures could achieve impressive computational efficiency with expert…"),
+    (
+        "backdoor attack on face recognition via makeup transfer",
+        "MakeupAttack: Feature Space Black-box Backdoor Attack on Face Recognition via Makeup Transfer",
+    ),
+    (
+        "hallucination benchmark for tool-augmented language models",
+        "ToolBeHonest: A Multi-level Hallucination Diagnostic Benchmark for Tool-Augmented Large Language Models",
+    ),
+    (
+        "integrating gene regulatory networks into single-cell RNA foundation models",
+        "GRNFormer: A Biologically-Guided Framework for Integrating Gene Regulatory Networks into RNA Foundation Models",
+    ),
+    (
+        "is oracle pruning with minimal train loss really the best pruning criterion",
+        "Is Oracle Pruning the True Oracle?",
+    ),
+    (
+        "vision transformer with bi-level routing attention",
+        "BiFormer: Vision Transformer with Bi-Level Routing Attention",
+    ),
+    (
+        "reducing all-to-all communication in mixture-of-experts by collaborative experts",  # untitled, from listing 003
+        "Mixture-of-experts (MoE) architectures could achieve impressive computational efficiency with expert…",
+    ),
 ]
 QUERY_IDS = [title.split(":")[0][:24] for _, title in QUERIES]
 
 
 # ---- pure steps ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rankings, k, expected", [
-    ([["a", "b"], ["b"]], 60, {"a": 1 / 61, "b": 1 / 62 + 1 / 61}),
-    ([["a", "b", "c"]], 0, {"a": 1.0, "b": 1 / 2, "c": 1 / 3}),
-    ([["x", "y"], ["y", "x"]], 60, {"x": 1 / 61 + 1 / 62, "y": 1 / 62 + 1 / 61}),
-    ([["a"], []], 60, {"a": 1 / 61}),
-    ([[], []], 60, {}),
-    ([], 60, {}),
-], ids=["docstring-example", "k0-is-plain-reciprocal-rank", "swapped-orders-tie", "one-empty-ranking",
-        "both-empty", "no-rankings"])
+
+@pytest.mark.parametrize(
+    "rankings, k, expected",
+    [
+        ([["a", "b"], ["b"]], 60, {"a": 1 / 61, "b": 1 / 62 + 1 / 61}),
+        ([["a", "b", "c"]], 0, {"a": 1.0, "b": 1 / 2, "c": 1 / 3}),
+        ([["x", "y"], ["y", "x"]], 60, {"x": 1 / 61 + 1 / 62, "y": 1 / 62 + 1 / 61}),
+        ([["a"], []], 60, {"a": 1 / 61}),
+        ([[], []], 60, {}),
+        ([], 60, {}),
+    ],
+    ids=[
+        "docstring-example",
+        "k0-is-plain-reciprocal-rank",
+        "swapped-orders-tie",
+        "one-empty-ranking",
+        "both-empty",
+        "no-rankings",
+    ],
+)
 def test_rrf__sums_reciprocal_ranks(rankings, k, expected):
     scores = rrf(rankings, k=k)
     assert scores == pytest.approx(expected) and set(scores) == set(expected)
@@ -52,46 +77,79 @@ def test_rrf__item_in_both_rankings_beats_items_in_one():
 
 
 def paper(listings=("001_b720bd91aaceb19e.txt",), year=None, authors=(), organisation=None) -> Paper:
-    return Paper(paper_id="p0", title="T", abstract="A", year=year, authors=list(authors), organisation=organisation,
-                 sources=[Source(listing=name, position=0) for name in listings])
+    return Paper(
+        paper_id="p0",
+        title="T",
+        abstract="A",
+        year=year,
+        authors=list(authors),
+        organisation=organisation,
+        sources=[Source(listing=name, position=0) for name in listings],
+    )
 
 
-@pytest.mark.parametrize("filters, candidate, accepted", [
-    (Filters(), paper(), True),
-    (Filters(listing="001"), paper(), True),
-    (Filters(listing="001_b720"), paper(), True),
-    (Filters(listing="003"), paper(), False),
-    (Filters(listing="003"), paper(listings=("000_53dcfdf69b90de57.txt", "003_6d6de5551029f48b.txt")), True),
-    (Filters(year=2024), paper(year=2024), True),
-    (Filters(year=2024), paper(year=2023), False),
-    (Filters(year=2024), paper(year=None), False),
-    (Filters(year_from=2020, year_to=2023), paper(year=2020), True),
-    (Filters(year_from=2020, year_to=2023), paper(year=2023), True),
-    (Filters(year_from=2020, year_to=2023), paper(year=2024), False),
-    (Filters(year_from=2020, year_to=2023), paper(year=2019), False),
-    (Filters(year_from=2020), paper(year=None), False),
-    (Filters(year_to=2020), paper(year=None), False),
-    (Filters(author="tianlong"), paper(authors=["Tianlong Chen"]), True),
-    (Filters(author="CHEN"), paper(authors=["Ann Lee", "Tianlong Chen"]), True),
-    (Filters(author="wang"), paper(authors=["Tianlong Chen"]), False),
-    (Filters(author="westlake"), paper(organisation="Westlake-University Westlake University"), True),
-    (Filters(author="westlake"), paper(), False),
-    (Filters(listing="001", year=2024, author="lee"), paper(year=2024, authors=["Ann Lee"]), True),
-    (Filters(listing="001", year=2024, author="lee"), paper(year=2023, authors=["Ann Lee"]), False),
-], ids=["no-filter", "listing-prefix", "listing-longer-substring", "other-listing", "second-source-listing",
-        "year", "other-year", "no-year", "range-start", "range-end", "after-range", "before-range",
-        "from-without-year", "to-without-year", "author-lowercase", "author-uppercase-surname", "other-author",
-        "organisation", "no-organisation", "all-three", "all-three-wrong-year"])
+@pytest.mark.parametrize(
+    "filters, candidate, accepted",
+    [
+        (Filters(), paper(), True),
+        (Filters(listing="001"), paper(), True),
+        (Filters(listing="001_b720"), paper(), True),
+        (Filters(listing="003"), paper(), False),
+        (Filters(listing="003"), paper(listings=("000_53dcfdf69b90de57.txt", "003_6d6de5551029f48b.txt")), True),
+        (Filters(year=2024), paper(year=2024), True),
+        (Filters(year=2024), paper(year=2023), False),
+        (Filters(year=2024), paper(year=None), False),
+        (Filters(year_from=2020, year_to=2023), paper(year=2020), True),
+        (Filters(year_from=2020, year_to=2023), paper(year=2023), True),
+        (Filters(year_from=2020, year_to=2023), paper(year=2024), False),
+        (Filters(year_from=2020, year_to=2023), paper(year=2019), False),
+        (Filters(year_from=2020), paper(year=None), False),
+        (Filters(year_to=2020), paper(year=None), False),
+        (Filters(author="tianlong"), paper(authors=["Tianlong Chen"]), True),
+        (Filters(author="CHEN"), paper(authors=["Ann Lee", "Tianlong Chen"]), True),
+        (Filters(author="wang"), paper(authors=["Tianlong Chen"]), False),
+        (Filters(author="westlake"), paper(organisation="Westlake-University Westlake University"), True),
+        (Filters(author="westlake"), paper(), False),
+        (Filters(listing="001", year=2024, author="lee"), paper(year=2024, authors=["Ann Lee"]), True),
+        (Filters(listing="001", year=2024, author="lee"), paper(year=2023, authors=["Ann Lee"]), False),
+    ],
+    ids=[
+        "no-filter",
+        "listing-prefix",
+        "listing-longer-substring",
+        "other-listing",
+        "second-source-listing",
+        "year",
+        "other-year",
+        "no-year",
+        "range-start",
+        "range-end",
+        "after-range",
+        "before-range",
+        "from-without-year",
+        "to-without-year",
+        "author-lowercase",
+        "author-uppercase-surname",
+        "other-author",
+        "organisation",
+        "no-organisation",
+        "all-three",
+        "all-three-wrong-year",
+    ],
+)
 def test_filters_accepts(filters, candidate, accepted):
     assert filters.accepts(candidate) is accepted
 
 
-@pytest.mark.parametrize("value, expected", [
-    (None, None),
-    ({}, Filters()),
-    ({"listing": "003", "year": 2024}, Filters(listing="003", year=2024)),
-    ({"year_from": 2020, "year_to": 2021, "author": "x"}, Filters(year_from=2020, year_to=2021, author="x")),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        ({}, Filters()),
+        ({"listing": "003", "year": 2024}, Filters(listing="003", year=2024)),
+        ({"year_from": 2020, "year_to": 2021, "author": "x"}, Filters(year_from=2020, year_to=2021, author="x")),
+    ],
+)
 def test_filters_of__builds_from_a_dict(value, expected):
     assert Filters.of(value) == expected
 
@@ -107,6 +165,7 @@ def test_filters_of__rejects_unknown_keys_naming_them():
 
 
 # ---- the embedded seed index --------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("query, title", QUERIES, ids=QUERY_IDS)
@@ -151,14 +210,20 @@ def test_search__k_beyond_the_index_returns_every_paper_once(seed_assistant):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
-@pytest.mark.parametrize("filters, holds", [
-    ({"listing": "003"}, lambda h: any(name.startswith("003_") for name in h.metadata["listings"])),
-    ({"year": 2024}, lambda h: h.metadata["year"] == 2024),
-    ({"author": "tianlong"}, lambda h: "Tianlong Chen" in h.metadata["authors"]),
-    (Filters(year_from=2020, year_to=2022), lambda h: 2020 <= h.metadata["year"] <= 2022),
-], ids=["listing-003", "year-2024", "author-tianlong", "years-2020-2022"])
+@pytest.mark.parametrize(
+    "filters, holds",
+    [
+        ({"listing": "003"}, lambda h: any(name.startswith("003_") for name in h.metadata["listings"])),
+        ({"year": 2024}, lambda h: h.metadata["year"] == 2024),
+        ({"author": "tianlong"}, lambda h: "Tianlong Chen" in h.metadata["authors"]),
+        (Filters(year_from=2020, year_to=2022), lambda h: 2020 <= h.metadata["year"] <= 2022),
+    ],
+    ids=["listing-003", "year-2024", "author-tianlong", "years-2020-2022"],
+)
 def test_search__filters_restrict_every_hit(seed_assistant, filters, holds, mode):
-    hits = seed_assistant.search("learning models for backdoor attacks, pruning and reasoning", k=8, filters=filters, mode=mode)
+    hits = seed_assistant.search(
+        "learning models for backdoor attacks, pruning and reasoning", k=8, filters=filters, mode=mode
+    )
     assert hits and all(holds(h) for h in hits)
 
 
@@ -196,8 +261,24 @@ def test_search__unknown_filter_is_refused(seed_assistant):
 
 @pytest.mark.slow
 def test_cli_search__json_lists_k_hits_with_metadata(fresh_index_copy, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "assistant.cli", "--index-dir", str(fresh_index_copy), "search",
-                             QUERIES[0][0], "--k", "3", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "--index-dir",
+            str(fresh_index_copy),
+            "search",
+            QUERIES[0][0],
+            "--k",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert isinstance(hits, list) and len(hits) == 3
@@ -209,6 +290,7 @@ def test_cli_search__json_lists_k_hits_with_metadata(fresh_index_copy, tmp_path)
 
 # ---- a real Chroma server -----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def server_settings(chroma_server) -> Settings:
     host, port = chroma_server
@@ -218,8 +300,9 @@ def server_settings(chroma_server) -> Settings:
 @pytest.fixture(scope="module")
 def server_assistant(server_settings, embedder, tmp_path_factory) -> Assistant:
     """The seed index built into the Chroma server; only store.json lives in the index folder."""
-    return Assistant(index_dir=tmp_path_factory.mktemp("server-index") / "index", settings=server_settings,
-                     embedder=embedder)
+    return Assistant(
+        index_dir=tmp_path_factory.mktemp("server-index") / "index", settings=server_settings, embedder=embedder
+    )
 
 
 @pytest.mark.slow
@@ -230,7 +313,9 @@ def test_server__seed_index_lives_in_the_server_collection(server_assistant, chr
     host, port = chroma_server
     client = chromadb.HttpClient(host=host, port=port, settings=ChromaConfig(anonymized_telemetry=False))
     assert len(server_assistant.papers()) == 218
-    assert client.get_collection(server_assistant.index.collection_name).count() == len(server_assistant.index.state.chunks)
+    assert client.get_collection(server_assistant.index.collection_name).count() == len(
+        server_assistant.index.state.chunks
+    )
     assert server_assistant.index.collection_name.startswith("papers-test-")
     assert not (server_assistant.settings.index_dir / "chroma").exists()
 
@@ -282,12 +367,20 @@ def test_server__reached_through_chroma_host_and_port_env_vars(server_assistant,
 
 # ---- the store's lexical index (SQLite FTS5), without Chroma or a model ---------------------------
 
-@pytest.mark.parametrize("query, terms, match", [
-    ("How does Stable-SPAM stabilise 4-bit training?", ["how", "does", "stable", "spam", "stabilise", "bit", "training"],
-     '"how" OR "does" OR "stable" OR "spam" OR "stabilise" OR "bit" OR "training"'),
-    ("the of and", [], ""),
-    ('a "quoted" word, a word', ["quoted", "word"], '"quoted" OR "word"'),
-], ids=["question", "stop-words-only", "quotes-and-repeats"])
+
+@pytest.mark.parametrize(
+    "query, terms, match",
+    [
+        (
+            "How does Stable-SPAM stabilise 4-bit training?",
+            ["how", "does", "stable", "spam", "stabilise", "bit", "training"],
+            '"how" OR "does" OR "stable" OR "spam" OR "stabilise" OR "bit" OR "training"',
+        ),
+        ("the of and", [], ""),
+        ('a "quoted" word, a word', ["quoted", "word"], '"quoted" OR "word"'),
+    ],
+    ids=["question", "stop-words-only", "quotes-and-repeats"],
+)
 def test_query_terms_and_fts_query(query, terms, match):
     from assistant.store import fts_query, query_terms
 
@@ -301,15 +394,25 @@ def small_store(tmp_path, texts: list[str]):
     store = PaperStore(tmp_path / "store.sqlite")
     with store.transaction():
         for i, text in enumerate(texts):
-            store.put_paper(Paper(paper_id=f"p{i}", title=f"T{i}", abstract=text, year=2020 + i % 2,
-                                  sources=[Source(listing=f"{i % 2:03d}_x.txt", position=i)], authors=[f"Ann Lee{i}"]),
-                            key=f"k{i}")
+            store.put_paper(
+                Paper(
+                    paper_id=f"p{i}",
+                    title=f"T{i}",
+                    abstract=text,
+                    year=2020 + i % 2,
+                    sources=[Source(listing=f"{i % 2:03d}_x.txt", position=i)],
+                    authors=[f"Ann Lee{i}"],
+                ),
+                key=f"k{i}",
+            )
             store.put_chunks([Chunk(chunk_id=f"p{i}:0", paper_id=f"p{i}", text=text, position=0)])
     return store
 
 
 def test_store_lexical__ranks_by_bm25_within_filters(tmp_path):
-    store = small_store(tmp_path, ["wombat census drones", "wombat burrows", "sourdough starter", "wombat wombat wombat"])
+    store = small_store(
+        tmp_path, ["wombat census drones", "wombat burrows", "sourdough starter", "wombat wombat wombat"]
+    )
     assert [cid for cid, _, _ in store.lexical("wombats", 10)] == ["p3:0", "p1:0", "p0:0"]  # shorter text first
     sql, params = store.filter_sql(year=2021)
     assert [cid for cid, _, _ in store.lexical("wombats", 10, sql, params)] == ["p3:0", "p1:0"]
@@ -327,15 +430,19 @@ def test_store_lexical__terms_in_too_many_chunks_are_left_out_of_a_large_index(t
     assert store.lexical("common", 10) == []  # dense retrieval answers such queries
 
 
-@pytest.mark.parametrize("meta, where, expected", [
-    ({"year": 2024}, {"year": 2024}, True),
-    ({"year": 2023}, {"year": 2024}, False),
-    ({"paper_id": "p1"}, {"year": 2024}, False),
-    ({"year": 2021}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, True),
-    ({"year": 2023}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, False),
-    ({"year": 2019}, {"year": {"$gte": 2020}}, False),
-    ({"paper_id": "p1"}, {"paper_id": {"$in": ["p0", "p1"]}}, True),
-], ids=["equal", "other-year", "no-year", "in-range", "after-range", "before-from", "id-in-list"])
+@pytest.mark.parametrize(
+    "meta, where, expected",
+    [
+        ({"year": 2024}, {"year": 2024}, True),
+        ({"year": 2023}, {"year": 2024}, False),
+        ({"paper_id": "p1"}, {"year": 2024}, False),
+        ({"year": 2021}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, True),
+        ({"year": 2023}, {"$and": [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]}, False),
+        ({"year": 2019}, {"year": {"$gte": 2020}}, False),
+        ({"paper_id": "p1"}, {"paper_id": {"$in": ["p0", "p1"]}}, True),
+    ],
+    ids=["equal", "other-year", "no-year", "in-range", "after-range", "before-from", "id-in-list"],
+)
 def test_matches_where__evaluates_chroma_conditions_on_metadata(meta, where, expected):
     from assistant.retrieve import matches_where
 

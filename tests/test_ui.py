@@ -20,67 +20,108 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
 STABLE_SPAM_TITLE = "Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam"
 NEW_TITLE = "Quokka Lattices for Sparse Sunflower Attention"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT_MS = 180_000
 
 
 # ---- pure rendering ---------------------------------------------------------------------------
-@pytest.mark.parametrize("text, turn, expected", [
-    ("X [1].", 0, 'X <a class="cite" href="#src-0-1">[1]</a>.'),
-    ("A [2][1, 3]", 4, 'A <a class="cite" href="#src-4-2">[2]</a><a class="cite" href="#src-4-1">[1]</a>'
-                       '<a class="cite" href="#src-4-3">[3]</a>'),
-    ("a < b & no marker", 0, "a &lt; b &amp; no marker"),
-    ("range [1-2].", 1, 'range <a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a>.'),
-])
+@pytest.mark.parametrize(
+    "text, turn, expected",
+    [
+        ("X [1].", 0, 'X <a class="cite" href="#src-0-1">[1]</a>.'),
+        (
+            "A [2][1, 3]",
+            4,
+            'A <a class="cite" href="#src-4-2">[2]</a><a class="cite" href="#src-4-1">[1]</a>'
+            '<a class="cite" href="#src-4-3">[3]</a>',
+        ),
+        ("a < b & no marker", 0, "a &lt; b &amp; no marker"),
+        ("range [1-2].", 1, 'range <a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a>.'),
+    ],
+)
 def test_link_markers__escapes_text_and_links_each_cited_number(text, turn, expected):
     assert ui.link_markers(text, turn) == expected
 
 
-@pytest.mark.parametrize("sentence, expected", [
-    (Sentence("It works.", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
-    (Sentence("It works [1].", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
-    (Sentence("Plain.", [], "listing"), "Plain."),
-    (Sentence("Plain.", [], "uncited"), f'<span class="uncited" title="{ui.UNCITED_TITLE}">⚠ Plain. <em>(no source)</em></span>'),
-    (Sentence("It works.", [1], "supported", attributed=True),
-     f'<span class="attributed" title="{ui.ATTRIBUTED_TITLE}">It works <a class="cite" href="#src-0-1">[1]</a>.</span>'),
-    (Sentence("It flies.", [2], "unsupported"),
-     f'<span class="unsupported" title="{ui.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>'),
-])
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        (Sentence("It works.", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
+        (Sentence("It works [1].", [1], "supported"), 'It works <a class="cite" href="#src-0-1">[1]</a>.'),
+        (Sentence("Plain.", [], "listing"), "Plain."),
+        (
+            Sentence("Plain.", [], "uncited"),
+            f'<span class="uncited" title="{ui.UNCITED_TITLE}">⚠ Plain. <em>(no source)</em></span>',
+        ),
+        (
+            Sentence("It works.", [1], "supported", attributed=True),
+            f'<span class="attributed" title="{ui.ATTRIBUTED_TITLE}">It works <a class="cite" href="#src-0-1">[1]</a>.</span>',
+        ),
+        (
+            Sentence("It flies.", [2], "unsupported"),
+            f'<span class="unsupported" title="{ui.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>',
+        ),
+    ],
+)
 def test_sentence_html__adds_markers_once_and_flags_unsupported(sentence, expected):
     assert ui.sentence_html(sentence, 0) == expected
 
 
-@pytest.mark.parametrize("abstract, evidence, expected", [
-    ("A b. C d.", ["C d."], "A b. <mark>C d.</mark>"),
-    ("A  b.\nC d.", ["A b."], "<mark>A b.</mark> C d."),
-    ("A b. C d.", ["missing."], "A b. C d."),
-    ("x < y. Z.", ["x < y."], "<mark>x &lt; y.</mark> Z."),
-    ("A b. C d.", ["C d.", "A b.", ""], "<mark>A b.</mark> <mark>C d.</mark>"),
-])
+@pytest.mark.parametrize(
+    "abstract, evidence, expected",
+    [
+        ("A b. C d.", ["C d."], "A b. <mark>C d.</mark>"),
+        ("A  b.\nC d.", ["A b."], "<mark>A b.</mark> C d."),
+        ("A b. C d.", ["missing."], "A b. C d."),
+        ("x < y. Z.", ["x < y."], "<mark>x &lt; y.</mark> Z."),
+        ("A b. C d.", ["C d.", "A b.", ""], "<mark>A b.</mark> <mark>C d.</mark>"),
+    ],
+)
 def test_highlight__marks_verbatim_evidence_in_the_abstract(abstract, evidence, expected):
     assert ui.highlight(abstract, evidence) == expected
 
 
-@pytest.mark.parametrize("meta, expected", [
-    ({"authors": ["A", "B", "C", "D"]}, "A, B, C et al."),
-    ({"authors": ["A"], "organisation": "Lab"}, "A; Lab"),
-    ({"authors": [], "authors_count": 7}, "7 authors"),
-    ({}, ""),
-])
+@pytest.mark.parametrize(
+    "meta, expected",
+    [
+        ({"authors": ["A", "B", "C", "D"]}, "A, B, C et al."),
+        ({"authors": ["A"], "organisation": "Lab"}, "A; Lab"),
+        ({"authors": [], "authors_count": 7}, "7 authors"),
+        ({}, ""),
+    ],
+)
 def test_people__shortens_author_lists(meta, expected):
     assert ui.people(meta) == expected
 
 
 def make_hit(paper_id="p1", title="Paper One", abstract="First claim. Second claim.", rank=1, **meta):
-    return Hit(paper_id=paper_id, title=title, abstract=abstract, score=0.5, rank=rank,
-               metadata={"listings": ["000_a.txt"], "date": "2025-02-01", "authors": ["Ada"], **meta})
+    return Hit(
+        paper_id=paper_id,
+        title=title,
+        abstract=abstract,
+        score=0.5,
+        rank=rank,
+        metadata={"listings": ["000_a.txt"], "date": "2025-02-01", "authors": ["Ada"], **meta},
+    )
 
 
 def make_answer(**fields):
-    base = dict(question="q", text="First claim [1].", citations=[Citation(1, "p1", "Paper One", ["First claim."])],
-                sources=[make_hit()], sentences=[Sentence("First claim.", [1], "supported")], backend="extractive",
-                model="mmr-sentences", timings_ms={"total": 12.3})
+    base = dict(
+        question="q",
+        text="First claim [1].",
+        citations=[Citation(1, "p1", "Paper One", ["First claim."])],
+        sources=[make_hit()],
+        sentences=[Sentence("First claim.", [1], "supported")],
+        backend="extractive",
+        model="mmr-sentences",
+        timings_ms={"total": 12.3},
+    )
     return Answer(**{**base, **fields})
 
 
@@ -92,8 +133,13 @@ def test_answer_html__links_markers_and_shows_backend_model_time_and_notes():
 
 
 def test_answer_html__abstention_says_so_once_and_lists_the_three_closest_titles():
-    answer = make_answer(text="I cannot answer this from the indexed papers.", abstained=True, citations=[], sentences=[],
-                         sources=[make_hit(f"p{i}", f"Paper {i}", rank=i) for i in range(1, 6)])
+    answer = make_answer(
+        text="I cannot answer this from the indexed papers.",
+        abstained=True,
+        citations=[],
+        sentences=[],
+        sources=[make_hit(f"p{i}", f"Paper {i}", rank=i) for i in range(1, 6)],
+    )
     html = ui.answer_html(answer, 0)
     assert html.count("cannot answer") == 1 and "No answer in the indexed papers" not in html
     assert '<ul class="closest"><li>Paper 1</li><li>Paper 2</li><li>Paper 3</li></ul>' in html and "Paper 4" not in html
@@ -103,8 +149,9 @@ def test_answer_html__abstention_says_so_once_and_lists_the_three_closest_titles
 
 
 def test_sources_html__one_card_per_citation_with_metadata_links_and_evidence():
-    answer = make_answer(sources=[make_hit(url="https://arxiv.org/abs/1", code_links=["https://github.com/x/y"],
-                                           organisation="Lab")])
+    answer = make_answer(
+        sources=[make_hit(url="https://arxiv.org/abs/1", code_links=["https://github.com/x/y"], organisation="Lab")]
+    )
     card = ui.sources_html(answer, 3)
     assert 'id="src-3-1"' in card and "[1] Paper One" in card
     assert "listing 000 · 2025-02-01 · Ada; Lab" in card
@@ -114,7 +161,11 @@ def test_sources_html__one_card_per_citation_with_metadata_links_and_evidence():
 
 
 def test_sources_html__listing_names_javascript_urls_and_links_from_abstracts():
-    answer = make_answer(sources=[make_hit(url="javascript:alert(1)", code_links=["http://evil.example/login", "https://github.com/x/y"])])
+    answer = make_answer(
+        sources=[
+            make_hit(url="javascript:alert(1)", code_links=["http://evil.example/login", "https://github.com/x/y"])
+        ]
+    )
     card = ui.sources_html(answer, 0, {"000_a.txt": "Tianlong Chen's author page"})
     assert "Tianlong Chen&#x27;s author page · 2025-02-01" in card
     assert "javascript" not in card and ">paper</a>" not in card
@@ -133,40 +184,65 @@ def make_paper(paper_id, title, abstract="x", **fields):
     return Paper(paper_id=paper_id, title=title, abstract=abstract, sources=[Source("001_b.txt", 0)], **fields)
 
 
-PAPERS = [make_paper("a1", "Sparse Attention", authors=["Ada Lovelace", "B", "C", "Grace Hopper"], date="2024-05-01"),
-          make_paper("b2", "Dense Models", organisation="Lab X", year=2023, title_derived=True, abstract="Sunflower nets.")]
+PAPERS = [
+    make_paper("a1", "Sparse Attention", authors=["Ada Lovelace", "B", "C", "Grace Hopper"], date="2024-05-01"),
+    make_paper("b2", "Dense Models", organisation="Lab X", year=2023, title_derived=True, abstract="Sunflower nets."),
+]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""],
-          ["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),
-    ("sparse", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]]),
-    ("lab x", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),
-    ("sunflower", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),   # a word of the abstract
-    ("grace hopper", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]]),  # a fourth author
-    ("nothing-like-this", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        (
+            "",
+            [
+                ["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""],
+                ["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"],
+            ],
+        ),
+        ("sparse", [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]]),
+        ("lab x", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),
+        ("sunflower", [["b2", "Dense Models", "listing 001", "2023", "Lab X", "yes"]]),  # a word of the abstract
+        (
+            "grace hopper",
+            [["a1", "Sparse Attention", "listing 001", "2024-05-01", "Ada Lovelace, B, C et al.", ""]],
+        ),  # a fourth author
+        ("nothing-like-this", []),
+    ],
+)
 def test_paper_rows__filters_on_every_query_word(query, expected):
     assert ui.paper_rows(PAPERS, query) == expected
 
 
-@pytest.mark.parametrize("listing, year, expected", [
-    ("All", "All", None), (None, None, None), ("001_b.txt", "All", {"listing": "001_b.txt"}),
-    ("All", "2024", {"year": 2024}),
-])
+@pytest.mark.parametrize(
+    "listing, year, expected",
+    [
+        ("All", "All", None),
+        (None, None, None),
+        ("001_b.txt", "All", {"listing": "001_b.txt"}),
+        ("All", "2024", {"year": 2024}),
+    ],
+)
 def test_dropdown_filters__maps_dropdowns_to_filters(listing, year, expected):
     assert ui.dropdown_filters(listing, year) == expected
 
 
-@pytest.mark.parametrize("host, auth, expected", [
-    ("127.0.0.1", None, None), ("localhost", None, None), ("0.0.0.0", "me:secret", ("me", "secret")),
-    ("127.0.0.1", "me:pa:ss", ("me", "pa:ss")),
-])
+@pytest.mark.parametrize(
+    "host, auth, expected",
+    [
+        ("127.0.0.1", None, None),
+        ("localhost", None, None),
+        ("0.0.0.0", "me:secret", ("me", "secret")),
+        ("127.0.0.1", "me:pa:ss", ("me", "pa:ss")),
+    ],
+)
 def test_check_access__allows_loopback_or_credentials(host, auth, expected):
     assert ui.check_access(host, auth) == expected
 
 
-@pytest.mark.parametrize("host, auth", [("0.0.0.0", None), ("192.168.1.5", ""), ("0.0.0.0", "nopassword"), ("::", ":x")])
+@pytest.mark.parametrize(
+    "host, auth", [("0.0.0.0", None), ("192.168.1.5", ""), ("0.0.0.0", "nopassword"), ("::", ":x")]
+)
 def test_launch__refuses_a_public_host_without_auth(host, auth):
     with pytest.raises(AssistantError, match="USER:PASSWORD"):
         ui.launch(object(), host=host, port=free_port(), auth=auth)
@@ -197,7 +273,9 @@ def open_app(browser):
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         elsewhere: list[str] = []
-        page.on("request", lambda r: urlparse(r.url).hostname in (None, "127.0.0.1", "localhost") or elsewhere.append(r.url))
+        page.on(
+            "request", lambda r: urlparse(r.url).hostname in (None, "127.0.0.1", "localhost") or elsewhere.append(r.url)
+        )
         page.goto(demo.local_url)
         page.wait_for_selector("#question textarea")
         return page, elsewhere
@@ -256,9 +334,19 @@ def test_chat_cites_stable_spam_then_an_ingested_paper_appears_in_the_corpus(ope
     assert marks and all(" ".join(m.split()) in abstract for m in marks)
 
     new = tmp_path / "new-paper.jsonl"
-    new.write_text(json.dumps({"id": "uitest-0001", "title": NEW_TITLE, "authors": "Ada Quokka, Ben Lattice",
-                               "date": "2025-03-04", "abstract": "We introduce quokka lattices, a sparse attention "
-                               "pattern shaped like a sunflower. It halves memory on long sequences."}) + "\n")
+    new.write_text(
+        json.dumps(
+            {
+                "id": "uitest-0001",
+                "title": NEW_TITLE,
+                "authors": "Ada Quokka, Ben Lattice",
+                "date": "2025-03-04",
+                "abstract": "We introduce quokka lattices, a sparse attention "
+                "pattern shaped like a sunflower. It halves memory on long sequences.",
+            }
+        )
+        + "\n"
+    )
     open_tab(page, "Ingest")
     upload(page, new)
     page.wait_for_selector("#ingest-status .ingest-summary")
@@ -267,7 +355,9 @@ def test_chat_cites_stable_spam_then_an_ingested_paper_appears_in_the_corpus(ope
 
     open_tab(page, "Corpus")
     page.fill("#corpus-search textarea, #corpus-search input", "quokka sunflower")
-    page.wait_for_function("title => document.querySelector('#corpus-table').textContent.includes(title)", arg=NEW_TITLE)
+    page.wait_for_function(
+        "title => document.querySelector('#corpus-table').textContent.includes(title)", arg=NEW_TITLE
+    )
     shot(page, "05-corpus-search")
     assert STABLE_SPAM_TITLE not in page.text_content("#corpus-table")
     assert "219 papers" in page.inner_text("#paper-count")
@@ -305,14 +395,18 @@ class ScriptedAssistant:
         return IngestSummary()
 
     def ask_stream(self, question, history=None, filters=None, k=None, strict=None, backend=None, model=None):
-        self.calls.append({"question": question, "history": history, "filters": filters, "k": k, "backend": backend,
-                           "model": model})
+        self.calls.append(
+            {"question": question, "history": history, "filters": filters, "k": k, "backend": backend, "model": model}
+        )
         if "down" in question:
             raise BackendError("the openai endpoint at http://127.0.0.1:9/v1 is unreachable (connection refused)")
         yield "It flies [2]."
-        yield make_answer(text="It works [1]. It flies [2].", sources=[make_hit(), make_hit("p2", "Paper Two", rank=2)],
-                          citations=[Citation(1, "p1", "Paper One", ["First claim."]), Citation(2, "p2", "Paper Two", [])],
-                          sentences=[Sentence("It works.", [1], "supported"), Sentence("It flies.", [2], "unsupported")])
+        yield make_answer(
+            text="It works [1]. It flies [2].",
+            sources=[make_hit(), make_hit("p2", "Paper Two", rank=2)],
+            citations=[Citation(1, "p1", "Paper One", ["First claim."]), Citation(2, "p2", "Paper Two", [])],
+            sentences=[Sentence("It works.", [1], "supported"), Sentence("It flies.", [2], "unsupported")],
+        )
 
 
 @pytest.mark.slow
@@ -330,8 +424,10 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     ask(page, "And does it swim?")
     page.locator("#chat .answer-meta").nth(1).wait_for()
     assert scripted.calls[0]["question"] == ui.EXAMPLES[2] and scripted.calls[0]["history"] == []
-    assert scripted.calls[1]["history"] == [{"role": "user", "content": ui.EXAMPLES[2]},
-                                            {"role": "assistant", "content": "It works [1]. It flies [2]."}]
+    assert scripted.calls[1]["history"] == [
+        {"role": "user", "content": ui.EXAMPLES[2]},
+        {"role": "assistant", "content": "It works [1]. It flies [2]."},
+    ]
     assert scripted.calls[1]["backend"] == scripted.settings.llm.backend and scripted.calls[1]["filters"] is None
     page.locator("#chat a.cite[href='#src-0-1']").first.click()
     page.wait_for_selector("#sources-panel details[open] #src-0-1.active")
@@ -362,12 +458,18 @@ def test_chat_answer_exports_as_markdown_and_bibtex_and_the_sources_panel_scroll
     with page.expect_download() as download:
         page.locator("#export-markdown").click()
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
-    assert markdown.startswith("**Q:** q") and "## References" in markdown and "[1] Ada (2025-02-01). *Paper One*." in markdown
+    assert (
+        markdown.startswith("**Q:** q")
+        and "## References" in markdown
+        and "[1] Ada (2025-02-01). *Paper One*." in markdown
+    )
     with page.expect_download() as download:
         page.locator("#export-bibtex").click()
     bibtex = Path(download.value.path()).read_text(encoding="utf-8")
     assert bibtex.count("@misc{") == 2 and "title = {Paper One}" in bibtex
-    style = page.eval_on_selector("#sources-panel", "e => [getComputedStyle(e).maxHeight, getComputedStyle(e).overflowY]")
+    style = page.eval_on_selector(
+        "#sources-panel", "e => [getComputedStyle(e).maxHeight, getComputedStyle(e).overflowY]"
+    )
     assert style == ["720px", "auto"]
     shot(page, "09-export")
     assert elsewhere == []

@@ -33,7 +33,9 @@ def ask(url: str, question: str, backend: str):
     from gradio_client import Client
 
     # inputs of /ask after the State ones: question, chat, listing, year, backend, model, k, strict
-    return Client(url, verbose=False).submit(question, [], "All", "All", backend, "gpt-4o-mini", 1, False, api_name="/ask")
+    return Client(url, verbose=False).submit(
+        question, [], "All", "All", backend, "gpt-4o-mini", 1, False, api_name="/ask"
+    )
 
 
 def last_message(job) -> str:
@@ -43,10 +45,17 @@ def last_message(job) -> str:
 
 def test_extractive_question_is_answered_while_others_wait_on_a_hung_endpoint(seed_index_dir, embedder):
     hung = HungEndpoint()
-    settings = Settings(llm=LLMSettings(backend="openai", base_url=hung.url, retries=0, max_concurrent=2,
-                                        first_token_timeout=300.0, timeout=600.0))
-    demo = ui.launch(Assistant(index_dir=seed_index_dir, settings=settings, embedder=embedder),
-                     port=free_port(), prevent_thread_lock=True, quiet=True)
+    settings = Settings(
+        llm=LLMSettings(
+            backend="openai", base_url=hung.url, retries=0, max_concurrent=2, first_token_timeout=300.0, timeout=600.0
+        )
+    )
+    demo = ui.launch(
+        Assistant(index_dir=seed_index_dir, settings=settings, embedder=embedder),
+        port=free_port(),
+        prevent_thread_lock=True,
+        quiet=True,
+    )
     try:
         waiting = [ask(demo.local_url, f"{QUESTION} ({i})", "openai") for i in range(5)]  # more than the old 4 slots
         wait_until(lambda: len(hung.accepted) == 2, "both LLM slots to be taken by the hung endpoint")

@@ -17,7 +17,10 @@ spec.loader.exec_module(training)
 NEGATE = {
     "not after the first auxiliary": ("The filter is robust to attacks.", "The filter is not robust to attacks."),
     "negation removed": ("The filter cannot be bypassed.", "The filter can be bypassed."),
-    "does not before a main verb": ("Our method outperforms the baselines.", "Our method does not outperform the baselines."),
+    "does not before a main verb": (
+        "Our method outperforms the baselines.",
+        "Our method does not outperform the baselines.",
+    ),
     "nothing to negate": ("A new benchmark for code.", None),
 }
 
@@ -28,7 +31,10 @@ def test_negate(sentence, expected):
 
 
 REVERSE = {
-    "comparison sides swapped": ("GraphNet outperforms TreeNet on parsing.", "TreeNet outperforms GraphNet on parsing."),
+    "comparison sides swapped": (
+        "GraphNet outperforms TreeNet on parsing.",
+        "TreeNet outperforms GraphNet on parsing.",
+    ),
     "direction word turned round": ("Pruning reduces the memory footprint.", "Pruning increases the memory footprint."),
     "antonym": ("The graph stays static.", "The graph stays dynamic."),
     "nothing to reverse": ("A new benchmark for code.", None),
@@ -56,7 +62,9 @@ def test_generate__is_deterministic_for_a_seed(abstracts):
     assert first == training.generate(abstracts, seed=3)
     assert first != training.generate(abstracts, seed=4)
     assert {r["label"] for r in first} == {"supported", "unsupported"}
-    assert {"negation", "reversal", "number", "entity_swap", "other_paper", "verbatim", "paraphrase"} <= {r["kind"] for r in first}
+    assert {"negation", "reversal", "number", "entity_swap", "other_paper", "verbatim", "paraphrase"} <= {
+        r["kind"] for r in first
+    }
 
 
 def test_generate__never_emits_a_test_claim_nor_a_held_out_sentence(abstracts):

@@ -20,21 +20,39 @@ from .report import calibration_markdown, load_report, markdown_table, overall_t
 def add_judge_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
     # Subcommands repeat these without defaults, so `eval --judge llm calibrate` keeps the parent's value.
     default = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
-    parser.add_argument("--judge", choices=["offline", "llm"], default=default("offline"),
-                        help="support judge: the offline verifier (default) or an OpenAI-compatible LLM")
-    parser.add_argument("--judge-model", default=default(None), help="model for the LLM judge (default: settings.llm.model)")
-    parser.add_argument("--judge-base-url", default=default(None),
-                        help="endpoint for the LLM judge (default: settings.llm.base_url / OPENAI_BASE_URL)")
+    parser.add_argument(
+        "--judge",
+        choices=["offline", "llm"],
+        default=default("offline"),
+        help="support judge: the offline verifier (default) or an OpenAI-compatible LLM",
+    )
+    parser.add_argument(
+        "--judge-model", default=default(None), help="model for the LLM judge (default: settings.llm.model)"
+    )
+    parser.add_argument(
+        "--judge-base-url",
+        default=default(None),
+        help="endpoint for the LLM judge (default: settings.llm.base_url / OPENAI_BASE_URL)",
+    )
 
 
 def add_eval_parser(sub) -> None:
     """`eval` with run options, and the subcommands `compare`, `verify` and `calibrate`."""
-    parser = sub.add_parser("eval", help="run the evaluation suite (or: eval compare | verify | calibrate)",
-                            description="Without a subcommand, answer the question set and write a report.")
+    parser = sub.add_parser(
+        "eval",
+        help="run the evaluation suite (or: eval compare | verify | calibrate)",
+        description="Without a subcommand, answer the question set and write a report.",
+    )
     parser.add_argument("--backend", choices=BACKENDS, help="answering backend (default: auto)")
     parser.add_argument("--model", help="model name for the openai backend")
-    parser.add_argument("--questions", type=Path, help="question set (default: settings.evaluation.questions, eval/questions.jsonl)")
-    parser.add_argument("--out", type=Path, help="report folder (default: settings.evaluation.results_dir/<backend>, eval/results/<backend>)")
+    parser.add_argument(
+        "--questions", type=Path, help="question set (default: settings.evaluation.questions, eval/questions.jsonl)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="report folder (default: settings.evaluation.results_dir/<backend>, eval/results/<backend>)",
+    )
     parser.add_argument("--limit", type=int, help="only the first N questions")
     add_judge_options(parser)
     commands = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
@@ -47,7 +65,9 @@ def add_eval_parser(sub) -> None:
     verify.add_argument("pairs", type=Path, help="JSONL file with a claim and a source per line")
     add_judge_options(verify, defaults=False)
     calibrate = commands.add_parser("calibrate", help="a judge's agreement with the labelled claims")
-    calibrate.add_argument("--claims", type=Path, help="claim set (default: settings.evaluation.claims, eval/claims.jsonl)")
+    calibrate.add_argument(
+        "--claims", type=Path, help="claim set (default: settings.evaluation.claims, eval/claims.jsonl)"
+    )
     add_judge_options(calibrate, defaults=False)
 
 
@@ -74,9 +94,16 @@ def cmd_run(args, assistant) -> int:
     settings = assistant.settings
     backend = resolve_backend(settings, args.backend)
     out = args.out or Path(settings.evaluation.results_dir) / backend
-    report = run(assistant, judge_for(args, settings, assistant.verifier), args.questions or settings.evaluation.questions,
-                 backend=backend, out_dir=out, limit=args.limit, claims_path=settings.evaluation.claims,
-                 cache_dir=Path(settings.cache_dir) / "judges")
+    report = run(
+        assistant,
+        judge_for(args, settings, assistant.verifier),
+        args.questions or settings.evaluation.questions,
+        backend=backend,
+        out_dir=out,
+        limit=args.limit,
+        claims_path=settings.evaluation.claims,
+        cache_dir=Path(settings.cache_dir) / "judges",
+    )
     print(overall_table({"": report.overall}))
     print(f"report: {out / 'report.md'}")
     return 0
@@ -101,7 +128,7 @@ def cmd_verify(args) -> int:
     pairs = load_jsonl(args.pairs)
     for number, pair in enumerate(pairs, 1):
         if not isinstance(pair, dict) or not {"claim", "source"} <= set(pair):
-            raise ValueError(f"{args.pairs.name}, line {number}: each line needs a \"claim\" and a \"source\"")
+            raise ValueError(f'{args.pairs.name}, line {number}: each line needs a "claim" and a "source"')
     judge = judge_for(args, get_settings())
     judge.prepare([p["claim"] for p in pairs])
     for pair in pairs:
@@ -118,8 +145,13 @@ def cmd_calibrate(args, assistant) -> int:
 
     settings = assistant.settings
     papers = assistant.papers()
-    result = calibrate(judge_for(args, settings, assistant.verifier), args.claims or settings.evaluation.claims,
-                       {p.paper_id: p.abstract for p in papers}, progress=not args.quiet,
-                       cache_dir=Path(settings.cache_dir) / "judges", titles={p.paper_id: p.title for p in papers})
+    result = calibrate(
+        judge_for(args, settings, assistant.verifier),
+        args.claims or settings.evaluation.claims,
+        {p.paper_id: p.abstract for p in papers},
+        progress=not args.quiet,
+        cache_dir=Path(settings.cache_dir) / "judges",
+        titles={p.paper_id: p.title for p in papers},
+    )
     print(calibration_markdown(result))
     return 0

@@ -21,8 +21,10 @@ from ..prompts import template
 from ..verify import Verdict, model_digest
 from .metrics import agreement
 
-OFFLINE_DESCRIPTION = ("sentence-embedding + lexical/number/name/verbatim/polarity features over title and abstract, "
-                       "monotone gradient-boosted trees, fitted on generated claims + claims dev")
+OFFLINE_DESCRIPTION = (
+    "sentence-embedding + lexical/number/name/verbatim/polarity features over title and abstract, "
+    "monotone gradient-boosted trees, fitted on generated claims + claims dev"
+)
 CARD_TITLE = re.compile(r"^“(.+?)”:")
 
 
@@ -62,9 +64,13 @@ class OfflineJudge:
         if files and module.__name__ == "assistant.verify":  # its features live in these modules too
             files += [files[0].with_name("polarity.py"), files[0].with_name("text.py")]
         code = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest() if files else ""
-        return {"name": self.name, "weights": getattr(self.verifier, "weights", None), "code": code,
-                "model": model_digest() if getattr(self.verifier, "model", None) is not None else "",
-                "embedder": getattr(self.verifier.embedder, "name", type(self.verifier.embedder).__name__)}
+        return {
+            "name": self.name,
+            "weights": getattr(self.verifier, "weights", None),
+            "code": code,
+            "model": model_digest() if getattr(self.verifier, "model", None) is not None else "",
+            "embedder": getattr(self.verifier.embedder, "name", type(self.verifier.embedder).__name__),
+        }
 
     def supports(self, claim: str, sources: list[str]) -> bool:
         """Several sources together support a claim when one of them does (as the answer chain decides)."""
@@ -80,8 +86,14 @@ class LLMJudge:
     calibration in `calibration_dir` (or the shipped one), else 0.5; `calibrate` fits it on the dev split.
     """
 
-    def __init__(self, backend, model: str | None = None, cache_dir: Path | str | None = None,
-                 description: str = "", calibration_dir: Path | str | None = None):
+    def __init__(
+        self,
+        backend,
+        model: str | None = None,
+        cache_dir: Path | str | None = None,
+        description: str = "",
+        calibration_dir: Path | str | None = None,
+    ):
         self.scorer = LLMSupportJudge(backend, model, cache_dir=calibration_dir)
         self.backend, self.model = backend, self.scorer.model
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -128,8 +140,12 @@ class LLMJudge:
             return json.loads(path.read_text(encoding="utf-8"))["score"]
         text, top = self.backend.first_token(messages)
         score, how = reply_score(text, top)
-        record = {"model": self.model, "score": score or 0.0, "how": how if score is not None else "unreadable",
-                  "text": text}
+        record = {
+            "model": self.model,
+            "score": score or 0.0,
+            "how": how if score is not None else "unreadable",
+            "text": text,
+        }
         if path is not None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -149,8 +165,14 @@ def paragraphs(source: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()] or [source]
 
 
-def make_judge(name: str = "offline", settings=None, verifier=None, model: str | None = None,
-               base_url: str | None = None, cache_dir: Path | str | None = None):
+def make_judge(
+    name: str = "offline",
+    settings=None,
+    verifier=None,
+    model: str | None = None,
+    base_url: str | None = None,
+    cache_dir: Path | str | None = None,
+):
     """A judge by name: 'offline' (`verifier`, else a Verifier built from settings) or 'llm' (settings.llm.model at
     settings.llm.base_url unless `model` / `base_url` say otherwise; replies cached in settings.cache_dir/judges)."""
     settings = get_settings(settings)
@@ -165,11 +187,21 @@ def make_judge(name: str = "offline", settings=None, verifier=None, model: str |
         from ..backends import OpenAIBackend
 
         model, base_url = model or settings.llm.model, base_url or settings.llm.base_url
-        backend = OpenAIBackend(model, base_url, timeout=settings.llm.timeout, retries=settings.llm.retries,
-                                connect_timeout=settings.llm.connect_timeout)
+        backend = OpenAIBackend(
+            model,
+            base_url,
+            timeout=settings.llm.timeout,
+            retries=settings.llm.retries,
+            connect_timeout=settings.llm.connect_timeout,
+        )
         where = base_url or "the OpenAI API"
-        return LLMJudge(backend, model, cache_dir or Path(settings.cache_dir) / "judges",
-                        description=f"{model} at {where}, prompts/judge.txt", calibration_dir=settings.cache_dir)
+        return LLMJudge(
+            backend,
+            model,
+            cache_dir or Path(settings.cache_dir) / "judges",
+            description=f"{model} at {where}, prompts/judge.txt",
+            calibration_dir=settings.cache_dir,
+        )
     raise ValueError(f"unknown judge {name!r}; use 'offline' or 'llm'")
 
 
@@ -177,8 +209,14 @@ def load_jsonl(path: Path | str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progress: bool = False,
-              cache_dir: Path | str | None = None, titles: dict[str, str] | None = None) -> dict:
+def calibrate(
+    judge,
+    claims_path: Path | str,
+    abstracts: dict[str, str],
+    progress: bool = False,
+    cache_dir: Path | str | None = None,
+    titles: dict[str, str] | None = None,
+) -> dict:
     """A judge's agreement with the human labels of a claim set: per split and per kind of claim.
 
     `abstracts` maps paper_id -> abstract (and `titles` paper_id -> title); claims about other papers are skipped.
@@ -202,6 +240,7 @@ def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progres
         from tqdm import tqdm
 
         known = tqdm(known, desc=f"calibrating {judge.name}", unit="claim")
+
     def check(r):
         return judge.check(r["claim"], abstracts[r["paper_id"]], titles.get(r["paper_id"], ""))
 
@@ -210,7 +249,12 @@ def calibrate(judge, claims_path: Path | str, abstracts: dict[str, str], progres
         judge.fit([(v.score, r["label"] == "supported") for r, v in verdicts if r["split"] == "dev"])
         verdicts = [(r, check(r)) for r, _ in verdicts]
     predictions = [(r, v.supported) for r, v in verdicts]
-    result = {"judge": judge.name, "description": judge.description, **agreement(predictions), "skipped": len(rows) - len(predictions)}
+    result = {
+        "judge": judge.name,
+        "description": judge.description,
+        **agreement(predictions),
+        "skipped": len(rows) - len(predictions),
+    }
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(result), encoding="utf-8")

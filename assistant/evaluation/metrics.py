@@ -18,12 +18,18 @@ SEED, RESAMPLES = 0, 1000
 FACT_WORD_SHARE = 0.8
 # Per-question metrics: key -> label, in report order. None means "does not apply to this question".
 METRICS = {
-    **{f"hit@{k}": f"hit@{k}" for k in KS}, **{f"recall@{k}": f"recall@{k}" for k in KS},
-    "mrr": "MRR@10", "ndcg@10": "nDCG@10",
-    "faithfulness": "faithfulness (supported claims)", "fully_supported": "fully supported answers",
-    "citation_recall": "citation recall (ALCE)", "citation_precision": "citation precision (ALCE)",
-    "citation_gold": "citation-gold rate", "key_fact_recall": "correctness (key-fact recall)",
-    "evidence_verbatim": "evidence verbatim in abstract", "abstained": "abstained",
+    **{f"hit@{k}": f"hit@{k}" for k in KS},
+    **{f"recall@{k}": f"recall@{k}" for k in KS},
+    "mrr": "MRR@10",
+    "ndcg@10": "nDCG@10",
+    "faithfulness": "faithfulness (supported claims)",
+    "fully_supported": "fully supported answers",
+    "citation_recall": "citation recall (ALCE)",
+    "citation_precision": "citation precision (ALCE)",
+    "citation_gold": "citation-gold rate",
+    "key_fact_recall": "correctness (key-fact recall)",
+    "evidence_verbatim": "evidence verbatim in abstract",
+    "abstained": "abstained",
 }
 
 
@@ -65,8 +71,10 @@ def citation_scores(sentences: list[tuple[str, list[str]]], supports) -> tuple[f
         recalled += joint
         cited += len(sources)
         if joint and len(sources) > 1:
-            precise += sum(supports(claim, [s]) or not supports(claim, sources[:i] + sources[i + 1:])
-                           for i, s in enumerate(sources))
+            precise += sum(
+                supports(claim, [s]) or not supports(claim, sources[:i] + sources[i + 1 :])
+                for i, s in enumerate(sources)
+            )
         elif joint:
             precise += 1
     return (recalled / len(sentences) if sentences else 0.0), (precise / cited if cited else 0.0)
@@ -91,12 +99,17 @@ def abstention_scores(pairs: list[tuple[bool, bool]]) -> dict:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"abstention_precision": precision, "abstention_recall": recall, "abstention_f1": f1,
-            "abstention_rate_answerable": fp / answerable if answerable else 0.0}
+    return {
+        "abstention_precision": precision,
+        "abstention_recall": recall,
+        "abstention_f1": f1,
+        "abstention_rate_answerable": fp / answerable if answerable else 0.0,
+    }
 
 
-def bootstrap_ci(items: list, statistic=None, resamples: int = RESAMPLES, seed: int = SEED,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    items: list, statistic=None, resamples: int = RESAMPLES, seed: int = SEED, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of `statistic` (default: the mean) over resampled `items`."""
     if not items:
         return (float("nan"), float("nan"))
@@ -128,13 +141,17 @@ def aggregate(rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED) ->
         overall[key] = {"value": round(value, 4), "low": round(low, 4), "high": round(high, 4), "n": len(pairs)}
     latencies = [r["latency_ms"] for r in rows if r["latency_ms"] is not None]
     for q in (50, 95):
-        overall[f"latency_p{q}_ms"] = {"value": round(float(np.percentile(latencies, q)), 1) if latencies else None,
-                                       "n": len(latencies)}
+        overall[f"latency_p{q}_ms"] = {
+            "value": round(float(np.percentile(latencies, q)), 1) if latencies else None,
+            "n": len(latencies),
+        }
     for part in ("prompt", "completion"):
         overall[f"tokens_{part}"] = summary([r["tokens"].get(part, 0) for r in rows], resamples, seed)
     types = sorted({r["type"] for r in rows})
-    per_type = {t: {key: summary([r["metrics"][key] for r in rows if r["type"] == t], resamples, seed) for key in METRICS}
-                for t in types}
+    per_type = {
+        t: {key: summary([r["metrics"][key] for r in rows if r["type"] == t], resamples, seed) for key in METRICS}
+        for t in types
+    }
     return overall, per_type
 
 
@@ -190,12 +207,17 @@ def agreement(predictions: list[tuple[dict, bool]]) -> dict:
     for split in sorted({r["split"] for r, _ in predictions}):
         chosen = [(p, r["label"] == "supported") for r, p in predictions if r["split"] == split]
         predicted, actual = [p for p, _ in chosen], [a for _, a in chosen]
-        splits[split] = {"n": len(chosen), "accuracy": round(sum(p == a for p, a in chosen) / len(chosen), 4),
-                         "balanced_accuracy": round(balanced_accuracy(predicted, actual), 4),
-                         "kappa": round(cohen_kappa(predicted, actual), 4)}
+        splits[split] = {
+            "n": len(chosen),
+            "accuracy": round(sum(p == a for p, a in chosen) / len(chosen), 4),
+            "balanced_accuracy": round(balanced_accuracy(predicted, actual), 4),
+            "kappa": round(cohen_kappa(predicted, actual), 4),
+        }
     for kind in sorted({r["kind"] for r, _ in predictions}):
         for split in splits:
-            chosen = [p == (r["label"] == "supported") for r, p in predictions if r["kind"] == kind and r["split"] == split]
+            chosen = [
+                p == (r["label"] == "supported") for r, p in predictions if r["kind"] == kind and r["split"] == split
+            ]
             if chosen:
                 kinds.setdefault(kind, {})[split] = {"n": len(chosen), "accuracy": round(sum(chosen) / len(chosen), 4)}
     return {"splits": splits, "per_kind": kinds}

@@ -40,13 +40,18 @@ def paper_record(paper) -> str:
     """What a citation points at: the paper's record in one line (title, date, authors, organisation,
     listings), a blank line, then its abstract. Metadata answers cite the first part, text answers the abstract."""
     count = paper.authors_count or len(paper.authors)
-    facts = [f"dated {paper.date}" if paper.date else "", f"{count} author{'s' if count != 1 else ''}" if count else "",
-             f"from {paper.organisation}" if paper.organisation else "",
-             "in " + " and ".join(listing_display_name(s.listing, getattr(s, "listing_title", None)) for s in paper.sources)]
+    facts = [
+        f"dated {paper.date}" if paper.date else "",
+        f"{count} author{'s' if count != 1 else ''}" if count else "",
+        f"from {paper.organisation}" if paper.organisation else "",
+        "in " + " and ".join(listing_display_name(s.listing, getattr(s, "listing_title", None)) for s in paper.sources),
+    ]
     return f"“{paper.title}”: " + ", ".join(f for f in facts if f) + f".\n\n{paper.abstract}"
 
 
-def score_question(question: dict, answer, ranked: list[str], judge, papers: dict, records: dict[str, str] | None = None) -> dict:
+def score_question(
+    question: dict, answer, ranked: list[str], judge, papers: dict, records: dict[str, str] | None = None
+) -> dict:
     """One row of the report: the answer, what was retrieved, every metric, and the failures.
 
     `papers` maps paper_id -> Paper; `records` (paper_id -> paper_record text) is a cache of what citations point at.
@@ -69,13 +74,25 @@ def score_question(question: dict, answer, ranked: list[str], judge, papers: dic
         metrics["citation_gold"] = float(any(c.paper_id in gold for c in answer.citations))
         prose = " ".join(s.text for s in answer.sentences) or answer.text  # without [n] markers, which are numbers too
         metrics["key_fact_recall"] = key_fact_recall(question.get("key_facts") or [], "" if answer.abstained else prose)
-    row = {"id": question["id"], "type": question["type"], "question": question["question"],
-           "query": retrieval_query(question), "answer": answer.text, "abstained": answer.abstained,
-           "backend": answer.backend, "model": answer.model, "gold": sorted(gold), "retrieved": ranked,
-           "cited": [c.paper_id for c in answer.citations], "metrics": metrics,
-           "citations": [{"number": c.number, "paper_id": c.paper_id, "evidence": c.evidence} for c in answer.citations],
-           "sentences": [{"text": s.text, "citations": s.citations} for s in answer.sentences],
-           "latency_ms": answer.timings_ms.get("total"), "tokens": dict(answer.tokens), "notes": list(answer.notes)}
+    row = {
+        "id": question["id"],
+        "type": question["type"],
+        "question": question["question"],
+        "query": retrieval_query(question),
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "backend": answer.backend,
+        "model": answer.model,
+        "gold": sorted(gold),
+        "retrieved": ranked,
+        "cited": [c.paper_id for c in answer.citations],
+        "metrics": metrics,
+        "citations": [{"number": c.number, "paper_id": c.paper_id, "evidence": c.evidence} for c in answer.citations],
+        "sentences": [{"text": s.text, "citations": s.citations} for s in answer.sentences],
+        "latency_ms": answer.timings_ms.get("total"),
+        "tokens": dict(answer.tokens),
+        "notes": list(answer.notes),
+    }
     row["failures"] = failures(row)
     return row
 
@@ -88,23 +105,35 @@ def support_metrics(answer, judge, papers: dict, records: dict[str, str]) -> dic
     share, full = faithfulness(claims, list(cited.values()), judge.supports)
     pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
     recall, precision = citation_scores(pairs, judge.supports)
-    verbatim = (float(all(c.paper_id in papers and e in papers[c.paper_id].abstract for c in answer.citations for e in c.evidence))
-                if answer.citations else None)
-    return {"faithfulness": share, "fully_supported": float(full), "citation_recall": recall,
-            "citation_precision": precision, "evidence_verbatim": verbatim}
+    verbatim = (
+        float(
+            all(c.paper_id in papers and e in papers[c.paper_id].abstract for c in answer.citations for e in c.evidence)
+        )
+        if answer.citations
+        else None
+    )
+    return {
+        "faithfulness": share,
+        "fully_supported": float(full),
+        "citation_recall": recall,
+        "citation_precision": precision,
+        "evidence_verbatim": verbatim,
+    }
 
 
 def failures(row: dict) -> list[str]:
     """Why a question counts as failed; empty when it passed every check."""
     m, unanswerable = row["metrics"], row["type"] == "unanswerable"
-    checks = [(unanswerable and not row["abstained"], "answered an unanswerable question"),
-              (not unanswerable and row["abstained"], "abstained on an answerable question"),
-              (m["recall@5"] is not None and m["recall@5"] < 1, "a gold paper is missing from the top 5"),
-              (m["citation_gold"] == 0 and not row["abstained"], "no citation to a gold paper"),
-              (m["fully_supported"] == 0, "not every claim is supported by the cited sources"),
-              (m["citation_recall"] is not None and m["citation_recall"] < 1, "a sentence is not supported by its citations"),
-              (m["key_fact_recall"] is not None and m["key_fact_recall"] < 0.5, "fewer than half the key facts found"),
-              (m["evidence_verbatim"] == 0, "an evidence string is not verbatim in its abstract")]
+    checks = [
+        (unanswerable and not row["abstained"], "answered an unanswerable question"),
+        (not unanswerable and row["abstained"], "abstained on an answerable question"),
+        (m["recall@5"] is not None and m["recall@5"] < 1, "a gold paper is missing from the top 5"),
+        (m["citation_gold"] == 0 and not row["abstained"], "no citation to a gold paper"),
+        (m["fully_supported"] == 0, "not every claim is supported by the cited sources"),
+        (m["citation_recall"] is not None and m["citation_recall"] < 1, "a sentence is not supported by its citations"),
+        (m["key_fact_recall"] is not None and m["key_fact_recall"] < 0.5, "fewer than half the key facts found"),
+        (m["evidence_verbatim"] == 0, "an evidence string is not verbatim in its abstract"),
+    ]
     return [reason for failed, reason in checks if failed]
 
 
@@ -114,8 +143,16 @@ def load_questions(path: Path | str, limit: int | None = None) -> list[dict]:
     return questions[:limit] if limit else questions
 
 
-def run(assistant, judge, questions_path: Path | str, backend: str | None = None, out_dir: Path | str | None = None,
-        limit: int | None = None, claims_path: Path | str | None = None, cache_dir: Path | str | None = None) -> Report:
+def run(
+    assistant,
+    judge,
+    questions_path: Path | str,
+    backend: str | None = None,
+    out_dir: Path | str | None = None,
+    limit: int | None = None,
+    claims_path: Path | str | None = None,
+    cache_dir: Path | str | None = None,
+) -> Report:
     """Answer every question with `assistant`, score the answers with `judge`, optionally write the report.
 
     `assistant` is anything with `ask`, `search`, `papers` and `settings` (an `Assistant`); `judge` is a judge
@@ -138,7 +175,9 @@ def run(assistant, judge, questions_path: Path | str, backend: str | None = None
     return report
 
 
-def answer_and_score(assistant, questions: list[dict], judge, papers: dict, backend: str | None) -> tuple[list[dict], dict]:
+def answer_and_score(
+    assistant, questions: list[dict], judge, papers: dict, backend: str | None
+) -> tuple[list[dict], dict]:
     """One report row per question, and the seconds spent answering, retrieving and judging."""
     from tqdm import tqdm
 
@@ -161,11 +200,18 @@ def run_meta(assistant, questions_path: Path | str, rows: list[dict], judge, sec
     """What a run used: questions, backend and model, judge, retrieval settings, how claims and sources are read, time."""
     path, here = Path(questions_path).resolve(), Path.cwd().resolve()
     shown = path.relative_to(here) if path.is_relative_to(here) else path
-    return {"questions_path": str(shown), "questions": len(rows),
-            "backend": ", ".join(sorted({r["backend"] for r in rows})),
-            "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
-            "judge": judge.name, "judge_description": judge.description, "retrieval_mode": assistant.settings.retrieval.mode,
-            "retrieval_k": assistant.settings.retrieval.k, "papers": len(assistant.papers()),
-            "bootstrap": {"resamples": RESAMPLES, "seed": SEED}, "claims": "one claim per answer sentence",
-            "sources": "a citation points at the paper's record (title, date, authors, listings) and abstract",
-            "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+    return {
+        "questions_path": str(shown),
+        "questions": len(rows),
+        "backend": ", ".join(sorted({r["backend"] for r in rows})),
+        "model": ", ".join(sorted({r["model"] for r in rows if r["model"]})),
+        "judge": judge.name,
+        "judge_description": judge.description,
+        "retrieval_mode": assistant.settings.retrieval.mode,
+        "retrieval_k": assistant.settings.retrieval.k,
+        "papers": len(assistant.papers()),
+        "bootstrap": {"resamples": RESAMPLES, "seed": SEED},
+        "claims": "one claim per answer sentence",
+        "sources": "a citation points at the paper's record (title, date, authors, listings) and abstract",
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+    }

@@ -21,8 +21,20 @@ from ..records import Paper
 from .detect import MAX_LINE_BYTES, SUFFIXES, detect, read_text, streams_as_jsonl
 from .record import Problems, Record, to_paper
 
-__all__ = ["MAX_LINE_BYTES", "SUFFIXES", "Loaded", "Problems", "Record", "detect", "iter_papers", "load_file",
-           "load_files", "read_file", "read_text", "refuse_if_strict"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "SUFFIXES",
+    "Loaded",
+    "Problems",
+    "Record",
+    "detect",
+    "iter_papers",
+    "load_file",
+    "load_files",
+    "read_file",
+    "read_text",
+    "refuse_if_strict",
+]
 
 
 def _readers():
@@ -32,8 +44,15 @@ def _readers():
     from .tagged import read_medline, read_ris
     from .xmlish import read_xml
 
-    return {"json": read_json, "jsonl": read_jsonl, "table": read_table, "ris": read_ris, "medline": read_medline,
-            "xml": read_xml, "bibtex": read_bibtex}
+    return {
+        "json": read_json,
+        "jsonl": read_jsonl,
+        "table": read_table,
+        "ris": read_ris,
+        "medline": read_medline,
+        "xml": read_xml,
+        "bibtex": read_bibtex,
+    }
 
 
 def records_of(path: Path, text: str, kind: str, problems: Problems) -> Iterator[Record]:
@@ -87,8 +106,11 @@ def refuse_if_strict(path: Path, papers: Iterator[Paper], problems: Problems, st
         yield paper
     if strict and problems.count > before:
         first = problems.items[min(before, len(problems.items) - 1)]
-        raise CorpusError(path, f"a record was {first.action} (--strict): {first.key or 'record'}: {first.problem}",
-                          first.line or None)
+        raise CorpusError(
+            path,
+            f"a record was {first.action} (--strict): {first.key or 'record'}: {first.problem}",
+            first.line or None,
+        )
 
 
 @dataclass

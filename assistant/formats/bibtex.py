@@ -19,7 +19,17 @@ from .record import Problems, Record
 
 FAILURES = {"DuplicateBlockKeyBlock": "duplicate key"}
 INHERITED = ("year", "date", "month", "booktitle", "publisher", "series", "eventtitle")
-VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "eventtitle", "series", "howpublished", "publisher", "institution", "school")
+VENUE_FIELDS = (
+    "journal",
+    "journaltitle",
+    "booktitle",
+    "eventtitle",
+    "series",
+    "howpublished",
+    "publisher",
+    "institution",
+    "school",
+)
 
 
 def read_bibtex(path: Path, text: str, problems: Problems) -> Iterator[Record]:
@@ -29,7 +39,10 @@ def read_bibtex(path: Path, text: str, problems: Problems) -> Iterator[Record]:
     logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
     library = bibtexparser.parse_string(text, parse_stack=[])  # values stay raw: we resolve macros and `#` below
     strings = {s.key.lower(): _resolve(str(s.value), {}) for s in library.strings}
-    entries = {e.key.lower(): e for e in sorted(library.entries + _repairable(path, library, problems), key=lambda e: e.start_line)}
+    entries = {
+        e.key.lower(): e
+        for e in sorted(library.entries + _repairable(path, library, problems), key=lambda e: e.start_line)
+    }
     if not entries:
         raise CorpusError(path, "no BibTeX entries found (expected lines like '@article{key,')", 1)
     fields = {key: _fields(e, strings) for key, e in entries.items()}
@@ -51,10 +64,25 @@ def _repairable(path: Path, library, problems: Problems) -> list:
         if entry is not None and hasattr(entry, "fields"):
             repaired.append(entry)
             twice = ", ".join(sorted(block.duplicate_keys))
-            problems.add(RecordProblem(path.name, entry.start_line + 1, entry.key, f"field given twice ({twice}); the first kept", "repaired"))
+            problems.add(
+                RecordProblem(
+                    path.name,
+                    entry.start_line + 1,
+                    entry.key,
+                    f"field given twice ({twice}); the first kept",
+                    "repaired",
+                )
+            )
         else:
-            problems.add(RecordProblem(path.name, block.start_line + 1, getattr(block, "key", None),
-                                       FAILURES.get(name, "malformed BibTeX entry"), "skipped"))
+            problems.add(
+                RecordProblem(
+                    path.name,
+                    block.start_line + 1,
+                    getattr(block, "key", None),
+                    FAILURES.get(name, "malformed BibTeX entry"),
+                    "skipped",
+                )
+            )
     return repaired
 
 
@@ -107,10 +135,20 @@ def _record(key: str, line: int, fields: dict[str, str]) -> Record:
     raw = lambda name: (fields.get(name) or "").replace("{", "").replace("}", "").replace("\\_", "_").strip() or None  # noqa: E731
     arxiv = raw("eprint") if (raw("archiveprefix") or raw("eprinttype") or "arxiv").lower() == "arxiv" else None
     return Record(
-        line=line, key=key, title=text("title"), abstract=text("abstract"), authors=_people(fields.get("author", "")),
-        date=raw("date"), year=raw("year"), month=raw("month"), day=raw("day"),
+        line=line,
+        key=key,
+        title=text("title"),
+        abstract=text("abstract"),
+        authors=_people(fields.get("author", "")),
+        date=raw("date"),
+        year=raw("year"),
+        month=raw("month"),
+        day=raw("day"),
         venue=next((text(n) for n in VENUE_FIELDS if fields.get(n)), None),
-        doi=raw("doi"), arxiv_id=arxiv, pmid=raw("pmid"), url=raw("url"),
+        doi=raw("doi"),
+        arxiv_id=arxiv,
+        pmid=raw("pmid"),
+        url=raw("url"),
     )
 
 

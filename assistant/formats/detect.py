@@ -13,14 +13,34 @@ from pathlib import Path
 from ..errors import CorpusError
 
 MAX_LINE_BYTES = 1_000_000
-SUFFIXES = {".txt": "listing", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "table",
-            ".tsv": "table", ".tab": "table", ".bib": "bibtex", ".bibtex": "bibtex", ".biblatex": "bibtex",
-            ".ris": "ris", ".nbib": "medline", ".medline": "medline", ".xml": "xml", ".atom": "xml"}
+SUFFIXES = {
+    ".txt": "listing",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "table",
+    ".tsv": "table",
+    ".tab": "table",
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".biblatex": "bibtex",
+    ".ris": "ris",
+    ".nbib": "medline",
+    ".medline": "medline",
+    ".xml": "xml",
+    ".atom": "xml",
+}
 BIB_ENTRY_RE = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 RIS_RE = re.compile(r"^TY  - ", re.M)
 MEDLINE_RE = re.compile(r"^PMID- ?\d", re.M)
 BINARY_BYTES = [c for c in range(32) if c not in (9, 10, 12, 13)]  # control bytes that text files do not hold
-CODEC_NAMES = {"cp1252": "Windows-1252", "cp1250": "Windows-1250", "latin_1": "Latin-1", "utf_16": "UTF-16", "mac_roman": "Mac Roman"}
+CODEC_NAMES = {
+    "cp1252": "Windows-1252",
+    "cp1250": "Windows-1250",
+    "latin_1": "Latin-1",
+    "utf_16": "UTF-16",
+    "mac_roman": "Mac Roman",
+}
 
 
 def read_text(path: Path, notes: list[str] | None = None) -> str:
@@ -40,7 +60,11 @@ def read_text(path: Path, notes: list[str] | None = None) -> str:
     data = without_stray_nuls(path, data, notes)
     for lineno, line in enumerate(data.split(b"\n"), 1):
         if len(line) > MAX_LINE_BYTES:
-            raise CorpusError(path, f"line is {len(line) / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
+            raise CorpusError(
+                path,
+                f"line is {len(line) / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line",
+                lineno,
+            )
     return decode(path, data, notes)
 
 
@@ -52,8 +76,12 @@ def without_stray_nuls(path: Path, data: bytes, notes: list[str] | None, lineno:
     controls = sum(data.count(bytes([c])) for c in BINARY_BYTES)
     if controls > max(2, len(data) // 100):  # more than 1% control bytes: not a text file
         first = data.index(b"\x00")
-        raise CorpusError(path, "looks like a binary file (it holds NUL and control bytes), not text; "
-                                "export the library as BibTeX, RIS, CSV or JSON", lineno or _line_of(data, first))
+        raise CorpusError(
+            path,
+            "looks like a binary file (it holds NUL and control bytes), not text; "
+            "export the library as BibTeX, RIS, CSV or JSON",
+            lineno or _line_of(data, first),
+        )
     line = lineno or _line_of(data, data.index(b"\x00"))
     _note(notes, path, f"{nuls} stray NUL byte{'s' * (nuls > 1)} removed (first on line {line})")
     return data.replace(b"\x00", b"")
@@ -70,14 +98,20 @@ def decode(path: Path, data: bytes, notes: list[str] | None, lineno: int | None 
     wide = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
     where = f"line {lineno or _line_of(data, first_bad)}"
     if wide and broken <= max(3, wide // 50):  # UTF-8 text with a few damaged bytes: keep UTF-8
-        _note(notes, path, f"UTF-8 with {broken} invalid byte{'s' * (broken > 1)} replaced by \ufffd (first on {where})")
+        _note(
+            notes, path, f"UTF-8 with {broken} invalid byte{'s' * (broken > 1)} replaced by \ufffd (first on {where})"
+        )
         return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
-        raise CorpusError(path, f"neither UTF-8 nor any text encoding that could be recognised (byte 0x{data[first_bad]:02x}); "
-                                "re-save it as UTF-8", lineno or _line_of(data, first_bad))
+        raise CorpusError(
+            path,
+            f"neither UTF-8 nor any text encoding that could be recognised (byte 0x{data[first_bad]:02x}); "
+            "re-save it as UTF-8",
+            lineno or _line_of(data, first_bad),
+        )
     # several code pages often give the same text; name the one Western tools write, when it is one of them
     encoding = "cp1252" if "cp1252" in best.could_be_from_charset else best.encoding
     _note(notes, path, f"not UTF-8 (first at {where}); read as {CODEC_NAMES.get(encoding, encoding)}")
@@ -88,7 +122,9 @@ def _decode_utf16(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-16")  # the BOM says which byte order
     except UnicodeDecodeError as err:
-        raise CorpusError(path, "not valid UTF-16 text despite its byte-order mark", _line_of(data, err.start) // 2 or 1) from None
+        raise CorpusError(
+            path, "not valid UTF-16 text despite its byte-order mark", _line_of(data, err.start) // 2 or 1
+        ) from None
 
 
 def _note(notes: list[str] | None, path: Path, text: str) -> None:
@@ -100,10 +136,18 @@ def _checked(path: Path, text: str) -> str:
     if not text.strip():
         raise CorpusError(path, "the file is empty")
     if "\x00" in text:
-        raise CorpusError(path, "looks like a binary file (it holds NUL characters), not text", text.count("\n", 0, text.index("\x00")) + 1)
+        raise CorpusError(
+            path,
+            "looks like a binary file (it holds NUL characters), not text",
+            text.count("\n", 0, text.index("\x00")) + 1,
+        )
     for lineno, line in enumerate(text.split("\n"), 1):
         if len(line) > MAX_LINE_BYTES:
-            raise CorpusError(path, f"line is {len(line) / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
+            raise CorpusError(
+                path,
+                f"line is {len(line) / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line",
+                lineno,
+            )
     return text
 
 
@@ -111,7 +155,9 @@ def checked_line(path: Path, raw: bytes, lineno: int, notes: list[str] | None = 
     """One line of a streamed file, checked and decoded as `read_text` does a whole file."""
     size = len(raw) - raw.endswith(b"\n")
     if size > MAX_LINE_BYTES:
-        raise CorpusError(path, f"line is {size / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno)
+        raise CorpusError(
+            path, f"line is {size / 1e6:.1f} MB long; the limit is {MAX_LINE_BYTES / 1e6:.0f} MB per line", lineno
+        )
     raw = without_stray_nuls(path, raw, notes, lineno)
     if lineno == 1:
         return decode(path, raw, notes, lineno)
@@ -173,7 +219,9 @@ def detect(path: Path, text: str) -> str:
     if by_name is None:
         raise CorpusError(path, f"unsupported file type '{path.suffix}'; use one of {', '.join(sorted(SUFFIXES))}")
     if by_name not in ("listing", "table"):
-        raise CorpusError(path, f"not a {by_name.upper()} file as its name says: no {by_name.upper()} records found in it")
+        raise CorpusError(
+            path, f"not a {by_name.upper()} file as its name says: no {by_name.upper()} records found in it"
+        )
     return by_name
 
 

@@ -10,7 +10,9 @@ import re
 from datetime import date
 from email.utils import parsedate_to_datetime
 
-MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 DOI_RE = re.compile(r"10\.\d+(?:\.\d+)*/\S+")
 ARXIV_NEW_RE = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 ARXIV_OLD_RE = re.compile(r"^([a-z-]+(?:\.[A-Za-z]{2})?/\d{7})(v\d+)?$")
@@ -55,7 +57,7 @@ def normalise_arxiv(value) -> str | None:
     text = clean(value)
     text = re.sub(r"^(https?://(export\.)?arxiv\.org/(abs|pdf)/|arxiv:)", "", text, flags=re.I).removesuffix(".pdf")
     if text.lower().startswith(ARXIV_DOI_PREFIX):
-        text = text[len(ARXIV_DOI_PREFIX):]
+        text = text[len(ARXIV_DOI_PREFIX) :]
     for pattern in (ARXIV_NEW_RE, ARXIV_OLD_RE):
         if match := pattern.match(text):
             return match.group(1)
@@ -135,7 +137,11 @@ def iso_date(value=None, year=None, month=None, day=None) -> str | None:
     """
     if isinstance(value, dict):  # CSL/Crossref {"date-parts": [[2020, 5, 3]]} or {"raw": "..."}
         parts = (value.get("date-parts") or [[None]])[0] or [None]
-        return iso_date(value.get("raw") or value.get("literal"), *(list(parts) + [None, None])[:3]) if any(parts) or value.get("raw") else None
+        return (
+            iso_date(value.get("raw") or value.get("literal"), *(list(parts) + [None, None])[:3])
+            if any(parts) or value.get("raw")
+            else None
+        )
     text = clean(value)
     found = _parse_date_text(text) if text else None
     if found:
@@ -160,7 +166,9 @@ def _parse_date_text(text: str) -> str | None:
         if d and not _valid(y, m, d):
             return f"{y:04d}-{m:02d}"
         return f"{y:04d}" + (f"-{m:02d}" if m else "") + (f"-{d:02d}" if d else "")
-    if match := re.match(r"^(?:(\d{1,2})\s+)?([A-Za-z]{3})[a-z]*\.?,?\s+(?:(\d{1,2}),?\s+)?(\d{4})$", text):  # "Jul 2020", "2 Apr 2007"
+    if match := re.match(
+        r"^(?:(\d{1,2})\s+)?([A-Za-z]{3})[a-z]*\.?,?\s+(?:(\d{1,2}),?\s+)?(\d{4})$", text
+    ):  # "Jul 2020", "2 Apr 2007"
         return iso_date(None, match.group(4), match.group(2), match.group(1) or match.group(3))
     try:
         return parsedate_to_datetime(text).date().isoformat()  # RFC 2822: "Mon, 2 Apr 2007 19:18:42 GMT"

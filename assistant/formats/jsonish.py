@@ -42,8 +42,12 @@ def read_json(path: Path, text: str, problems: Problems | None = None) -> Iterat
             if isinstance(record, dict):
                 yield from_json(record, record.pop(LINE, 0) if isinstance(record.get(LINE), int) else 0)
     if not found:
-        raise CorpusError(path, "JSON holds no paper records (expected an array of records, a record, or an API "
-                                "response with 'results', 'message' or 'data')", 1)
+        raise CorpusError(
+            path,
+            "JSON holds no paper records (expected an array of records, a record, or an API "
+            "response with 'results', 'message' or 'data')",
+            1,
+        )
 
 
 RECORD_LIST_RE = re.compile(r'"(?:results|items|data|records|papers)"\s*:\s*\[\s*\{')
@@ -60,8 +64,12 @@ def _salvaged(path: Path, text: str, err: json.JSONDecodeError, problems: Proble
             records = _salvaged_records(path, text, pos, decoder, problems)
             if records is None:
                 if not yielded:
-                    raise CorpusError(path, f"not valid JSON (it breaks at column {err.colno}) and no whole "
-                                            "record could be found in it; export the file again", err.lineno) from None
+                    raise CorpusError(
+                        path,
+                        f"not valid JSON (it breaks at column {err.colno}) and no whole "
+                        "record could be found in it; export the file again",
+                        err.lineno,
+                    ) from None
                 problems.notes.append(f"{path.name}: text after the JSON document ignored (line {_line(text, pos)})")
                 return
             yield records
@@ -73,8 +81,9 @@ def _salvaged(path: Path, text: str, err: json.JSONDecodeError, problems: Proble
 
 def _salvaged_records(path: Path, text: str, start: int, decoder: json.JSONDecoder, problems: Problems) -> list | None:
     """The whole records of a damaged document's record list, from `start`; None when it has no record list."""
-    opening = (RECORD_LIST_RE.search(text, start) if not text.startswith("[", start) else None) or \
-        re.compile(r"\[\s*\{").search(text, start)
+    opening = (RECORD_LIST_RE.search(text, start) if not text.startswith("[", start) else None) or re.compile(
+        r"\[\s*\{"
+    ).search(text, start)
     if opening is None:
         return None
     first = opening.end() - 1
@@ -88,8 +97,16 @@ def _salvaged_records(path: Path, text: str, start: int, decoder: json.JSONDecod
         try:
             record, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
-            problems.add(RecordProblem(path.name, _line(text, pos), None, f"broken record (the JSON breaks on line {err.lineno})",
-                                       "skipped", len(records) + 1))
+            problems.add(
+                RecordProblem(
+                    path.name,
+                    _line(text, pos),
+                    None,
+                    f"broken record (the JSON breaks on line {err.lineno})",
+                    "skipped",
+                    len(records) + 1,
+                )
+            )
             found = pattern.search(text, pos + 1)
             if found is None:
                 break
@@ -111,7 +128,7 @@ def _salvaged_records(path: Path, text: str, start: int, decoder: json.JSONDecod
 
 def _is_end(text: str, pos: int) -> bool:
     """Whether a "]" closes the record list for good (nothing but closing brackets follow)."""
-    return not re.sub(r"[\s\]\}]", "", text[pos: pos + 200])
+    return not re.sub(r"[\s\]\}]", "", text[pos : pos + 200])
 
 
 def _skip_space(text: str, pos: int) -> int:
@@ -162,7 +179,11 @@ def _line_records(path: Path, line: str, lineno: int, problems: Problems) -> Ite
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
-        problems.add(RecordProblem(path.name, lineno, None, f"not a valid JSON record (it breaks at column {err.colno})", "skipped"))
+        problems.add(
+            RecordProblem(
+                path.name, lineno, None, f"not a valid JSON record (it breaks at column {err.colno})", "skipped"
+            )
+        )
         return
     if not isinstance(record, dict):
         problems.add(RecordProblem(path.name, lineno, None, "not a JSON object with an 'abstract'", "skipped"))
@@ -174,7 +195,9 @@ def _line_records(path: Path, line: str, lineno: int, problems: Problems) -> Ite
 
 def is_response(document: dict) -> bool:
     """An API response wrapping records (OpenAlex, Crossref, Semantic Scholar), not a record itself."""
-    return any(isinstance(document.get(n), list) for n in ("results", "data", "items")) or isinstance(document.get("message"), dict)
+    return any(isinstance(document.get(n), list) for n in ("results", "data", "items")) or isinstance(
+        document.get("message"), dict
+    )
 
 
 def from_json(record: dict, line: int) -> Record:
@@ -185,7 +208,12 @@ def from_json(record: dict, line: int) -> Record:
         return _arxiv(record, line)
     if "paperId" in record or "externalIds" in record:
         return _semantic_scholar(record, line)
-    if "DOI" in record or "container-title" in record or "issued" in record or "date-parts" in json.dumps(record.get("published", "")):
+    if (
+        "DOI" in record
+        or "container-title" in record
+        or "issued" in record
+        or "date-parts" in json.dumps(record.get("published", ""))
+    ):
         return _csl(record, line)
     return _plain(record, line)
 
@@ -199,22 +227,38 @@ def _openalex(r: dict, line: int) -> Record:
     source = location.get("source") or r.get("host_venue") or {}
     ids = r.get("ids") or {}
     abstract = r.get("abstract") or inverted_index_text(r.get("abstract_inverted_index"))
-    return Record(line=line, key=str(r.get("id") or "").rsplit("/", 1)[-1] or None,
-                  title=r.get("title") or r.get("display_name"), abstract=strip_tags(abstract),
-                  authors=[clean((a.get("author") or {}).get("display_name")) for a in r.get("authorships") or []],
-                  date=r.get("publication_date"), year=r.get("publication_year"), venue=source.get("display_name"),
-                  doi=r.get("doi") or ids.get("doi"), pmid=ids.get("pmid"),
-                  url=location.get("landing_page_url") or r.get("doi"))
+    return Record(
+        line=line,
+        key=str(r.get("id") or "").rsplit("/", 1)[-1] or None,
+        title=r.get("title") or r.get("display_name"),
+        abstract=strip_tags(abstract),
+        authors=[clean((a.get("author") or {}).get("display_name")) for a in r.get("authorships") or []],
+        date=r.get("publication_date"),
+        year=r.get("publication_year"),
+        venue=source.get("display_name"),
+        doi=r.get("doi") or ids.get("doi"),
+        pmid=ids.get("pmid"),
+        url=location.get("landing_page_url") or r.get("doi"),
+    )
 
 
 def _csl(r: dict, line: int) -> Record:
     """CSL-JSON (Zotero, Better BibTeX, citation.js) and Crossref works, which share most names."""
-    date = next((r[n] for n in ("issued", "published", "published-print", "published-online", "created") if r.get(n)), None)
-    return Record(line=line, key=str(r["id"]) if r.get("id") else None, title=_first(r.get("title")),
-                  abstract=strip_tags(r.get("abstract")), authors=people(list(r.get("author") or [])),
-                  date=iso_date(date) if isinstance(date, dict) else date,
-                  venue=_first(r.get("container-title")) or _event(r.get("event")),
-                  doi=r.get("DOI") or r.get("doi"), pmid=r.get("PMID"), url=r.get("URL") or r.get("url"))
+    date = next(
+        (r[n] for n in ("issued", "published", "published-print", "published-online", "created") if r.get(n)), None
+    )
+    return Record(
+        line=line,
+        key=str(r["id"]) if r.get("id") else None,
+        title=_first(r.get("title")),
+        abstract=strip_tags(r.get("abstract")),
+        authors=people(list(r.get("author") or [])),
+        date=iso_date(date) if isinstance(date, dict) else date,
+        venue=_first(r.get("container-title")) or _event(r.get("event")),
+        doi=r.get("DOI") or r.get("doi"),
+        pmid=r.get("PMID"),
+        url=r.get("URL") or r.get("url"),
+    )
 
 
 def _event(value) -> str | None:
@@ -225,29 +269,59 @@ def _event(value) -> str | None:
 def _semantic_scholar(r: dict, line: int) -> Record:
     ids = r.get("externalIds") or {}
     journal = r.get("journal") or {}
-    return Record(line=line, key=r.get("paperId"), title=r.get("title"), abstract=r.get("abstract"),
-                  authors=[clean(a.get("name")) for a in r.get("authors") or [] if isinstance(a, dict)],
-                  date=r.get("publicationDate"), year=r.get("year"), venue=r.get("venue") or journal.get("name"),
-                  doi=ids.get("DOI"), arxiv_id=ids.get("ArXiv"), pmid=ids.get("PubMed"), url=r.get("url"))
+    return Record(
+        line=line,
+        key=r.get("paperId"),
+        title=r.get("title"),
+        abstract=r.get("abstract"),
+        authors=[clean(a.get("name")) for a in r.get("authors") or [] if isinstance(a, dict)],
+        date=r.get("publicationDate"),
+        year=r.get("year"),
+        venue=r.get("venue") or journal.get("name"),
+        doi=ids.get("DOI"),
+        arxiv_id=ids.get("ArXiv"),
+        pmid=ids.get("PubMed"),
+        url=r.get("url"),
+    )
 
 
 def _arxiv(r: dict, line: int) -> Record:
     """A line of the arXiv metadata snapshot: first version's date, parsed authors, LaTeX decoded."""
     versions = r.get("versions") or []
     created = versions[0].get("created") if versions and isinstance(versions[0], dict) else None
-    authors = [latex_to_text(" ".join(p for p in (a[1], a[0], a[2] if len(a) > 2 else "") if p)) for a in r.get("authors_parsed") or []]
-    return Record(line=line, key=r.get("id"), title=latex_to_text(r.get("title")), abstract=latex_to_text(r.get("abstract")),
-                  authors=authors or people(latex_to_text(r.get("authors"))), date=created or r.get("update_date"),
-                  venue=r.get("journal-ref"), doi=r.get("doi"), arxiv_id=r.get("id"))
+    authors = [
+        latex_to_text(" ".join(p for p in (a[1], a[0], a[2] if len(a) > 2 else "") if p))
+        for a in r.get("authors_parsed") or []
+    ]
+    return Record(
+        line=line,
+        key=r.get("id"),
+        title=latex_to_text(r.get("title")),
+        abstract=latex_to_text(r.get("abstract")),
+        authors=authors or people(latex_to_text(r.get("authors"))),
+        date=created or r.get("update_date"),
+        venue=r.get("journal-ref"),
+        doi=r.get("doi"),
+        arxiv_id=r.get("id"),
+    )
 
 
 def _plain(r: dict, line: int) -> Record:
     """A hand-made record: title, abstract, authors, date/year, venue, url, doi, arxiv_id, pmid, id."""
     authors = r.get("authors") or r.get("author") or []
     key = str(r["id"]) if r.get("id") not in (None, "") else r.get("key")
-    return Record(line=line, key=key,
-                  title=_first(r.get("title")), abstract=r.get("abstract"),
-                  authors=people(authors if isinstance(authors, list) else str(authors)),
-                  date=r.get("date") or r.get("published"), year=r.get("year"), month=r.get("month"),
-                  venue=r.get("venue") or r.get("journal") or r.get("booktitle"), doi=r.get("doi") or normalise_doi(key),
-                  arxiv_id=r.get("arxiv_id") or r.get("arxiv"), pmid=r.get("pmid"), url=r.get("url"))
+    return Record(
+        line=line,
+        key=key,
+        title=_first(r.get("title")),
+        abstract=r.get("abstract"),
+        authors=people(authors if isinstance(authors, list) else str(authors)),
+        date=r.get("date") or r.get("published"),
+        year=r.get("year"),
+        month=r.get("month"),
+        venue=r.get("venue") or r.get("journal") or r.get("booktitle"),
+        doi=r.get("doi") or normalise_doi(key),
+        arxiv_id=r.get("arxiv_id") or r.get("arxiv"),
+        pmid=r.get("pmid"),
+        url=r.get("url"),
+    )

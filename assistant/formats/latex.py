@@ -18,7 +18,9 @@ _GROUP = r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}"  # a brace group, nested up
 # The LaTeX pieces of a text: math, a command with its arguments, an escaped symbol or accent, a
 # brace group, dashes, quotes, ties. Only these go through pylatexenc: plain words are left as
 # they are, which keeps long abstracts fast and a bare % from being read as a comment.
-SPAN_RE = re.compile(rf"\$[^$]+\$|\\[A-Za-z]+\*?(?:\s*{_GROUP})*|\\[^A-Za-z\s](?:{_GROUP}|[A-Za-z])?|{_GROUP}|---?|``|''|~")
+SPAN_RE = re.compile(
+    rf"\$[^$]+\$|\\[A-Za-z]+\*?(?:\s*{_GROUP})*|\\[^A-Za-z\s](?:{_GROUP}|[A-Za-z])?|{_GROUP}|---?|``|''|~"
+)
 
 
 @lru_cache(maxsize=1)
@@ -27,12 +29,18 @@ def _converter():
 
     logging.getLogger("pylatexenc").setLevel(logging.ERROR)
     db = get_default_latex_context_db().filter_context(keep_categories=None)
-    db.add_context_category("assistant", prepend=True, macros=[
-        MacroTextSpec("url", simplify_repl="%s"), MacroTextSpec("textless", simplify_repl="<"),
-        MacroTextSpec("textgreater", simplify_repl=">"), MacroTextSpec("textsuperscript", simplify_repl="^"),
-        MacroTextSpec("textsubscript", simplify_repl="_"),
-        MacroTextSpec("textbackslash", simplify_repl="\\"),
-    ])
+    db.add_context_category(
+        "assistant",
+        prepend=True,
+        macros=[
+            MacroTextSpec("url", simplify_repl="%s"),
+            MacroTextSpec("textless", simplify_repl="<"),
+            MacroTextSpec("textgreater", simplify_repl=">"),
+            MacroTextSpec("textsuperscript", simplify_repl="^"),
+            MacroTextSpec("textsubscript", simplify_repl="_"),
+            MacroTextSpec("textbackslash", simplify_repl="\\"),
+        ],
+    )
     return LatexNodes2Text(latex_context=db, math_mode="text", strict_latex_spaces=False)
 
 

@@ -68,7 +68,9 @@ class Problems:
 
 def to_paper(record: Record, file: str, position: int, problems: Problems) -> Paper | None:
     """The paper a record describes, or None (reported in `problems`) when it has no abstract."""
-    report = lambda text, action: problems.add(RecordProblem(file, record.line, clean(record.key) or None, text, action, position + 1))  # noqa: E731
+    report = lambda text, action: problems.add(
+        RecordProblem(file, record.line, clean(record.key) or None, text, action, position + 1)
+    )  # noqa: E731
     abstract = clean(record.abstract)
     if not abstract:
         report("no abstract", "skipped")
@@ -82,16 +84,32 @@ def to_paper(record: Record, file: str, position: int, problems: Problems) -> Pa
     date = iso_date(record.date, record.year, record.month, record.day)
     if date is None and (record.date or record.year):
         report(f"unreadable date {clean(record.date or record.year)!r} dropped", "repaired")
-    url = web_link(record.url) or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None) or (f"https://doi.org/{doi}" if doi else None)
+    url = (
+        web_link(record.url)
+        or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None)
+        or (f"https://doi.org/{doi}" if doi else None)
+    )
     if record.url and not web_link(record.url):
         report(f"link {clean(record.url)[:40]!r} is not http(s), dropped", "repaired")
     paper = Paper(
-        paper_id="", title=title or derive_title(abstract), abstract=abstract, title_derived=not title,
+        paper_id="",
+        title=title or derive_title(abstract),
+        abstract=abstract,
+        title_derived=not title,
         sources=[Source(listing=file, position=position, line=record.line, listing_title=record.listing_title)],
-        authors=[clean(a) for a in record.authors if clean(a)], date=date, year=year_of(date),
-        venue=clean(record.venue) or None, url=url, external_id=clean(record.key) or None, code_links=code_links(abstract), links=other_links(abstract),
-        doi=doi, arxiv_id=arxiv_id, pmid=normalise_pmid(record.pmid) if record.pmid else None,
-        key=clean(record.key) or None, organisation=record.organisation,
+        authors=[clean(a) for a in record.authors if clean(a)],
+        date=date,
+        year=year_of(date),
+        venue=clean(record.venue) or None,
+        url=url,
+        external_id=clean(record.key) or None,
+        code_links=code_links(abstract),
+        links=other_links(abstract),
+        doi=doi,
+        arxiv_id=arxiv_id,
+        pmid=normalise_pmid(record.pmid) if record.pmid else None,
+        key=clean(record.key) or None,
+        organisation=record.organisation,
     )
     paper.authors_count = len(paper.authors) or None
     paper.paper_id = paper_id_for_record(paper, file)

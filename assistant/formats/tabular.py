@@ -25,8 +25,19 @@ COLUMNS = {
     "year": ["publicationyear", "year", "py", "pubyear"],
     "date": ["date", "publicationdate", "datepublished", "issued", "pd", "onlinedate"],
     "month": ["month", "pubmonth"],
-    "venue": ["publicationtitle", "sourcetitle", "journal", "venue", "journalname", "so", "booktitle",
-              "conferencename", "proceedingstitle", "containertitle", "source"],
+    "venue": [
+        "publicationtitle",
+        "sourcetitle",
+        "journal",
+        "venue",
+        "journalname",
+        "so",
+        "booktitle",
+        "conferencename",
+        "proceedingstitle",
+        "containertitle",
+        "source",
+    ],
     "doi": ["doi", "di"],
     "url": ["url", "link", "pdflink", "landingpage"],
     "arxiv_id": ["arxivid", "arxiv", "eprint"],
@@ -72,8 +83,12 @@ def read_table(path: Path, text: str, problems: Problems | None = None) -> Itera
     columns = choose_columns(header)
     if "abstract" not in columns:
         names = ", ".join(c.strip() for c in header) or "none"
-        raise CorpusError(path, f"no 'abstract' column in the header (columns: {names}); export the records again "
-                                "with their abstracts (a column named Abstract, Abstract Note or AB)", offset + 1)
+        raise CorpusError(
+            path,
+            f"no 'abstract' column in the header (columns: {names}); export the records again "
+            "with their abstracts (a column named Abstract, Abstract Note or AB)",
+            offset + 1,
+        )
     line = 1
     try:
         for row in reader:
@@ -82,14 +97,32 @@ def read_table(path: Path, text: str, problems: Problems | None = None) -> Itera
                 continue
             yield _record(row, columns, start + offset)
     except csv.Error:
-        problems.add(RecordProblem(path.name, line + 1 + offset, None, "broken CSV row (a quoted field never ends); the rest of the file was not read",
-                                   "skipped"))
+        problems.add(
+            RecordProblem(
+                path.name,
+                line + 1 + offset,
+                None,
+                "broken CSV row (a quoted field never ends); the rest of the file was not read",
+                "skipped",
+            )
+        )
 
 
 def _record(row: dict, columns: dict[str, str], line: int) -> Record:
     value = {field: (row.get(column) or "").strip() for field, column in columns.items()}
     authors = people(re.sub(r"\s*\(\d+\)", "", value.get("authors", "")))  # Scopus: "Smith, John (57190)"
-    return Record(line=line, key=value.get("key") or None, title=value.get("title"), abstract=value.get("abstract"),
-                  authors=authors, date=value.get("date") or None, year=value.get("year") or None,
-                  month=value.get("month") or None, venue=value.get("venue"), doi=value.get("doi") or None,
-                  url=value.get("url") or None, arxiv_id=value.get("arxiv_id") or None, pmid=value.get("pmid") or None)
+    return Record(
+        line=line,
+        key=value.get("key") or None,
+        title=value.get("title"),
+        abstract=value.get("abstract"),
+        authors=authors,
+        date=value.get("date") or None,
+        year=value.get("year") or None,
+        month=value.get("month") or None,
+        venue=value.get("venue"),
+        doi=value.get("doi") or None,
+        url=value.get("url") or None,
+        arxiv_id=value.get("arxiv_id") or None,
+        pmid=value.get("pmid") or None,
+    )

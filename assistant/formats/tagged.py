@@ -65,7 +65,11 @@ def read_ris(path: Path, text: str, problems: Problems | None = None) -> Iterato
         try:
             entries = rispy.loads(block)
         except Exception:  # rispy raises plain IOError/ValueError/KeyError on broken tags
-            problems.add(RecordProblem(path.name, line, None, "not a valid RIS record (a tag it needs is missing or broken)", "skipped"))
+            problems.add(
+                RecordProblem(
+                    path.name, line, None, "not a valid RIS record (a tag it needs is missing or broken)", "skipped"
+                )
+            )
             continue
         for entry in entries:
             yield _ris_record(entry, line)
@@ -75,13 +79,16 @@ def _ris_record(entry: dict, line: int) -> Record:
     first = lambda *names: next((entry[n] for n in names if entry.get(n)), None)  # noqa: E731
     urls = entry.get("urls") or []
     return Record(
-        line=line, key=first("id"),
+        line=line,
+        key=first("id"),
         title=first("title", "primary_title", "translated_title"),
         abstract=first("abstract", "notes_abstract"),
         authors=people(list(entry.get("authors") or entry.get("first_authors") or [])),
-        date=first("date"), year=first("year", "publication_year"),
+        date=first("date"),
+        year=first("year", "publication_year"),
         venue=first("journal_name", "secondary_title", "alternate_title1", "alternate_title3", "alternate_title2"),
-        doi=first("doi"), url=next((u for u in urls if u.lower().startswith("http")), urls[0] if urls else None),
+        doi=first("doi"),
+        url=next((u for u in urls if u.lower().startswith("http")), urls[0] if urls else None),
     )
 
 
@@ -94,18 +101,31 @@ def read_medline(path: Path, text: str, problems: Problems | None = None) -> Ite
         try:
             entries = nbib.read(block)
         except Exception:
-            problems.add(RecordProblem(path.name, line, None, "not a valid MEDLINE record (a tag it needs is missing or broken)", "skipped"))
+            problems.add(
+                RecordProblem(
+                    path.name, line, None, "not a valid MEDLINE record (a tag it needs is missing or broken)", "skipped"
+                )
+            )
             continue
         for entry in entries:
             yield _medline_record(entry, line)
 
 
 def _medline_record(entry: dict, line: int) -> Record:
-    authors = [a.get("author") or " ".join(filter(None, (a.get("first_name"), a.get("last_name")))) for a in entry.get("authors") or []]
+    authors = [
+        a.get("author") or " ".join(filter(None, (a.get("first_name"), a.get("last_name"))))
+        for a in entry.get("authors") or []
+    ]
     pmid = str(entry.get("pubmed_id") or "") or None
     return Record(
-        line=line, key=pmid, title=entry.get("title"), abstract=entry.get("abstract"),
-        authors=people([a for a in authors if a]), date=entry.get("publication_date"),
-        venue=entry.get("journal") or entry.get("journal_abbreviated"), doi=entry.get("doi"), pmid=pmid,
+        line=line,
+        key=pmid,
+        title=entry.get("title"),
+        abstract=entry.get("abstract"),
+        authors=people([a for a in authors if a]),
+        date=entry.get("publication_date"),
+        venue=entry.get("journal") or entry.get("journal_abbreviated"),
+        doi=entry.get("doi"),
+        pmid=pmid,
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
     )

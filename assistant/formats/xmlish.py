@@ -28,7 +28,9 @@ def read_xml(path: Path, text: str, problems: Problems | None = None) -> Iterato
     raise CorpusError(path, "XML that is neither PubMed XML nor an Atom feed (e.g. the arXiv API)", 1)
 
 
-ARTICLE_RE = re.compile(r"<(PubmedArticle|PubmedBookArticle)>.*?(</\1>|(?=<PubmedArticle>|<PubmedBookArticle>)|\Z)", re.S)
+ARTICLE_RE = re.compile(
+    r"<(PubmedArticle|PubmedBookArticle)>.*?(</\1>|(?=<PubmedArticle>|<PubmedBookArticle>)|\Z)", re.S
+)
 
 
 def read_pubmed(path: Path, text: str, problems: Problems | None = None) -> Iterator[Record]:
@@ -64,7 +66,11 @@ def _articles_one_by_one(path: Path, text: str, problems: Problems) -> Iterator[
         try:
             article = etree.fromstring(match.group(0).encode("utf-8"), _parser())
         except etree.XMLSyntaxError as err:
-            problems.add(RecordProblem(path.name, line, None, f"broken article (the XML breaks on line {line + err.lineno - 1})", "skipped"))
+            problems.add(
+                RecordProblem(
+                    path.name, line, None, f"broken article (the XML breaks on line {line + err.lineno - 1})", "skipped"
+                )
+            )
             continue
         for citation in article.iter("MedlineCitation"):
             record = _pubmed_record(citation)
@@ -83,19 +89,38 @@ def _pubmed_record(citation) -> Record:
     abstract = " ".join(f"{label.capitalize()}: {body}" if label else body for label, body in parts if body)
     authors = []
     for author in article.findall("AuthorList/Author"):
-        name = " ".join(filter(None, (_text(author.find("ForeName")) or _text(author.find("Initials")), _text(author.find("LastName")))))
+        name = " ".join(
+            filter(
+                None, (_text(author.find("ForeName")) or _text(author.find("Initials")), _text(author.find("LastName")))
+            )
+        )
         authors.append(name or _text(author.find("CollectiveName")))
     pub_date = article.find("Journal/JournalIssue/PubDate")
-    year, month, day, medline = (_text(pub_date.find(n)) if pub_date is not None else "" for n in ("Year", "Month", "Day", "MedlineDate"))
+    year, month, day, medline = (
+        _text(pub_date.find(n)) if pub_date is not None else "" for n in ("Year", "Month", "Day", "MedlineDate")
+    )
     pmid = _text(citation.find("PMID"))
     doi = next((_text(e) for e in article.findall("ELocationID") if e.get("EIdType") == "doi"), None)
     parent = citation.getparent()
     if doi is None and parent is not None:
-        doi = next((_text(e) for e in parent.findall("PubmedData/ArticleIdList/ArticleId") if e.get("IdType") == "doi"), None)
-    return Record(line=citation.sourceline or 0, key=pmid or None, title=_text(article.find("ArticleTitle")), abstract=abstract,
-                  authors=[a for a in authors if a], date=medline or None, year=year or None, month=month or None,
-                  day=day or None, venue=_text(article.find("Journal/Title")) or None, doi=doi, pmid=pmid or None,
-                  url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None)
+        doi = next(
+            (_text(e) for e in parent.findall("PubmedData/ArticleIdList/ArticleId") if e.get("IdType") == "doi"), None
+        )
+    return Record(
+        line=citation.sourceline or 0,
+        key=pmid or None,
+        title=_text(article.find("ArticleTitle")),
+        abstract=abstract,
+        authors=[a for a in authors if a],
+        date=medline or None,
+        year=year or None,
+        month=month or None,
+        day=day or None,
+        venue=_text(article.find("Journal/Title")) or None,
+        doi=doi,
+        pmid=pmid or None,
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
+    )
 
 
 def read_atom(path: Path, text: str) -> Iterator[Record]:
@@ -108,9 +133,17 @@ def read_atom(path: Path, text: str) -> Iterator[Record]:
     for entry in feed.entries:
         entry_id = entry.get("id", "")
         arxiv = entry_id if "arxiv.org/abs/" in entry_id else None
-        link = next((line.get("href") for line in entry.get("links", []) if line.get("rel") == "alternate"), entry.get("link"))
-        yield Record(key=entry_id or None, title=latex_to_text(entry.get("title")),
-                     abstract=latex_to_text(entry.get("summary")) if arxiv else entry.get("summary"),
-                     authors=[clean(a.get("name")) for a in entry.get("authors", []) if a.get("name")],
-                     date=entry.get("published") or entry.get("updated"), venue=entry.get("arxiv_journal_ref"),
-                     doi=entry.get("arxiv_doi"), arxiv_id=arxiv, url=link)
+        link = next(
+            (line.get("href") for line in entry.get("links", []) if line.get("rel") == "alternate"), entry.get("link")
+        )
+        yield Record(
+            key=entry_id or None,
+            title=latex_to_text(entry.get("title")),
+            abstract=latex_to_text(entry.get("summary")) if arxiv else entry.get("summary"),
+            authors=[clean(a.get("name")) for a in entry.get("authors", []) if a.get("name")],
+            date=entry.get("published") or entry.get("updated"),
+            venue=entry.get("arxiv_journal_ref"),
+            doi=entry.get("arxiv_doi"),
+            arxiv_id=arxiv,
+            url=link,
+        )
