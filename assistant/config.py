@@ -143,12 +143,17 @@ class VerifySettings(Section):
 
 
 class EvaluationSettings(Section):
-    questions: Path = Field(Path("eval/questions.jsonl"), description="Question set of `assistant eval` (JSONL).")
+    questions: Path = Field(
+        PACKAGE_DIR / "data" / "eval" / "questions.jsonl",
+        description="Question set of `assistant eval` (JSON Lines); the one shipped with the package by default.",
+    )
     claims: Path = Field(
-        Path("eval/claims.jsonl"), description="Labelled (claim, paper) pairs that judges are calibrated on."
+        PACKAGE_DIR / "data" / "eval" / "claims.jsonl",
+        description="Labelled (claim, paper) pairs that judges are calibrated on; the shipped set by default.",
     )
     results_dir: Path = Field(
-        Path("eval/results"), description="Where `assistant eval` writes a run's report, in a folder per backend."
+        Path("eval-results"),
+        description="Where `assistant eval` writes a run's report, in a folder per backend (relative to the current folder).",
     )
 
 

@@ -560,3 +560,86 @@ def test_eval_table__refuses_a_file_that_is_not_a_report(tmp_path, capsys, conte
     assert main(["eval", "table", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert "is not an evaluation report" in error and expected in error
+
+
+# ---- inputs checked up front, and resuming an interrupted run -----------------------------------------
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD_QUESTION = '{"id": "q1", "type": "single", "question": "What is DANCE?"}\n'
+GOOD_CLAIM = '{"claim": "c", "paper_id": "p", "label": "supported", "split": "dev"}\n'
+
+
+@pytest.mark.parametrize(
+    "questions, claims, out, expected",
+    [
+        (None, GOOD_CLAIM, "out", "question set {tmp}/questions.jsonl does not exist; give an existing file with --questions"),
+        ("{not json\n", GOOD_CLAIM, "out", "questions.jsonl, line 1: not a JSON object"),
+        ('{"id": "q1", "question": "x"}\n', GOOD_CLAIM, "out", "questions.jsonl, line 1: the question set needs type"),
+        (GOOD_QUESTION * 2, GOOD_CLAIM, "out", "the id 'q1' is given to two questions"),
+        ("\n\n", GOOD_CLAIM, "out", "question set {tmp}/questions.jsonl is empty"),
+        (GOOD_QUESTION, None, "out", "claim set {tmp}/claims.jsonl does not exist; give an existing file with --claims"),
+        (GOOD_QUESTION, '{"claim": "c"}\n', "out", "claims.jsonl, line 1: the claim set needs label, paper_id, split"),
+        (GOOD_QUESTION, GOOD_CLAIM, "questions.jsonl/out", "cannot create the results folder"),
+    ],
+    ids=["no questions", "not json", "no type", "id twice", "empty", "no claims", "claim keys", "out under a file"],
+)
+def test_check_inputs__names_what_is_missing_and_how_to_give_it(tmp_path, questions, claims, out, expected):
+    from assistant.evaluation.inputs import EvalInputError, check_inputs
+
+    if questions is not None:
+        _write(tmp_path / "questions.jsonl", questions)
+    if claims is not None:
+        _write(tmp_path / "claims.jsonl", claims)
+    with pytest.raises(EvalInputError) as caught:
+        check_inputs(tmp_path / "questions.jsonl", tmp_path / "claims.jsonl", tmp_path / out)
+    assert expected.format(tmp=tmp_path) in str(caught.value)
+    if "results folder" not in expected:
+        assert not (tmp_path / out).exists()
+
+
+def test_check_inputs__the_bundled_sets_are_the_defaults_and_are_valid():
+    from assistant.config import Settings
+    from assistant.evaluation.inputs import check_inputs
+
+    settings = Settings()
+    inputs = check_inputs(settings.evaluation.questions, settings.evaluation.claims, None)
+    assert len(inputs.questions) == 125
+    assert settings.evaluation.questions.read_bytes() == (EVAL_DIR / "questions.jsonl").read_bytes()
+    assert settings.evaluation.claims.read_bytes() == (EVAL_DIR / "claims.jsonl").read_bytes()
+
+
+class CountingAssistant:
+    """The real seed assistant, counting the questions it is asked; it can be told to stop after N (a Ctrl-C)."""
+
+    def __init__(self, assistant, stop_after: int | None = None):
+        self.assistant, self.stop_after, self.asked = assistant, stop_after, []
+        self.settings, self.search, self.papers = assistant.settings, assistant.search, assistant.papers
+
+    def ask(self, question, **kwargs):
+        if self.stop_after is not None and len(self.asked) == self.stop_after:
+            raise KeyboardInterrupt
+        self.asked.append(question)
+        return self.assistant.ask(question, **kwargs)
+
+
+@pytest.mark.slow
+def test_run__an_interrupted_run_resumes_without_answering_again(seed_assistant, tmp_path):
+    questions = [json.loads(line) for line in (EVAL_DIR / "questions.jsonl").read_text().splitlines()[:4]]
+    path = _write(tmp_path / "q.jsonl", "".join(json.dumps(q) + "\n" for q in questions))
+    judge = make_judge("offline", seed_assistant.settings, verifier=seed_assistant.verifier)
+    out = tmp_path / "out"
+    first = CountingAssistant(seed_assistant, stop_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run(first, judge, path, backend="extractive", out_dir=out)
+    assert len((out / "partial.jsonl").read_text().splitlines()) == 3  # the run's key, then two scored questions
+    second = CountingAssistant(seed_assistant)
+    report = run(second, judge, path, backend="extractive", out_dir=out)
+    assert second.asked == [q["question"] for q in questions[2:]]
+    assert [r["id"] for r in report.questions] == [q["id"] for q in questions] and report.meta["resumed"] == 2
+    assert not (out / "partial.jsonl").exists() and (out / "report.json").is_file()
+    third = CountingAssistant(seed_assistant)  # a finished run is not resumed: the next one answers everything
+    run(third, judge, path, backend="extractive", out_dir=out, limit=1)
+    assert len(third.asked) == 1

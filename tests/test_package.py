@@ -96,6 +96,9 @@ def test_wheel__ships_prompts_seeds_and_verifier_weights(wheel):
     assert "assistant/data/verifier_model.pkl" in names  # the offline judge's trees
     assert "assistant/data/judge_calibration.json" in names
     assert sum(n.startswith("assistant/data/seeds/") and n.endswith(".txt") for n in names) == 5
+    wheel_zip = zipfile.ZipFile(wheel)
+    for name in ("questions.jsonl", "claims.jsonl"):  # the evaluation's sets, with the content of eval/
+        assert wheel_zip.read(f"assistant/data/eval/{name}") == (ROOT / "eval" / name).read_bytes()
 
 
 def test_installed_package__answers_through_openai_path_from_another_folder(installed, seed_index_dir, tmp_path):
@@ -146,3 +149,28 @@ def test_installed_package__answers_through_openai_path_from_another_folder(inst
     assert answer["abstained"] or answer["sentences"], answer
     assert not any("extractive" in note for note in answer["notes"]), answer["notes"]
     assert list(workdir.iterdir()) == []  # nothing written into the working folder
+
+
+def test_installed_package__runs_the_evaluation_from_an_empty_folder(installed, seed_index_dir, tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {**clean, "ASSISTANT_INDEX_DIR": str(shutil.copytree(seed_index_dir, tmp_path / "index"))}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    command = [str(installed / "assistant"), "--quiet", "eval", "--backend", "extractive"]
+
+    missing = subprocess.run(command + ["--questions", "mine.jsonl"], cwd=empty, env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "question set mine.jsonl does not exist" in missing.stderr and "--questions" in missing.stderr
+    assert list(empty.iterdir()) == []  # refused before any question: nothing written
+
+    done = subprocess.run(command + ["--limit", "3"], cwd=empty, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((empty / "eval-results" / "extractive" / "report.json").read_text())
+    assert report["meta"]["questions"] == 3 and report["calibration"]["splits"]["test"]["n"] == 148
+    assert (empty / "eval-results" / "extractive" / "report.md").is_file()
+    assert not (empty / "eval-results" / "extractive" / "partial.jsonl").exists()
+
+    helped = subprocess.run([str(installed / "assistant"), "eval", "--help"], cwd=empty, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert "125 questions" in helped.stdout and "296 labelled (claim, paper) pairs" in helped.stdout

@@ -38,22 +38,25 @@ def add_judge_options(parser: argparse.ArgumentParser, defaults: bool = True) ->
 
 def add_eval_parser(sub) -> None:
     """`eval` with run options, and the subcommands `compare`, `verify` and `calibrate`."""
+    from .inputs import describe_sets
+
     parser = sub.add_parser(
         "eval",
         help="run the evaluation suite (or: eval compare | verify | calibrate)",
-        description="Without a subcommand, answer the question set and write a report.",
+        description="Without a subcommand, answer the question set, score every answer and write a report.",
+        epilog=describe_sets(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--backend", choices=BACKENDS, help="answering backend (default: auto)")
     parser.add_argument("--model", help="model name for the openai backend")
+    parser.add_argument("--questions", type=Path, help="question set (default: the bundled one; see below)")
+    parser.add_argument("--claims", type=Path, help="claim set the judge is calibrated on (default: the bundled one)")
+    parser.add_argument("--no-claims", action="store_true", help="skip the judge's calibration on the claim set")
     parser.add_argument(
-        "--questions", type=Path, help="question set (default: settings.evaluation.questions, eval/questions.jsonl)"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="report folder (default: settings.evaluation.results_dir/<backend>, eval/results/<backend>)",
+        "--out", type=Path, help="report folder (default: settings.evaluation.results_dir/<backend>, ./eval-results/<backend>)"
     )
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--fresh", action="store_true", help="answer every question again instead of resuming a run")
     add_judge_options(parser)
     commands = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
     compare = commands.add_parser("compare", help="side-by-side overall metrics of two runs, with deltas")
@@ -89,23 +92,31 @@ def judge_for(args, settings, verifier=None):
 
 def cmd_run(args, assistant) -> int:
     from ..backends import resolve_backend
-    from .run import run
+    from .run import Partial, run
 
     settings = assistant.settings
     backend = resolve_backend(settings, args.backend)
     out = args.out or Path(settings.evaluation.results_dir) / backend
-    report = run(
-        assistant,
-        judge_for(args, settings, assistant.verifier),
-        args.questions or settings.evaluation.questions,
-        backend=backend,
-        out_dir=out,
-        limit=args.limit,
-        claims_path=settings.evaluation.claims,
-        cache_dir=Path(settings.cache_dir) / "judges",
-    )
+    claims = None if args.no_claims else args.claims or settings.evaluation.claims
+    try:
+        report = run(
+            assistant,
+            judge_for(args, settings, assistant.verifier),
+            args.questions or settings.evaluation.questions,
+            backend=backend,
+            out_dir=out,
+            limit=args.limit,
+            claims_path=claims,
+            cache_dir=Path(settings.cache_dir) / "judges",
+            resume=not args.fresh,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: the questions scored so far are kept in {out / Partial.NAME}; "
+              "run the same command again to go on from there (--fresh starts again)", file=sys.stderr)
+        return 130
     print(overall_table({"": report.overall}))
-    print(f"report: {out / 'report.md'}")
+    resumed = report.meta.get("resumed")
+    print(f"report: {out / 'report.md'}" + (f" ({resumed} questions resumed from an interrupted run)" if resumed else ""))
     return 0
 
 

@@ -7,11 +7,14 @@ Out of scope: the metrics themselves (see `metrics`), judging (see `judges`), re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from pathlib import Path
 
 from ..catalogue import listing_display_name
-from .judges import calibrate, load_jsonl
+from .inputs import check_endpoint, check_inputs
+from .judges import calibrate
 from .metrics import (
     KS,
     METRICS,
@@ -138,11 +141,6 @@ def failures(row: dict) -> list[str]:
 
 
 # ---- the run ------------------------------------------------------------------------------------
-def load_questions(path: Path | str, limit: int | None = None) -> list[dict]:
-    questions = load_jsonl(path)
-    return questions[:limit] if limit else questions
-
-
 def run(
     assistant,
     judge,
@@ -152,47 +150,112 @@ def run(
     limit: int | None = None,
     claims_path: Path | str | None = None,
     cache_dir: Path | str | None = None,
+    resume: bool = True,
 ) -> Report:
     """Answer every question with `assistant`, score the answers with `judge`, optionally write the report.
 
     `assistant` is anything with `ask`, `search`, `papers` and `settings` (an `Assistant`); `judge` is a judge
     object (see `judges.make_judge`). With `claims_path`, the judge is calibrated on that claim set, the result
-    cached in `cache_dir` (None: not cached).
+    cached in `cache_dir` (None: not cached). Every input is checked before the first question (`inputs`).
+    With `out_dir`, each scored question is kept in `out_dir/partial.jsonl` as it finishes, so a run that
+    was interrupted resumes where it stopped (`resume=False` starts again); the file goes once the report is written.
     """
     started = time.perf_counter()
+    inputs = check_inputs(questions_path, claims_path, out_dir, limit)
+    check_endpoint(judge)
     papers = {p.paper_id: p for p in assistant.papers()}
-    rows, seconds = answer_and_score(assistant, load_questions(questions_path, limit), judge, papers, backend)
+    partial = Partial(inputs.out_dir, run_key(assistant, inputs.questions, judge, backend, papers), resume) if inputs.out_dir else None
+    rows, seconds = answer_and_score(assistant, inputs.questions, judge, papers, backend, partial)
     overall, per_type = aggregate(rows)
     t = time.perf_counter()
     abstracts = {pid: p.abstract for pid, p in papers.items()}
-    result = calibrate(judge, claims_path, abstracts, cache_dir=cache_dir) if claims_path else {}
+    result = calibrate(judge, inputs.claims_path, abstracts, cache_dir=cache_dir) if inputs.claims_path else {}
     seconds["calibration"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     meta = run_meta(assistant, questions_path, rows, judge, seconds)
+    if partial is not None and partial.resumed:
+        meta["resumed"] = partial.resumed
     report = Report(meta, overall, per_type, result, rows)
-    if out_dir is not None:
-        report.write(out_dir)
+    if inputs.out_dir is not None:
+        report.write(inputs.out_dir)
+    if partial is not None:
+        partial.finish()
     return report
 
 
+def run_key(assistant, questions: list[dict], judge, backend: str | None, papers: dict) -> str:
+    """What must match for a partial run to be resumed: the questions, backend, model, judge and the papers."""
+    blob = json.dumps([questions, backend, assistant.settings.llm.model, judge.name, sorted(papers)], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Partial:
+    """The scored questions of an unfinished run, one JSON line each after a header with the run's key."""
+
+    NAME = "partial.jsonl"
+
+    def __init__(self, out_dir: Path, key: str, resume: bool = True):
+        self.path, self.key, self.rows = out_dir / self.NAME, key, {}
+        if resume and self.path.is_file():
+            lines = [line for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            header = _json_or_none(lines[0]) if lines else None
+            if header == {"key": key}:
+                for line in lines[1:]:
+                    row = _json_or_none(line)  # a line cut by the interruption is answered again
+                    if isinstance(row, dict) and "id" in row:
+                        self.rows[row["id"]] = row
+        self.resumed = len(self.rows)
+        with self.path.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"key": key}) + "\n")
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in self.rows.values())
+
+    def add(self, row: dict) -> None:
+        self.rows[row["id"]] = row
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _json_or_none(line: str):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
 def answer_and_score(
-    assistant, questions: list[dict], judge, papers: dict, backend: str | None
+    assistant, questions: list[dict], judge, papers: dict, backend: str | None, partial: Partial | None = None
 ) -> tuple[list[dict], dict]:
-    """One report row per question, and the seconds spent answering, retrieving and judging."""
+    """One report row per question, and the seconds spent answering, retrieving and judging.
+
+    Questions already scored in `partial` are not answered again; each new row is added to it as it is scored.
+    """
     from tqdm import tqdm
 
     records: dict[str, str] = {}
+    done = dict(partial.rows) if partial is not None else {}
     rows, seconds = [], dict.fromkeys(["answer", "retrieval", "judge", "calibration"], 0.0)
-    for question in tqdm(questions, desc="evaluating", unit="question", disable=not assistant.settings.progress):
-        t = time.perf_counter()
-        answer = assistant.ask(question["question"], history=question.get("history") or None, backend=backend)
-        seconds["answer"] += time.perf_counter() - t
-        t = time.perf_counter()
-        ranked = [h.paper_id for h in assistant.search(retrieval_query(question), k=max(KS))]
-        seconds["retrieval"] += time.perf_counter() - t
-        t = time.perf_counter()
-        rows.append(score_question(question, answer, ranked, judge, papers, records))
-        seconds["judge"] += time.perf_counter() - t
+    todo = [q for q in questions if q["id"] not in done]
+    bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="evaluating", unit="question",
+               disable=not assistant.settings.progress)
+    with bar:
+        for question in todo:
+            t = time.perf_counter()
+            answer = assistant.ask(question["question"], history=question.get("history") or None, backend=backend)
+            seconds["answer"] += time.perf_counter() - t
+            t = time.perf_counter()
+            ranked = [h.paper_id for h in assistant.search(retrieval_query(question), k=max(KS))]
+            seconds["retrieval"] += time.perf_counter() - t
+            t = time.perf_counter()
+            row = score_question(question, answer, ranked, judge, papers, records)
+            seconds["judge"] += time.perf_counter() - t
+            if partial is not None:
+                partial.add(row)
+            done[row["id"]] = row
+            bar.update(1)
+    rows = [done[q["id"]] for q in questions]
     return rows, seconds
 
 
