@@ -14,8 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from .citations import split_sentences
 from .records import Hit, Paper
-from .text import STOPWORDS, terms
+from .text import STOPWORDS, content_words, terms
 
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z0-9]")
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]")
@@ -103,6 +108,7 @@ class CollectionTerms:
         self.by_title_token: dict[str, set[str]] = {}
         self.titles: dict[str, str] = {}
         self.coined_in_titles: dict[str, set[str]] = {}  # "evopress" -> papers whose title coins EvoPress
+        self.document_frequency: dict[str, int] = {}  # stemmed content word -> papers holding it
         written_plain: set[str] = (
             set()
         )  # words the collection writes in lower case ("localization", not only "LOcalization")
@@ -115,6 +121,8 @@ class CollectionTerms:
             text = " ".join([paper.title, paper.abstract, *paper.authors, paper.organisation or ""]).lower()
             _add_tokens(self.by_token, text, paper.paper_id)
             _add_tokens(self.by_title_token, paper.title.lower(), paper.paper_id)
+            for word in content_words(f"{paper.title} {paper.abstract}"):
+                self.document_frequency[word] = self.document_frequency.get(word, 0) + 1
         for word in written_plain & set(self.coined_in_titles):
             del self.coined_in_titles[word]
 
@@ -125,6 +133,11 @@ class CollectionTerms:
 
     def knows(self, name: str) -> bool:
         return bool(self.papers_naming(name))
+
+    def idf(self, word: str) -> float:
+        """Smoothed inverse document frequency of a stemmed content word, scaled to [0, 1] by the collection's size."""
+        n = len(self.titles)
+        return math.log((n + 1) / (self.document_frequency.get(word, 0) + 0.5)) / math.log(2 * n + 2)
 
 
 def _add_tokens(index: dict[str, set[str]], text: str, paper_id: str) -> None:
@@ -189,22 +202,10 @@ def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 
     return found
 
 
-def decide(
-    question: str,
-    hits: list[Hit],
-    collection: CollectionTerms,
-    min_similarity: float,
-    min_bm25: float = float("inf"),
-    max_papers_per_name: int = 3,
-) -> Decision:
-    """Abstain or answer: unknown names abstain; distinctive known names answer; else similarity decides.
-
-    Example: decide("What is GaLore?", hits, terms, 0.28).abstain is True when no paper mentions GaLore
-    """
-    names = question_names(question)
-    unknown = [n for n in names if not collection.knows(n)]
-    if unknown:
-        return Decision(True, f"no indexed paper mentions: {', '.join(unknown)}")
+def distinctive_papers(
+    question: str, hits: list[Hit], collection: CollectionTerms, names: list[str], max_papers_per_name: int = 3
+) -> tuple[list[str], list[str]]:
+    """(papers the question names, best-ranked first; the names that point at them)."""
     first = question.split()[0].strip("?,.!:;\"'") if question.split() else ""
     distinctive = {n: ids for n in names if (ids := named_papers(n, collection, max_papers_per_name, n == first))}
     written = {n.lower() for n in names}
@@ -217,10 +218,110 @@ def decide(
         {pid for ids in distinctive.values() for pid in ids} | title_phrases(question, collection),
         key=lambda pid: ranked.index(pid) if pid in ranked else len(ranked),
     )
-    if papers:
-        return Decision(False, "the question names what indexed papers name", papers, sorted(distinctive))
-    best = max((h.dense_similarity or 0.0) for h in hits) if hits else 0.0
-    lexical = max((h.bm25_score or 0.0) for h in hits) if hits else 0.0
-    if best >= min_similarity or lexical >= min_bm25:
-        return Decision(False, f"best similarity {best:.2f}, best BM25 {lexical:.1f}")
-    return Decision(True, f"no indexed paper is close enough to the question (best similarity {best:.2f})")
+    return papers, sorted(distinctive)
+
+
+def decide(
+    question: str,
+    hits: list[Hit],
+    collection: CollectionTerms,
+    max_papers_per_name: int = 3,
+    model=None,
+) -> Decision:
+    """Abstain or answer, by the answerability model over `answerability_features`; the named papers come along.
+
+    Example: decide("What is GaLore?", hits, terms).abstain is True when no paper mentions GaLore
+    """
+    names = question_names(question)
+    papers, distinctive = distinctive_papers(question, hits, collection, names, max_papers_per_name)
+    features = answerability_features(question, hits, collection)
+    model = model or load_model()
+    probability = answerable_probability(features, model)
+    if probability >= model.threshold_:
+        why = "the question names what indexed papers name" if papers else "the closest papers address the question"
+        return Decision(False, f"{why} (answerable with probability {probability:.2f})", papers, distinctive)
+    return Decision(True, abstention_reason(question, names, features, collection, probability), [], distinctive)
+
+
+def abstention_reason(question: str, names: list[str], features: dict, collection: CollectionTerms, p: float) -> str:
+    """A sentence saying why the collection does not answer, from what the features saw."""
+    unknown = [n for n in names if not collection.knows(n)]
+    if unknown:
+        return f"no indexed paper mentions: {', '.join(unknown)}"
+    missing = sorted((w for w in content_words(question) if not collection.document_frequency.get(w)), key=len)
+    if missing:
+        return f"no indexed paper mentions: {', '.join(missing[-3:])}"
+    return (f"no indexed paper addresses the question closely enough (best similarity {features['similarity']:.2f}, "
+            f"{features['coverage']:.0%} of its terms in the closest papers; answerable with probability {p:.2f})")
+
+
+# ---- answerability: features that mean the same in every collection, and the fitted model ------------------
+FEATURES = ["similarity", "similarity_gap", "coverage", "coverage_first", "sentence_coverage", "missing_rare",
+            "unknown_words", "unknown_coined", "unknown_word_name", "named"]
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.pkl"
+
+
+def answerability_features(question: str, hits: list[Hit], collection: CollectionTerms) -> dict[str, float]:
+    """What says whether the hits answer a question, on scales that do not depend on the field.
+
+    similarity: best dense similarity; similarity_gap: best minus the mean of the next four; coverage: the
+    IDF-weighted share of the question's content words found in the best-covering of the top three hits
+    (coverage_first: in the first hit); sentence_coverage: the same share within the best single sentence
+    (or title) of those hits, so words scattered over an abstract count less than one sentence saying them; missing_rare: the IDF of the rarest question word none of the top
+    three holds; unknown_words: the IDF-weighted share no indexed paper holds; unknown_coined: the question
+    uses a coined name or acronym no paper mentions (GaLore); unknown_word_name: a capitalised word no paper
+    mentions (Nvidia, or a field's plain word such as Syncope); named: it names what a few papers name.
+    """
+    words = sorted(content_words(question))
+    weights = {w: collection.idf(w) for w in words}
+    total = sum(weights.values()) or 1.0
+    texts = [content_words(f"{h.title} {h.abstract}") for h in hits[:3]]
+    covered = [sum(weights[w] for w in words if w in text) / total for text in texts]
+    in_top = set().union(*texts) if texts else set()
+    parts = [content_words(part) for h in hits[:3] for part in [h.title, *split_sentences(h.abstract)]]
+    sentence = max((sum(weights[w] for w in words if w in part) / total for part in parts), default=0.0)
+    dense = sorted(((h.dense_similarity or 0.0) for h in hits), reverse=True)
+    rest = dense[1:5]
+    names = question_names(question)
+    unknown = [n for n in names if not collection.knows(n)]
+    return {
+        "similarity": dense[0] if dense else 0.0,
+        "similarity_gap": (dense[0] - sum(rest) / len(rest)) if rest else 0.0,
+        "coverage": max(covered, default=0.0),
+        "coverage_first": covered[0] if covered else 0.0,
+        "sentence_coverage": sentence,
+        "missing_rare": max((weights[w] for w in words if w not in in_top), default=0.0),
+        "unknown_words": sum(weights[w] for w in words if not collection.document_frequency.get(w)) / total,
+        "unknown_coined": float(any(coined(n) for n in unknown)),
+        "unknown_word_name": float(any(not coined(n) for n in unknown)),
+        "named": float(not unknown and bool(distinctive_papers(question, hits, collection, names)[0])),
+    }
+
+
+# how each feature may move P(answerable): the trees are fitted under these signs
+MONOTONE = {"similarity": 1, "similarity_gap": 1, "coverage": 1, "coverage_first": 1, "sentence_coverage": 1,
+            "missing_rare": -1,
+            "unknown_words": -1, "unknown_coined": -1, "unknown_word_name": -1, "named": 1}
+
+
+@lru_cache(maxsize=1)
+def load_model():
+    """The shipped model: monotone gradient-boosted trees over FEATURES, with its threshold (`threshold_`).
+
+    Written by eval/fit_answerability.py (our own package file, loaded with the scikit-learn version that wrote it).
+    """
+    import pickle
+
+    return pickle.loads(MODEL_FILE.read_bytes())  # noqa: S301 - package data written by this project
+
+
+def answerable_probability(features: dict[str, float], model=None) -> float:
+    """P(the closest papers answer the question) under the fitted model."""
+    import numpy as np
+
+    from .verify import _ONE_ROW, one_openmp_thread
+
+    model = model or load_model()
+    row = np.array([[features[f] for f in FEATURES]])
+    with _ONE_ROW, one_openmp_thread():  # one row: OpenMP threads only cost time
+        return float(model.predict_proba(row)[0, 1])

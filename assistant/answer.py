@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from . import extractive
-from .abstain import CollectionTerms, decide
+from .abstain import CollectionTerms, Decision, decide
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import (
@@ -34,6 +34,7 @@ from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Hit, Paper, Sentence
+from .retrieve import Filters
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
@@ -124,7 +125,9 @@ class Chain:
             return
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
-        decision = decide(own, hits, self.terms(), self.settings.retrieval.min_similarity)
+        decision = decide(own, hits, self.terms())
+        if filters and not decision.abstain:
+            decision = self.within_selection(decision, filters, answer)
         if decision.abstain:
             abstain(answer, decision.reason)
             answer.model = ""
@@ -197,7 +200,7 @@ class Chain:
 
     def with_named_papers(self, question: str, hits: list[Hit], filters=None) -> list[Hit]:
         """The hits with the papers the question names (DANCE, MedHallu) first, fetched when retrieval missed them."""
-        named = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity).named_papers
+        named = decide(question, hits, self.terms()).named_papers
         if not named:
             return hits
         missing = [pid for pid in named if pid not in {h.paper_id for h in hits}]
@@ -206,6 +209,19 @@ class Chain:
         order = {pid: i for i, pid in enumerate(named)}
         ranked = sorted(hits, key=lambda h: order.get(h.paper_id, len(order)))
         return [replace(h, rank=i) for i, h in enumerate(ranked, 1)]
+
+    def within_selection(self, decision: Decision, filters, answer: Answer) -> Decision:
+        """A question naming papers that are all outside the selected ones abstains, pointing at them."""
+        if not decision.named_papers:
+            return decision
+        scope = Filters.of(filters)
+        named = [p for p in self.papers() if p.paper_id in set(decision.named_papers)]
+        if any(scope.accepts(p) for p in named):
+            return decision
+        what = ", ".join(decision.known_names) or "what the question names"
+        titles = "; ".join(f"“{p.title}”" for p in named[:3])
+        answer.notes.append(f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection mention{'s' * (len(named) == 1)} {what}: {titles}")
+        return Decision(True, f"none of the selected papers mentions {what}")
 
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
@@ -218,7 +234,7 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
-        named = decide(question, hits, self.terms(), self.settings.retrieval.min_similarity).named_papers
+        named = decide(question, hits, self.terms()).named_papers
         return [(sentence, [number]) for sentence, number in self.extractor.choose(question, hits, focus=named)]
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):

@@ -79,7 +79,9 @@ class RetrievalSettings(Section):
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
     min_similarity: float = Field(
-        0.28, description="Abstain when no hit's dense similarity reaches this (calibrated on eval/)."
+        0.28,
+        description="Metadata questions (papers of 2024 about X): a paper is on topic when its dense similarity "
+        "reaches this plus 0.1. Whether a question is answered at all is decided by the answerability model.",
     )
 
 
@@ -150,6 +152,10 @@ class EvaluationSettings(Section):
     claims: Path = Field(
         PACKAGE_DIR / "data" / "eval" / "claims.jsonl",
         description="Labelled (claim, paper) pairs that judges are calibrated on; the shipped set by default.",
+    )
+    datasets_dir: Path = Field(
+        Path("../shared/datasets"),
+        description="Folder holding the public data sets (pubmedqa/, scifact/) that `assistant eval pubmedqa` reads.",
     )
     results_dir: Path = Field(
         Path("eval-results"),

@@ -15,16 +15,23 @@ from .text import content_words
 
 FOLLOW_UP_WORDS = {"it", "its", "they", "their", "them", "this", "that", "these", "those", "he", "she", "his", "her"}
 KEEP_SHARE = 0.5  # of the user's key terms that a rewrite must keep (models paraphrase some: "beat" -> "outperform")
+CONTINUING_RE = re.compile(r"^\s*(and|also|what about|how about|same for|and what about)\b", re.I)
 PREFIX_RE = re.compile(r"^\s*(?:standalone question|rewritten question|question)\s*:\s*", re.I)
 
 
 def is_follow_up(question: str) -> bool:
-    """A question that leans on the conversation: it has a pronoun, or six words or fewer.
+    """A question that leans on the conversation: it has a pronoun, opens with "and" / "what about", or is
+    six words or fewer without a name of its own. A new question naming its own subject ("What is EvoPress?",
+    "What is the capital of France?") is answered on its own terms, never joined to an earlier topic.
 
-    Example: is_follow_up("What speed-up does it report?") is True
+    Example: is_follow_up("What speed-up does it report?") is True; is_follow_up("What is EvoPress?") is False
     """
+    from .abstain import question_names
+
     words = {w.strip("?.,!").lower() for w in question.split()}
-    return bool(words & FOLLOW_UP_WORDS) or len(words) <= 6
+    if words & FOLLOW_UP_WORDS or CONTINUING_RE.match(question):
+        return True
+    return len(words) <= 6 and not question_names(question)
 
 
 def lexical_rewrite(question: str, previous: list[str]) -> str:

@@ -85,22 +85,21 @@ def calibrate(assistant: Assistant) -> None:
     terms = CollectionTerms(assistant.papers())
     dev = [r for r in rows(ROOT / "eval" / "short_questions.jsonl") if r["split"] == "dev"]
     hits = {r["id"]: assistant.search(question_of(r), k=assistant.settings.retrieval.k) for r in dev}
-    for max_papers in (1, 2, 3, 5, 8):
-        for min_similarity in (0.24, 0.28, 0.32):
-            ok_answer = [
-                not decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
-                for r in dev
-                if r["type"] != "unanswerable"
-            ]
-            ok_abstain = [
-                decide(r["question"], hits[r["id"]], terms, min_similarity, max_papers_per_name=max_papers).abstain
-                for r in dev
-                if r["type"] == "unanswerable"
-            ]
-            print(
-                f"max papers per name {max_papers}, min similarity {min_similarity:.2f}: "
-                f"answerable answered {sum(ok_answer) / len(ok_answer):.3f}, unanswerable abstained {sum(ok_abstain) / len(ok_abstain):.3f}"
-            )
+    for max_papers in (1, 2, 3, 5, 8):  # the answer/abstain threshold itself is fitted by eval/fit_answerability.py
+        ok_answer = [
+            not decide(r["question"], hits[r["id"]], terms, max_papers_per_name=max_papers).abstain
+            for r in dev
+            if r["type"] != "unanswerable"
+        ]
+        ok_abstain = [
+            decide(r["question"], hits[r["id"]], terms, max_papers_per_name=max_papers).abstain
+            for r in dev
+            if r["type"] == "unanswerable"
+        ]
+        print(
+            f"max papers per name {max_papers}: answerable answered {sum(ok_answer) / len(ok_answer):.3f}, "
+            f"unanswerable abstained {sum(ok_abstain) / len(ok_abstain):.3f}"
+        )
 
 
 def main() -> None:

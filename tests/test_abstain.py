@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.abstain import CollectionTerms, coined, decide, question_names, title_phrases
+from assistant.abstain import (
+    FEATURES,
+    MONOTONE,
+    CollectionTerms,
+    answerability_features,
+    answerable_probability,
+    coined,
+    distinctive_papers,
+    load_model,
+    question_names,
+    title_phrases,
+)
 from assistant.records import Hit, Paper
 
 PAPERS = [
@@ -55,28 +66,55 @@ def test_coined__inner_capitals_acronyms_and_digits(name, expected):
 
 
 @pytest.mark.parametrize(
-    "question, similarities, abstain, named",
+    "question, named",
     [
-        ("What is DANCE?", (0.18,), False, ["p1"]),  # short: a known name answers whatever the similarity
-        ("DANCE vs Mamba-FSCIL", (0.1, 0.1), False, ["p1", "p2"]),
-        ("Hydra?", (0.1,), False, ["p3"]),  # a plain word in a title is a name too
-        ("What is GaLore?", (0.9,), True, []),  # a name no paper mentions
-        ("Toolformer?", (0.4,), True, []),
-        ("How do I bake bread?", (0.12,), True, []),  # no names, far from every paper
-        ("How are vision models pruned?", (0.5,), False, []),  # no names, close enough
-        ("Why do Transformers work?", (0.2,), True, []),  # a word many papers use is no name: similarity decides
-        ("What do large-LLM agents do?", (0.1,), False, ["p3"]),  # "large LLMs" vouches for the compound
-        ("dance?", (0.1,), False, ["p1"]),  # a title's coined name, typed in lower case
-        ("mamba-fscil vs dance", (0.1, 0.1), False, ["p1", "p2"]),
-        ("hydra?", (0.1,), True, []),  # lower case: only coined names count, not words
-        ("what is localization?", (0.1,), True, []),  # "COw LOcalization" coins no name: an abstract writes it
-        ("colo?", (0.1,), False, ["p5"]),
+        ("What is DANCE?", ["p1"]),  # a known coined name points at its paper
+        ("DANCE vs Mamba-FSCIL", ["p1", "p2"]),
+        ("Hydra?", ["p3"]),  # a plain word in a title is a name too
+        ("What is GaLore?", []),  # a name no paper mentions
+        ("How do I bake bread?", []),
+        ("Why do Transformers work?", []),  # a word many papers use is no name
+        ("What do large-LLM agents do?", ["p3"]),  # "large LLMs" vouches for the compound
+        ("dance?", ["p1"]),  # a title's coined name, typed in lower case
+        ("mamba-fscil vs dance", ["p1", "p2"]),
+        ("hydra?", []),  # lower case: only coined names count, not words
+        ("what is localization?", []),  # "COw LOcalization" coins no name: an abstract writes it
+        ("colo?", ["p5"]),
     ],
 )
-def test_decide__known_names_answer_unknown_names_abstain_else_similarity(question, similarities, abstain, named):
-    decision = decide(question, hits(*similarities), CollectionTerms(PAPERS), min_similarity=0.28)
-    assert decision.abstain is abstain
-    assert decision.named_papers == named
+def test_distinctive_papers__names_point_at_the_few_papers_that_name_them(question, named):
+    papers, _ = distinctive_papers(question, hits(0.1, 0.1), CollectionTerms(PAPERS), question_names(question))
+    assert papers == named
+
+
+def paper_hit(paper: Paper, similarity: float) -> Hit:
+    return Hit(paper.paper_id, paper.title, paper.abstract, 0.0, 1, dense_similarity=similarity)
+
+
+@pytest.mark.parametrize(
+    "question, hit, expected",
+    [
+        ("What is DANCE?", (0, 0.5), {"coverage": 1.0, "named": 1.0, "unknown_coined": 0.0, "missing_rare": 0.0}),
+        ("What is GaLore?", (0, 0.5), {"unknown_coined": 1.0, "named": 0.0, "unknown_words": 1.0}),
+        ("How do cows localize?", (4, 0.3), {"unknown_coined": 0.0, "unknown_word_name": 0.0, "unknown_words": 0.0}),
+        ("Which barns hold cows?", (0, 0.3), {"coverage": 0.0, "coverage_first": 0.0}),
+    ],
+)
+def test_answerability_features__coverage_names_and_unknown_words(question, hit, expected):
+    index, similarity = hit
+    features = answerability_features(question, [paper_hit(PAPERS[index], similarity)], CollectionTerms(PAPERS))
+    assert set(features) == set(FEATURES) and features["similarity"] == similarity
+    assert {k: round(features[k], 3) for k in expected} == expected
+
+
+def test_answerable_probability__follows_the_signs_it_was_fitted_under():
+    base = {f: 0.0 for f in FEATURES} | {"similarity": 0.5, "similarity_gap": 0.1, "missing_rare": 0.5}
+    for feature, sign in MONOTONE.items():
+        grid = [answerable_probability(base | {feature: v}) for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
+        steps = [sign * (b - a) for a, b in zip(grid, grid[1:])]
+        assert all(step >= -1e-9 for step in steps), (feature, grid)
+    covered = base | {"coverage": 1.0, "coverage_first": 1.0, "similarity": 0.8, "similarity_gap": 0.3, "missing_rare": 0}
+    assert answerable_probability(covered) > load_model().threshold_ > answerable_probability(base | {"coverage": 0.0})
 
 
 def test_title_phrases__three_words_of_one_title_name_that_paper():
@@ -120,5 +158,6 @@ def test_chain__short_questions_the_collection_does_not_cover_abstain(seed_assis
         ("Which adapters does Hydra combine?", ["p3"]),
     ],
 )
-def test_decide__a_plain_word_one_paper_mentions_names_that_paper(question, named):
-    assert decide(question, hits(0.1), CollectionTerms(PAPERS), min_similarity=0.28).named_papers == named
+def test_distinctive_papers__a_plain_word_one_paper_mentions_names_that_paper(question, named):
+    papers, _ = distinctive_papers(question, hits(0.1), CollectionTerms(PAPERS), question_names(question))
+    assert papers == named

@@ -67,6 +67,13 @@ def add_eval_parser(sub) -> None:
     verify = commands.add_parser("verify", help="judge {claim, source} pairs from a JSONL file; one JSON line each")
     verify.add_argument("pairs", type=Path, help="JSONL file with a claim and a source per line")
     add_judge_options(verify, defaults=False)
+    pubmedqa = commands.add_parser(
+        "pubmedqa", help="answerability on PubMedQA: each question with its paper indexed, and with it taken out"
+    )
+    pubmedqa.add_argument("--datasets", type=Path, help="folder holding pubmedqa/ (default: ../shared/datasets)")
+    pubmedqa.add_argument("--split", choices=["test", "dev"], default="test", help="question split (default: test)")
+    pubmedqa.add_argument("--out", type=Path, help="report folder (default: ./eval-results/pubmedqa-<split>)")
+    pubmedqa.add_argument("--limit", type=int, help="only the first N questions")
     calibrate = commands.add_parser("calibrate", help="a judge's agreement with the labelled claims")
     calibrate.add_argument(
         "--claims", type=Path, help="claim set (default: settings.evaluation.claims, eval/claims.jsonl)"
@@ -81,6 +88,8 @@ def run_eval_command(args, make_assistant) -> int:
         return cmd_run(args, make_assistant(args))
     if command == "calibrate":
         return cmd_calibrate(args, make_assistant(args))
+    if command == "pubmedqa":
+        return cmd_pubmedqa(args)
     return {"compare": cmd_compare, "table": cmd_table, "verify": cmd_verify}[command](args)
 
 
@@ -117,6 +126,20 @@ def cmd_run(args, assistant) -> int:
     print(overall_table({"": report.overall}))
     resumed = report.meta.get("resumed")
     print(f"report: {out / 'report.md'}" + (f" ({resumed} questions resumed from an interrupted run)" if resumed else ""))
+    return 0
+
+
+def cmd_pubmedqa(args) -> int:
+    from ..config import settings_with
+    from .datasets import pubmedqa_answerability
+
+    settings = settings_with({"progress": False if args.quiet else None})
+    out = args.out or Path(settings.evaluation.results_dir) / f"pubmedqa-{args.split}"
+    report = pubmedqa_answerability(settings, args.datasets or settings.evaluation.datasets_dir, args.split, out,
+                                    limit=getattr(args, "limit", None))
+    for name, value in report["overall"].items():
+        print(f"{name}: {value:.3f}")
+    print(f"report: {out / 'report.md'}")
     return 0
 
 

@@ -62,7 +62,7 @@ def read_jsonl(path: Path, what: str, option: str, keys: set[str]) -> list[dict]
         raise EvalInputError(f"the {what} {path} does not exist; give an existing file with {option}")
     rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may sit inside a string
     except (OSError, UnicodeDecodeError) as err:
         raise EvalInputError(f"the {what} {path} cannot be read ({type(err).__name__}); give a UTF-8 JSON Lines file "
                              f"with {option}") from None
