@@ -18,7 +18,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 WHEELHOUSE ?= $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-.PHONY: chat test bench eval fuzz install install-test lock
+.PHONY: chat test lint bench eval fuzz install install-test lock
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,14 @@ install-test: $(VENV)/.installed-test
 chat: $(VENV)/.installed
 	$(VENV)/bin/assistant chat
 
-test: $(VENV)/.installed-test
+# Lint, format and type checks (ruff, mypy; configured in pyproject.toml), then the tests.
+LINTED := assistant tests eval scripts
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-bench

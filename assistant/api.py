@@ -5,7 +5,9 @@ Out of scope: presentation (see `cli`, `ui`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .answer import LLM, Chain
 from .config import SEEDS_DIR, Settings, get_settings
@@ -15,14 +17,21 @@ from .extractive import Extractor
 from .index import PaperIndex
 from .judge import make_answer_judge
 from .records import Answer, Hit, IngestSummary, Paper
-from .retrieve import Retriever
+from .retrieve import Filters, Retriever
 from .verify import Verifier
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+    from .embeddings import Embedder
 
 BUNDLED = "bundled"
 USER_INDEX_MARK = "user-index"  # in an index folder the user ingested into: never filled with the bundled corpus
 
 
-def filters_from(listing: str | None = None, year: int | str | None = None, author: str | None = None) -> dict | None:
+def filters_from(
+    listing: str | None = None, year: int | str | None = None, author: str | None = None
+) -> dict[str, Any] | None:
     """The `filters` argument of `search` and `ask` from optional choices; unset ones are left out.
 
     Example: filters_from(listing=None, year="2024") == {"year": 2024}
@@ -41,12 +50,12 @@ class Assistant:
         self,
         index_dir: Path | str | None = None,
         settings: Settings | None = None,
-        corpus: str | list | None = BUNDLED,
-        embedder=None,
-        chroma_client=None,
+        corpus: str | Path | Sequence[str | Path] | None = BUNDLED,
+        embedder: Embedder | None = None,
+        chroma_client: ClientAPI | None = None,
         check_index: bool = True,
         backends: dict[str, LLM] | None = None,
-    ):
+    ) -> None:
         """`backends`: ready-made LLM backends by name ('openai', 'local'), e.g. a test's fake; the others
         are built from settings on first use. `embedder` and `chroma_client` are likewise optional."""
         self.settings = get_settings(settings)
@@ -84,35 +93,57 @@ class Assistant:
     def paper(self, paper_id: str) -> Paper:
         return self.index.paper(paper_id)
 
-    def search(self, query: str, k: int = 10, filters=None, mode: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, filters: Filters | dict[str, Any] | None = None, mode: str | None = None
+    ) -> list[Hit]:
         """The k papers most relevant to `query`, best first; filters on listing, year, author."""
         if not query or not query.strip():
             raise ValueError("the query is empty")
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
 
-    def ask(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        filters: Filters | dict[str, Any] | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+        backend: str | None = None,
+        model: str | None = None,
+    ) -> Answer:
         """A cited answer to `question`; `history` is a list of {"role", "content"} turns; `model` for the openai backend."""
         return self.chain.ask(
             question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model
         )
 
-    def ask_stream(self, question: str, history=None, filters=None, k=None, strict=None, backend=None, model=None):
+    def ask_stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        filters: Filters | dict[str, Any] | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+        backend: str | None = None,
+        model: str | None = None,
+    ) -> Iterator[str | Answer]:
         """Yield text deltas while answering, then the final `Answer`."""
         return self.chain.stream(
             question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model
         )
 
-    def ingest(self, paths, rebuild: bool = False, strict: bool = False) -> IngestSummary:
+    def ingest(
+        self, paths: str | Path | Iterable[str | Path], rebuild: bool = False, strict: bool = False
+    ) -> IngestSummary:
         """Add bibliography files (BibTeX, RIS, CSV, JSON, PubMed, ...) to the index; all-or-nothing per call.
 
         Records without an abstract are skipped and reported in the summary; `strict` refuses them instead.
         """
-        paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+        files = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         if rebuild or not self.index.count_papers():
             self._mark_user_index()
-        return self.index.ingest(paths, rebuild=rebuild, strict=strict)
+        return self.index.ingest(files, rebuild=rebuild, strict=strict)
 
-    def remove(self, paper_ids=None, source=None) -> int:
+    def remove(self, paper_ids: Iterable[str] | None = None, source: str | Path | None = None) -> int:
         """Take papers out of the index by id, or every paper found only in `source` (a file); returns how many."""
         self._mark_user_index()  # emptied by the user: it must not refill itself with the bundled corpus
         return self.index.remove(paper_ids=list(paper_ids or []), source=source)

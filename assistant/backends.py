@@ -18,10 +18,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import BACKENDS, Settings, secret  # noqa: F401 (BACKENDS: the one list, re-exported here)
 from .errors import BackendError
 from .ports import free_port
+
+if TYPE_CHECKING:
+    # openai's hints name httpx2.Timeout (its transport); the httpx.Timeout passed here is converted by the client
+    from openai import Timeout
 
 
 def resolve_backend(settings: Settings, requested: str | None = None) -> str:
@@ -170,7 +175,7 @@ class OpenAIBackend:
         while True:
             try:
                 wait = max(0.1, deadline.left(False)) + 1.0  # the watchdog, not httpx, should notice a missed deadline
-                timeout = httpx.Timeout(wait, connect=min(self.connect_timeout, wait))
+                timeout = cast("Timeout", httpx.Timeout(wait, connect=min(self.connect_timeout, wait)))
                 stream = self.client.chat.completions.create(
                     model=self.model,
                     messages=messages,
@@ -279,7 +284,7 @@ class OpenAIBackend:
         import httpx
         import openai
 
-        options = {"logprobs": True, "top_logprobs": top_logprobs}
+        options: dict[str, Any] = {"logprobs": True, "top_logprobs": top_logprobs}
         while True:
             wait = max(0.1, deadline.left(False)) + 1.0
             try:
@@ -289,7 +294,7 @@ class OpenAIBackend:
                     max_tokens=1,
                     temperature=0.0,
                     stream=False,
-                    timeout=httpx.Timeout(wait, connect=min(self.connect_timeout, wait)),
+                    timeout=cast("Timeout", httpx.Timeout(wait, connect=min(self.connect_timeout, wait))),
                     **options,
                 )
                 choice = reply.choices[0]
@@ -369,6 +374,7 @@ class LlamaServer:
     def _wait(self, timeout: float) -> None:
         import urllib.request
 
+        assert self.process is not None, "start() launched it"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -423,7 +429,7 @@ class LocalBackend(OpenAIBackend):
 def make_backend(name: str, settings: Settings):
     """An LLM backend by name ('openai' or 'local'); extractive needs none and returns None."""
     cfg = settings.llm
-    limits = {
+    limits: dict[str, Any] = {
         "timeout": cfg.timeout,
         "retries": cfg.retries,
         "connect_timeout": cfg.connect_timeout,

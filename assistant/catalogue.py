@@ -121,9 +121,9 @@ def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
     if "organisation" in q or "organization" in q:
         return [p for p in scope if p.organisation], "listed with an organisation"
     if re.search(r"\b(oldest|earliest|newest|most recent|latest)\b", q):
-        dated = [p for p in scope if parse_date(p.date)]
+        dated = [(p, when) for p in scope if (when := parse_date(p.date))]
         if dated:
-            pick = (min if re.search(r"\b(oldest|earliest)\b", q) else max)(dated, key=lambda p: parse_date(p.date))
+            pick, _ = (min if re.search(r"\b(oldest|earliest)\b", q) else max)(dated, key=lambda pair: pair[1])
             return [pick], "the oldest by date" if re.search(r"\b(oldest|earliest)\b", q) else "the newest by date"
     if year:
         return [p for p in scope if p.year == int(year.group(1))], f"dated {year.group(1)}"

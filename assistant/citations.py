@@ -67,7 +67,7 @@ def _move_lead_in(sentence: str) -> str:
     """Example: _move_lead_in("According to [2], X holds.") == "X holds [2]." """
     match = LEAD_IN_RE.match(sentence)
     rest = sentence[match.end() :] if match else ""
-    if not rest:
+    if not match or not rest:
         return sentence
     return _at_end(rest[0].upper() + rest[1:], match.group(1))
 

@@ -10,14 +10,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SEEDS_DIR = PACKAGE_DIR / "data" / "seeds"
-BACKENDS = ("auto", "openai", "local", "extractive")  # the one list of answering backends
+Backend = Literal["auto", "openai", "local", "extractive"]  # the one list of answering backends
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 # Nothing here reaches a model hub or sends telemetry; set before gradio, chromadb or transformers load.
 OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
@@ -86,9 +87,7 @@ class RetrievalSettings(Section):
 
 
 class LLMSettings(Section):
-    backend: Literal[BACKENDS] = Field(
-        "auto", description="auto: openai when an endpoint is configured, else extractive."
-    )
+    backend: Backend = Field("auto", description="auto: openai when an endpoint is configured, else extractive.")
     model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; falls back to OPENAI_BASE_URL.")
     gguf: str = Field(
@@ -186,7 +185,7 @@ class Settings(BaseSettings):
     )
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Evaluation files.")
 
-    def model_post_init(self, _context) -> None:
+    def model_post_init(self, _context: Any) -> None:
         # Conventional variables of the ecosystem, honoured when the ASSISTANT_ ones are unset.
         if self.chroma.host is None and os.environ.get("CHROMA_HOST"):
             self.chroma.host = os.environ["CHROMA_HOST"]
@@ -194,7 +193,7 @@ class Settings(BaseSettings):
         if self.llm.base_url is None and os.environ.get("OPENAI_BASE_URL"):
             self.llm.base_url = os.environ["OPENAI_BASE_URL"]
 
-    def index_fingerprint(self) -> dict:
+    def index_fingerprint(self) -> dict[str, Any]:
         """The settings that shape the index; a mismatch means the index must be rebuilt."""
         return {
             "embedding_provider": self.embedding.provider,
@@ -209,13 +208,13 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def get_settings(settings: Settings | None = None, **overrides) -> Settings:
+def get_settings(settings: Settings | None = None, **overrides: Any) -> Settings:
     """Normalise the `settings=None` argument of public functions."""
     settings = settings or Settings()
     return settings.model_copy(update=overrides) if overrides else settings
 
 
-def settings_with(overrides: dict, settings: Settings | None = None) -> Settings:
+def settings_with(overrides: dict[str, Any], settings: Settings | None = None) -> Settings:
     """A validated copy of `settings` with `overrides` applied; dotted keys reach nested sections, None is skipped.
 
     Example: settings_with({"llm.backend": "extractive", "retrieval.k": 8, "llm.model": None}).retrieval.k == 8

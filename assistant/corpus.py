@@ -176,7 +176,7 @@ def _parse_author_page(numbered: list[tuple[int, str]]) -> list[Entry]:
     entries = []
     for i, (lineno, line) in enumerate(numbered):
         if _is_abstract(line) and i >= 2:
-            fields = {"venue": numbered[i - 1][1]}
+            fields: dict[str, str | list[str]] = {"venue": numbered[i - 1][1]}
             if author_name:
                 fields["authors"] = [author_name]
             entries.append(Entry(abstract=line, title=numbered[i - 2][1], line=lineno, fields=fields))

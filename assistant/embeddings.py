@@ -10,6 +10,7 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +38,17 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
+class Embedder(Protocol):
+    """What the index and the verifier use of an embedder: `LocalEmbedder`, `OpenAIEmbedder`, `HashingEmbedder`."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
 class LocalEmbedder:
     """A sentence-transformers model from a local folder; vectors are L2-normalised."""
 
@@ -44,10 +56,10 @@ class LocalEmbedder:
         self.name = model
         self.path = default_embedding_model() if model == BUNDLED_MODEL else model
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once loaded (sentence_transformers ships no types)
 
     @property
-    def model(self):
+    def model(self) -> Any:
         if self._model is None:
             if not Path(self.path).exists():
                 raise EmbeddingError(
@@ -164,7 +176,7 @@ class HashingEmbedder:
         return self.embed([text])[0]
 
 
-def make_embedder(settings: Settings):
+def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for."""
     cfg = settings.embedding
     if cfg.provider == "openai":

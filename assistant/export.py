@@ -78,7 +78,9 @@ def to_bibtex(answer: Answer) -> str:
     from bibtexparser import middlewares
     from bibtexparser.model import Entry, Field
 
-    library, keys, hits, urls = bibtexparser.Library(), set(), _hits(answer), {}
+    keys: set[str] = set()
+    urls: dict[str, str | None] = {}
+    library, hits = bibtexparser.Library(), _hits(answer)
     for c in answer.citations:
         meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
         key = cite_key(c.title, meta, c.paper_id, keys)
@@ -96,8 +98,8 @@ def to_bibtex(answer: Answer) -> str:
         return ""
     library = middlewares.LatexEncodingMiddleware().transform(library)
     for entry in library.entries:  # a URL is verbatim in BibTeX: added after the LaTeX encoding, braces percent-encoded
-        if urls.get(entry.key):
-            entry.set_field(Field("url", urls[entry.key].replace("{", "%7B").replace("}", "%7D")))
+        if url := urls.get(entry.key):
+            entry.set_field(Field("url", url.replace("{", "%7B").replace("}", "%7D")))
     return bibtexparser.write_string(library)
 
 

@@ -278,7 +278,7 @@ class Extractor:
 
     def _paper_list(self, question: str, query, hits: list[Hit], named: set[str]) -> list[tuple[str, int]]:
         """One line per matching paper (every paper the question names among them): title and contribution sentence."""
-        lines = []
+        lines: list[tuple[str, int]] = []
         for number, hit in enumerate(hits, 1):
             if lines and hit.paper_id not in named and not matches_topic(hit, hits, self.list_min_match):
                 continue
@@ -315,7 +315,7 @@ def _in_reading_order(chosen: list) -> list[tuple[str, int]]:
     by_paper: dict[int, list] = {}
     for item in chosen:
         by_paper.setdefault(item[3], []).append(item)
-    result = []
+    result: list[tuple[str, int]] = []
     for number in dict.fromkeys(item[3] for item in chosen):
         for item in sorted(by_paper[number], key=lambda it: it[5][0]):
             result.extend((sentence, number) for sentence in item[1])

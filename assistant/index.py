@@ -269,6 +269,7 @@ class PaperIndex:
         removed, dropped = 0, []
         for paper_id in self.store.paper_ids_in_listing(listing):
             paper = self.store.paper(paper_id)
+            assert paper is not None, "a sources row exists only with its paper (put_paper, delete_paper)"
             paper.sources = [s for s in paper.sources if s.listing != listing]
             if paper.sources:
                 self.store.put_paper(paper, norm_key(normalise(paper.abstract)))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
@@ -108,15 +109,17 @@ class IngestRun:
 
     def _papers(self):
         """All incoming papers as one stream, and their number when cheap to know (for the ETA)."""
-        streams, total = [], 0
+        streams: list[Iterable[Paper]] = []
+        total = 0
         for path in self.paths:
             papers = refuse_if_strict(path, iter_papers(path, self.problems), self.problems, self.strict)
             if streams_as_jsonl(path):  # JSON Lines, the arXiv snapshot included, is streamed
                 streams.append(papers)
                 total += count_lines(path)
             else:  # small formats are read whole
-                streams.append(list(papers))
-                total += len(streams[-1])
+                whole = list(papers)
+                streams.append(whole)
+                total += len(whole)
         return (paper for stream in streams for paper in stream), total
 
     def _clear(self) -> None:

@@ -93,7 +93,8 @@ def best_threshold(scored: list[tuple[float, bool]]) -> float:
         rejections = sum(1 for s, y in scored if not y and s < threshold)
         return (hits / positives + rejections / negatives) / 2
 
-    return round(max(candidates, key=lambda t: (round(balanced(t), 9), -abs(t - 0.5))), 6)
+    best = max(candidates, key=lambda t: (round(balanced(t), 9), -abs(t - 0.5)))
+    return round(best, 6)
 
 
 def load_calibration(model: str, cache_dir: Path | str | None = None) -> dict | None:
@@ -127,7 +128,7 @@ class LLMSupportJudge:
 
     def __init__(self, backend, model: str | None = None, cache_dir: Path | str | None = None):
         self.backend = backend
-        self.model = model or getattr(backend, "model", "unknown")
+        self.model: str = model if model else getattr(backend, "model", "unknown")
         self.name = f"llm:{self.model}"
         self.calibration = load_calibration(self.model, cache_dir)
         self.threshold = self.calibration["threshold"] if self.calibration else 0.5
@@ -179,8 +180,10 @@ class OneAnswer:
     """One answer's use of the LLM judge: `check(claim, sources, offline)` returns the LLM verdict or `offline`."""
 
     def __init__(self, owner: AnswerJudge):
-        self.owner, self.deadline = owner, None  # the deadline starts with the first call
-        self.judged, self.fallbacks, self.errors = 0, 0, []
+        self.owner = owner
+        self.deadline: Deadline | None = None  # the deadline starts with the first call
+        self.judged, self.fallbacks = 0, 0
+        self.errors: list[str] = []
         self.name = ""
 
     def usable(self) -> bool:
@@ -211,6 +214,7 @@ class OneAnswer:
                 if verdict.supported:
                     break
         except Exception as err:  # a dead, hung or odd endpoint: this sentence goes to the offline verifier
+            assert self.deadline is not None, "usable() started it"
             late = self.deadline.left(False) <= 0
             self.errors.append(self.late() if late else str(err))
             if not self.judged:  # failed from the start: spare the next answers the wait
@@ -218,6 +222,7 @@ class OneAnswer:
             self.fallbacks += 1
             return offline
         self.judged += 1
+        assert best is not None, "sources is not empty"
         return Verdict(best.label, best.score, offline.evidence, offline.features, judge=best.judge)
 
     def notes(self) -> list[str]:

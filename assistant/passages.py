@@ -20,7 +20,8 @@ def pick_sentences(scores: list[float], tokens: list[int], budget: int) -> list[
 
     Example: pick_sentences([0.1, 0.9, 0.5], [10, 10, 10], 20) == [1, 2]
     """
-    chosen, used = [], 0
+    chosen: list[int] = []
+    used = 0
     for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)):
         if chosen and used + tokens[i] > budget:
             continue

@@ -6,6 +6,7 @@ Out of scope: how these are produced (corpus, index, retrieve, answer) or displa
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -46,11 +47,11 @@ class Paper:
     def listings(self) -> list[str]:
         return sorted({s.listing for s in self.sources})
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Paper:
+    def from_dict(cls, data: dict[str, Any]) -> Paper:
         data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["sources"] = [Source(**s) for s in data.get("sources", [])]
         if "links" not in data:  # written before links were classified at ingest: classify them now
@@ -82,9 +83,9 @@ class Hit:
     chunk_text: str = ""
     dense_similarity: float | None = None
     bm25_score: float | None = None
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -133,7 +134,7 @@ class IngestSummary:
     likely_duplicates: list[str] = field(default_factory=list)  # same title, first author, year; kept apart
     notes: list[str] = field(default_factory=list)  # file-level repairs: the encoding assumed, stray bytes removed
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
@@ -201,11 +202,11 @@ class Answer:
     abstained: bool = False
     backend: str = ""
     model: str = ""
-    timings_ms: dict = field(default_factory=dict)
-    tokens: dict = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["sources"] = [
             {k: h[k] for k in ("paper_id", "title", "abstract", "score", "rank", "metadata")} for h in data["sources"]

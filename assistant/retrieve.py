@@ -95,7 +95,7 @@ def year_where(filters: Filters) -> list[dict]:
 
     Example: year_where(Filters(year_from=2020, year_to=2022)) == [{"year": {"$gte": 2020}}, {"year": {"$lte": 2022}}]
     """
-    parts = []
+    parts: list[dict] = []
     if filters.year is not None:
         parts.append({"year": filters.year})
     if filters.year_from is not None:
@@ -199,7 +199,7 @@ class Retriever:
         papers = self.index.store.papers_by_id([pid for pid, _ in ranked])
         texts = self.index.store.chunk_texts([cid for _, (_, cid) in ranked])
         sims, bm = _best_per_paper(dense), _best_per_paper(lexical)
-        hits = []
+        hits: list[Hit] = []
         for pid, (score, cid) in ranked:
             paper = papers.get(pid)
             if paper is None:  # removed between the query and now

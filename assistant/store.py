@@ -273,7 +273,7 @@ class PaperStore:
         ]
 
     def chunk_texts(self, chunk_ids: list[str]) -> dict[str, str]:
-        found = {}
+        found: dict[str, str] = {}
         for part in _batches(list(chunk_ids)):
             found.update(self.db.execute(f"SELECT chunk_id, text FROM chunks WHERE chunk_id IN ({_marks(part)})", part))
         return found

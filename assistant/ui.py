@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Any
 
 import gradio as gr
 
@@ -316,6 +317,7 @@ def responder(assistant):
             chat[-1] = {"role": "assistant", "content": error_html(err)}
             yield gr.skip(), chat, history, turns, gr.skip(), None
             return
+        assert answer is not None, "ask_stream ends with the Answer"
         turn = len(turns)
         chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
@@ -370,7 +372,7 @@ def export_files(answer):
 
 def chat_tab(settings, listings: list[str], years: list[str]) -> dict:
     """The Chat tab's layout: chat, question box, downloads, filters and settings, sources panel."""
-    ui = {}
+    ui: dict[str, Any] = {}  # gradio components of several types, by name
     with gr.Tab("Chat", elem_id="tab-chat"), gr.Row():
         with gr.Column(scale=3):
             ui["chat"] = gr.Chatbot(

@@ -85,10 +85,10 @@ def safe_url(url: str | None) -> str | None:
 
 def is_code_host(url: str) -> bool:
     """Example: is_code_host("https://github.com/a/b") is True; is_code_host("http://evil.example/login") is False"""
-    url = safe_url(url)
-    if not url:
+    safe = safe_url(url)
+    if not safe:
         return False
-    host = (urlsplit(url).hostname or "").lower()
+    host = (urlsplit(safe).hostname or "").lower()
     return any(host == h or host.endswith("." + h) for h in CODE_HOSTS)
 
 

@@ -146,6 +146,7 @@ SUFFIXES = [".bib", ".ris", ".nbib", ".csv", ".json", ".jsonl", ".xml", ".txt"]
 @example(data=b"TY  - JOUR\n\nAB  - x\n", suffix=".ris")
 @example(data=b'{"abstract": "x"}\n\n\n{"abstract"', suffix=".jsonl")
 @example(data=b"\xff\xfe\x00", suffix=".csv")
+@example(data=b"\x01\r\x01", suffix=".csv")  # a carriage return inside the header (csv.Error, found by Hypothesis)
 def test_read__any_bytes_are_read_or_refused_with_our_error(tmp_path, data, suffix):
     path = tmp_path / f"any{suffix}"
     path.write_bytes(data)

@@ -35,7 +35,7 @@ class OfflineJudge:
         self.verifier = verifier
         self.name = verifier.name
         self.description = OFFLINE_DESCRIPTION
-        self._verdicts: dict[tuple[str, str], Verdict] = {}
+        self._verdicts: dict[tuple[str, str, str], Verdict] = {}
         self._vectors: dict[str, object] = {}
 
     def prepare(self, claims: list[str]) -> None:
@@ -60,7 +60,8 @@ class OfflineJudge:
     def fingerprint(self) -> dict:
         """What the judge's verdicts depend on, for caching its calibration."""
         module = sys.modules[type(self.verifier).__module__]
-        files = [Path(module.__file__)] if getattr(module, "__file__", None) else []
+        file = getattr(module, "__file__", None)
+        files = [Path(file)] if file else []
         if files and module.__name__ == "assistant.verify":  # its features live in these modules too
             files += [files[0].with_name("polarity.py"), files[0].with_name("text.py")]
         code = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest() if files else ""
@@ -147,7 +148,7 @@ class LLMJudge:
             "text": text,
         }
         if path is not None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)  # the cache_dir
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(record), encoding="utf-8")
             tmp.replace(path)

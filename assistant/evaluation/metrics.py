@@ -203,7 +203,8 @@ def cohen_kappa(predicted: list[bool], actual: list[bool]) -> float:
 
 def agreement(predictions: list[tuple[dict, bool]]) -> dict:
     """Per split (accuracy, balanced accuracy, kappa) and per kind (accuracy) of (claim row, predicted supported)."""
-    splits, kinds = {}, {}
+    splits: dict[str, dict] = {}
+    kinds: dict[str, dict[str, dict]] = {}
     for split in sorted({r["split"] for r, _ in predictions}):
         chosen = [(p, r["label"] == "supported") for r, p in predictions if r["split"] == split]
         predicted, actual = [p for p, _ in chosen], [a for _, a in chosen]
@@ -215,9 +216,12 @@ def agreement(predictions: list[tuple[dict, bool]]) -> dict:
         }
     for kind in sorted({r["kind"] for r, _ in predictions}):
         for split in splits:
-            chosen = [
+            correct = [
                 p == (r["label"] == "supported") for r, p in predictions if r["kind"] == kind and r["split"] == split
             ]
-            if chosen:
-                kinds.setdefault(kind, {})[split] = {"n": len(chosen), "accuracy": round(sum(chosen) / len(chosen), 4)}
+            if correct:
+                kinds.setdefault(kind, {})[split] = {
+                    "n": len(correct),
+                    "accuracy": round(sum(correct) / len(correct), 4),
+                }
     return {"splits": splits, "per_kind": kinds}

@@ -160,7 +160,8 @@ def _parse_date_text(text: str) -> str | None:
     if match := re.match(r"^(\d{4})\s+([A-Za-z]{3})[a-z]*\.?(?:\s+(\d{1,2}))?", text):  # MEDLINE "2019 Jan 15"
         return iso_date(None, match.group(1), match.group(2), match.group(3))
     if match := re.match(r"^(\d{4})(?:[-/](\d{1,2})(?:[-/](\d{1,2}))?)?(?:[T /]|$)", text):
-        y, m, d = (int(g) if g else None for g in match.groups())
+        y = int(match.group(1))  # (\d{4}): always there
+        m, d = (int(g) if g else None for g in match.groups()[1:])
         if m and not 1 <= m <= 12:
             return None
         if d and not _valid(y, m, d):

@@ -92,7 +92,8 @@ def _salvaged_records(path: Path, text: str, start: int, decoder: json.JSONDecod
     # the next record starts where a "{" stands at the first record's indentation (pretty-printed files),
     # or after "}," (files on one line)
     pattern = re.compile(r"\n" + re.escape(indent) + r"\{" if indent.strip() == "" and indent else r"\}\s*,\s*(\{)")
-    records, pos = [], first
+    records: list = []
+    pos = first
     while pos < len(text) and text[pos] == "{":
         try:
             record, end = decoder.raw_decode(text, pos)
@@ -188,7 +189,7 @@ def _line_records(path: Path, line: str, lineno: int, problems: Problems) -> Ite
     if not isinstance(record, dict):
         problems.add(RecordProblem(path.name, lineno, None, "not a JSON object with an 'abstract'", "skipped"))
         return
-    for one in unwrap(record) if is_response(record) else [record]:  # an API response saved on one line
+    for one in (unwrap(record) or []) if is_response(record) else [record]:  # an API response saved on one line
         if isinstance(one, dict):
             yield from_json(one, lineno)
 

@@ -68,9 +68,10 @@ class Problems:
 
 def to_paper(record: Record, file: str, position: int, problems: Problems) -> Paper | None:
     """The paper a record describes, or None (reported in `problems`) when it has no abstract."""
-    report = lambda text, action: problems.add(
-        RecordProblem(file, record.line, clean(record.key) or None, text, action, position + 1)
-    )  # noqa: E731
+
+    def report(text: str, action: str) -> None:
+        problems.add(RecordProblem(file, record.line, clean(record.key) or None, text, action, position + 1))
+
     abstract = clean(record.abstract)
     if not abstract:
         report("no abstract", "skipped")

@@ -79,7 +79,10 @@ def read_table(path: Path, text: str, problems: Problems | None = None) -> Itera
     first = body.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(body), delimiter=delimiter)
-    header = [h for h in reader.fieldnames or [] if h is not None]
+    try:
+        header = [h for h in reader.fieldnames or [] if h is not None]
+    except csv.Error:  # a stray carriage return inside the header line
+        raise CorpusError(path, "the header row is not valid CSV; export the file again as CSV", offset + 1) from None
     columns = choose_columns(header)
     if "abstract" not in columns:
         names = ", ".join(c.strip() for c in header) or "none"
