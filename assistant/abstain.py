@@ -11,10 +11,9 @@ Out of scope: retrieval itself (see `retrieve`) and metadata questions (see `cat
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -251,13 +250,25 @@ def abstention_reason(question: str, names: list[str], features: dict, collectio
     missing = sorted((w for w in content_words(question) if not collection.document_frequency.get(w)), key=len)
     if missing:
         return f"no indexed paper mentions: {', '.join(missing[-3:])}"
-    return (f"no indexed paper addresses the question closely enough (best similarity {features['similarity']:.2f}, "
-            f"{features['coverage']:.0%} of its terms in the closest papers; answerable with probability {p:.2f})")
+    return (
+        f"no indexed paper addresses the question closely enough (best similarity {features['similarity']:.2f}, "
+        f"{features['coverage']:.0%} of its terms in the closest papers; answerable with probability {p:.2f})"
+    )
 
 
 # ---- answerability: features that mean the same in every collection, and the fitted model ------------------
-FEATURES = ["similarity", "similarity_gap", "coverage", "coverage_first", "sentence_coverage", "missing_rare",
-            "unknown_words", "unknown_coined", "unknown_word_name", "named"]
+FEATURES = [
+    "similarity",
+    "similarity_gap",
+    "coverage",
+    "coverage_first",
+    "sentence_coverage",
+    "missing_rare",
+    "unknown_words",
+    "unknown_coined",
+    "unknown_word_name",
+    "named",
+]
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.pkl"
 
 
@@ -299,9 +310,18 @@ def answerability_features(question: str, hits: list[Hit], collection: Collectio
 
 
 # how each feature may move P(answerable): the trees are fitted under these signs
-MONOTONE = {"similarity": 1, "similarity_gap": 1, "coverage": 1, "coverage_first": 1, "sentence_coverage": 1,
-            "missing_rare": -1,
-            "unknown_words": -1, "unknown_coined": -1, "unknown_word_name": -1, "named": 1}
+MONOTONE = {
+    "similarity": 1,
+    "similarity_gap": 1,
+    "coverage": 1,
+    "coverage_first": 1,
+    "sentence_coverage": 1,
+    "missing_rare": -1,
+    "unknown_words": -1,
+    "unknown_coined": -1,
+    "unknown_word_name": -1,
+    "named": 1,
+}
 
 
 @lru_cache(maxsize=1)

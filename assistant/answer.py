@@ -212,15 +212,17 @@ class Chain:
 
     def within_selection(self, decision: Decision, filters, answer: Answer) -> Decision:
         """A question naming papers that are all outside the selected ones abstains, pointing at them."""
-        if not decision.named_papers:
-            return decision
         scope = Filters.of(filters)
+        if not decision.named_papers or scope is None:
+            return decision
         named = [p for p in self.papers() if p.paper_id in set(decision.named_papers)]
         if any(scope.accepts(p) for p in named):
             return decision
         what = ", ".join(decision.known_names) or "what the question names"
         titles = "; ".join(f"“{p.title}”" for p in named[:3])
-        answer.notes.append(f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection mention{'s' * (len(named) == 1)} {what}: {titles}")
+        answer.notes.append(
+            f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection mention{'s' * (len(named) == 1)} {what}: {titles}"
+        )
         return Decision(True, f"none of the selected papers mentions {what}")
 
     def terms(self) -> CollectionTerms:

@@ -54,8 +54,9 @@ class Without:
         self.titles = {pid: t for pid, t in terms.titles.items() if pid not in self.gone}
         self.document_frequency = {w: terms.document_frequency.get(w, 0) - n for w, n in self.gone_words.items()}
         self.document_frequency = _Overlay(terms.document_frequency, self.document_frequency)
-        self.coined_in_titles = _Overlay(terms.coined_in_titles, {k: v - self.gone for k, v in terms.coined_in_titles.items()
-                                                                   if v & self.gone})
+        self.coined_in_titles = _Overlay(
+            terms.coined_in_titles, {k: v - self.gone for k, v in terms.coined_in_titles.items() if v & self.gone}
+        )
 
     def papers_naming(self, name: str, titles_only: bool = False) -> set[str]:
         return self.terms.papers_naming(name, titles_only) - self.gone
@@ -79,13 +80,20 @@ class _Overlay(dict):
         return super().get(key, self.base.get(key, default))
 
 
-def example(assistant, terms: CollectionTerms, field: str, split: str, question: str, drop: set[str], label: int,
-            qid: str) -> dict:
+def example(
+    assistant, terms: CollectionTerms, field: str, split: str, question: str, drop: set[str], label: int, qid: str
+) -> dict:
     hits = [h for h in assistant.search(question, k=K + len(drop)) if h.paper_id not in drop][:K]
     if drop:
         terms = Without(terms, [assistant.paper(pid) for pid in drop])
-    return {"field": field, "split": split, "id": qid, "question": question, "answerable": label,
-            "features": answerability_features(question, hits, terms)}
+    return {
+        "field": field,
+        "split": split,
+        "id": qid,
+        "question": question,
+        "answerable": label,
+        "features": answerability_features(question, hits, terms),
+    }
 
 
 def bundled(embedder=None) -> list[dict]:
@@ -94,12 +102,18 @@ def bundled(embedder=None) -> list[dict]:
     terms = CollectionTerms(assistant.papers())
     rows = []
     for q in jsonl(ROOT / "eval" / "short_questions.jsonl"):
-        rows.append(example(assistant, terms, "bundled", q["split"], q["question"], set(), int(q["type"] != "unanswerable"), q["id"]))
+        rows.append(
+            example(
+                assistant, terms, "bundled", q["split"], q["question"], set(), int(q["type"] != "unanswerable"), q["id"]
+            )
+        )
     for q in jsonl(ROOT / "eval" / "questions.jsonl"):
         if q["type"] == "metadata":  # answered from the catalogue, not by this decision
             continue
         own = lexical_rewrite(q["question"], [m["content"] for m in q.get("history") or [] if m.get("role") == "user"])
-        rows.append(example(assistant, terms, "bundled", "check", own, set(), int(q["type"] != "unanswerable"), q["id"]))
+        rows.append(
+            example(assistant, terms, "bundled", "check", own, set(), int(q["type"] != "unanswerable"), q["id"])
+        )
     return rows
 
 

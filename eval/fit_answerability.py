@@ -51,8 +51,14 @@ def fit(rows: list[dict]):
     y = np.array([r["answerable"] for r in train])
     fields = [r["field"] for r in train]
     weight = np.array([len(train) / (len(set(fields)) * fields.count(f)) for f in fields])
-    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_depth=3, min_samples_leaf=20,
-                                           monotonic_cst=[MONOTONE[f] for f in FEATURES], random_state=0)
+    model = HistGradientBoostingClassifier(
+        max_iter=200,
+        learning_rate=0.05,
+        max_depth=3,
+        min_samples_leaf=20,
+        monotonic_cst=[MONOTONE[f] for f in FEATURES],
+        random_state=0,
+    )
     model.fit(x, y, sample_weight=weight)
     model.threshold_ = threshold(model, train)
     model.fitted_on_ = sorted(f"{f} {s}" for f, s in FIT)

@@ -113,7 +113,13 @@ def test_answerable_probability__follows_the_signs_it_was_fitted_under():
         grid = [answerable_probability(base | {feature: v}) for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
         steps = [sign * (b - a) for a, b in zip(grid, grid[1:])]
         assert all(step >= -1e-9 for step in steps), (feature, grid)
-    covered = base | {"coverage": 1.0, "coverage_first": 1.0, "similarity": 0.8, "similarity_gap": 0.3, "missing_rare": 0}
+    covered = base | {
+        "coverage": 1.0,
+        "coverage_first": 1.0,
+        "similarity": 0.8,
+        "similarity_gap": 0.3,
+        "missing_rare": 0,
+    }
     assert answerable_probability(covered) > load_model().threshold_ > answerable_probability(base | {"coverage": 0.0})
 
 

@@ -575,12 +575,22 @@ GOOD_CLAIM = '{"claim": "c", "paper_id": "p", "label": "supported", "split": "de
 @pytest.mark.parametrize(
     "questions, claims, out, expected",
     [
-        (None, GOOD_CLAIM, "out", "question set {tmp}/questions.jsonl does not exist; give an existing file with --questions"),
+        (
+            None,
+            GOOD_CLAIM,
+            "out",
+            "question set {tmp}/questions.jsonl does not exist; give an existing file with --questions",
+        ),
         ("{not json\n", GOOD_CLAIM, "out", "questions.jsonl, line 1: not a JSON object"),
         ('{"id": "q1", "question": "x"}\n', GOOD_CLAIM, "out", "questions.jsonl, line 1: the question set needs type"),
         (GOOD_QUESTION * 2, GOOD_CLAIM, "out", "the id 'q1' is given to two questions"),
         ("\n\n", GOOD_CLAIM, "out", "question set {tmp}/questions.jsonl is empty"),
-        (GOOD_QUESTION, None, "out", "claim set {tmp}/claims.jsonl does not exist; give an existing file with --claims"),
+        (
+            GOOD_QUESTION,
+            None,
+            "out",
+            "claim set {tmp}/claims.jsonl does not exist; give an existing file with --claims",
+        ),
         (GOOD_QUESTION, '{"claim": "c"}\n', "out", "claims.jsonl, line 1: the claim set needs label, paper_id, split"),
         (GOOD_QUESTION, GOOD_CLAIM, "questions.jsonl/out", "cannot create the results folder"),
     ],

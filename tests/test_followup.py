@@ -63,10 +63,23 @@ def test_clean_rewrite__first_line_without_a_label(text, expected):
         ("What speed-up does it report?", [], "What speed-up does it report?"),
         ("What is EvoPress?", ["How does Stable-SPAM stabilise 4-bit training?"], "What is EvoPress?"),
         ("What is the capital of France?", ["Which papers study backdoor attacks?"], "What is the capital of France?"),
-        ("What about ImageNet?", ["How well does DANCE do on CIFAR?"], "How well does DANCE do on CIFAR? What about ImageNet?"),
+        (
+            "What about ImageNet?",
+            ["How well does DANCE do on CIFAR?"],
+            "How well does DANCE do on CIFAR? What about ImageNet?",
+        ),
         ("How much faster?", ["What is DANCE?"], "What is DANCE? How much faster?"),
     ],
-    ids=["pronoun", "short", "standalone-stays", "no-history", "own-name", "off-topic-name", "what-about", "short-no-name"],
+    ids=[
+        "pronoun",
+        "short",
+        "standalone-stays",
+        "no-history",
+        "own-name",
+        "off-topic-name",
+        "what-about",
+        "short-no-name",
+    ],
 )
 def test_lexical_rewrite__joins_only_real_follow_ups(question, previous, expected):
     assert lexical_rewrite(question, previous) == expected

@@ -158,8 +158,9 @@ def test_installed_package__runs_the_evaluation_from_an_empty_folder(installed, 
     empty.mkdir()
     command = [str(installed / "assistant"), "--quiet", "eval", "--backend", "extractive"]
 
-    missing = subprocess.run(command + ["--questions", "mine.jsonl"], cwd=empty, env=env, capture_output=True, text=True,
-                             timeout=600)
+    missing = subprocess.run(
+        command + ["--questions", "mine.jsonl"], cwd=empty, env=env, capture_output=True, text=True, timeout=600
+    )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "question set mine.jsonl does not exist" in missing.stderr and "--questions" in missing.stderr
     assert list(empty.iterdir()) == []  # refused before any question: nothing written
@@ -171,6 +172,12 @@ def test_installed_package__runs_the_evaluation_from_an_empty_folder(installed, 
     assert (empty / "eval-results" / "extractive" / "report.md").is_file()
     assert not (empty / "eval-results" / "extractive" / "partial.jsonl").exists()
 
-    helped = subprocess.run([str(installed / "assistant"), "eval", "--help"], cwd=empty, env=env, capture_output=True,
-                            text=True, timeout=300)
+    helped = subprocess.run(
+        [str(installed / "assistant"), "eval", "--help"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "125 questions" in helped.stdout and "296 labelled (claim, paper) pairs" in helped.stdout

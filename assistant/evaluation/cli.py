@@ -53,7 +53,9 @@ def add_eval_parser(sub) -> None:
     parser.add_argument("--claims", type=Path, help="claim set the judge is calibrated on (default: the bundled one)")
     parser.add_argument("--no-claims", action="store_true", help="skip the judge's calibration on the claim set")
     parser.add_argument(
-        "--out", type=Path, help="report folder (default: settings.evaluation.results_dir/<backend>, ./eval-results/<backend>)"
+        "--out",
+        type=Path,
+        help="report folder (default: settings.evaluation.results_dir/<backend>, ./eval-results/<backend>)",
     )
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--fresh", action="store_true", help="answer every question again instead of resuming a run")
@@ -120,12 +122,17 @@ def cmd_run(args, assistant) -> int:
             resume=not args.fresh,
         )
     except KeyboardInterrupt:
-        print(f"interrupted: the questions scored so far are kept in {out / Partial.NAME}; "
-              "run the same command again to go on from there (--fresh starts again)", file=sys.stderr)
+        print(
+            f"interrupted: the questions scored so far are kept in {out / Partial.NAME}; "
+            "run the same command again to go on from there (--fresh starts again)",
+            file=sys.stderr,
+        )
         return 130
     print(overall_table({"": report.overall}))
     resumed = report.meta.get("resumed")
-    print(f"report: {out / 'report.md'}" + (f" ({resumed} questions resumed from an interrupted run)" if resumed else ""))
+    print(
+        f"report: {out / 'report.md'}" + (f" ({resumed} questions resumed from an interrupted run)" if resumed else "")
+    )
     return 0
 
 
@@ -135,8 +142,9 @@ def cmd_pubmedqa(args) -> int:
 
     settings = settings_with({"progress": False if args.quiet else None})
     out = args.out or Path(settings.evaluation.results_dir) / f"pubmedqa-{args.split}"
-    report = pubmedqa_answerability(settings, args.datasets or settings.evaluation.datasets_dir, args.split, out,
-                                    limit=getattr(args, "limit", None))
+    report = pubmedqa_answerability(
+        settings, args.datasets or settings.evaluation.datasets_dir, args.split, out, limit=getattr(args, "limit", None)
+    )
     for name, value in report["overall"].items():
         print(f"{name}: {value:.3f}")
     print(f"report: {out / 'report.md'}")

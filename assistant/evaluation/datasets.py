@@ -22,10 +22,12 @@ def pubmedqa_inputs(datasets_dir: Path, split: str) -> tuple[Path, list[dict]]:
     folder = Path(datasets_dir) / "pubmedqa"
     papers = folder / "papers.jsonl"
     if not papers.is_file():
-        raise EvalInputError(f"PubMedQA is not in {folder} (no papers.jsonl); give the folder holding pubmedqa/ "
-                             f"with --datasets DIR")
-    questions = read_jsonl(folder / "questions.jsonl", "PubMedQA question set", "--datasets DIR",
-                           {"id", "question", "gold_id", "split"})
+        raise EvalInputError(
+            f"PubMedQA is not in {folder} (no papers.jsonl); give the folder holding pubmedqa/ with --datasets DIR"
+        )
+    questions = read_jsonl(
+        folder / "questions.jsonl", "PubMedQA question set", "--datasets DIR", {"id", "question", "gold_id", "split"}
+    )
     chosen = [q for q in questions if q["split"] == split]
     if not chosen:
         raise EvalInputError(f"PubMedQA has no questions in the split {split!r}; use --split test or --split dev")
@@ -48,8 +50,15 @@ def _index_without(papers_file: Path, removed: set[str], cache: Path, embedder, 
     return assistant
 
 
-def pubmedqa_answerability(settings, datasets_dir: Path, split: str = "test", out_dir: Path | None = None,
-                           limit: int | None = None, embedder=None, backend: str = "extractive") -> dict:
+def pubmedqa_answerability(
+    settings,
+    datasets_dir: Path,
+    split: str = "test",
+    out_dir: Path | None = None,
+    limit: int | None = None,
+    embedder=None,
+    backend: str = "extractive",
+) -> dict:
     """Ask every question with and without its paper; returns (and writes) the report."""
     papers_file, questions = pubmedqa_inputs(datasets_dir, split)
     questions = questions[:limit] if limit else questions
@@ -65,16 +74,31 @@ def pubmedqa_answerability(settings, datasets_dir: Path, split: str = "test", ou
         for q in half:
             present = holding.ask(q["question"], backend=backend)
             absent = without.ask(q["question"], backend=backend)
-            rows.append({"id": q["id"], "question": q["question"],
-                         "present": {"abstained": present.abstained,
-                                     "cites_paper": ids[q["gold_id"]] in {c.paper_id for c in present.citations},
-                                     "answer": present.text},
-                         "absent": {"abstained": absent.abstained, "answer": absent.text, "notes": absent.notes}})
-    report = {"meta": {"data_set": "PubMedQA (PQA-L)", "split": split, "questions": len(rows), "backend": backend,
-                       "construction": "two indexes, each without the papers of half the questions; every question "
-                                       "asked on the index holding its paper and on the one without it",
-                       "seconds": round(time.perf_counter() - started, 1)},
-              "overall": summarise(rows), "questions": rows}
+            rows.append(
+                {
+                    "id": q["id"],
+                    "question": q["question"],
+                    "present": {
+                        "abstained": present.abstained,
+                        "cites_paper": ids[q["gold_id"]] in {c.paper_id for c in present.citations},
+                        "answer": present.text,
+                    },
+                    "absent": {"abstained": absent.abstained, "answer": absent.text, "notes": absent.notes},
+                }
+            )
+    report = {
+        "meta": {
+            "data_set": "PubMedQA (PQA-L)",
+            "split": split,
+            "questions": len(rows),
+            "backend": backend,
+            "construction": "two indexes, each without the papers of half the questions; every question "
+            "asked on the index holding its paper and on the one without it",
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+        "overall": summarise(rows),
+        "questions": rows,
+    }
     if out_dir is not None:
         (out_dir / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
         (out_dir / "report.md").write_text(markdown(report), encoding="utf-8")
@@ -92,13 +116,20 @@ def summarise(rows: list[dict]) -> dict:
 
 def markdown(report: dict) -> str:
     meta, overall = report["meta"], report["overall"]
-    lines = [f"# {meta['data_set']}: answerability, {meta['split']} split, {meta['backend']} backend", "",
-             f"{meta['questions']} questions; {meta['construction']}.", "",
-             "| measure | value |", "|---|---:|",
-             f"| question's paper indexed: the answer cites it | {overall['paper_indexed_cites_it']:.3f} |",
-             f"| question's paper indexed: abstains | {overall['paper_indexed_abstains']:.3f} |",
-             f"| question's paper not indexed: abstains | {overall['paper_not_indexed_abstains']:.3f} |", "",
-             "## Answered although the paper is not indexed (first 10)", ""]
+    lines = [
+        f"# {meta['data_set']}: answerability, {meta['split']} split, {meta['backend']} backend",
+        "",
+        f"{meta['questions']} questions; {meta['construction']}.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| question's paper indexed: the answer cites it | {overall['paper_indexed_cites_it']:.3f} |",
+        f"| question's paper indexed: abstains | {overall['paper_indexed_abstains']:.3f} |",
+        f"| question's paper not indexed: abstains | {overall['paper_not_indexed_abstains']:.3f} |",
+        "",
+        "## Answered although the paper is not indexed (first 10)",
+        "",
+    ]
     wrong = [r for r in report["questions"] if not r["absent"]["abstained"]][:10]
     lines += [f"- {r['question']} → {r['absent']['answer'][:200]}" for r in wrong] or ["none"]
     return "\n".join(lines) + "\n"

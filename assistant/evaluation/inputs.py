@@ -64,19 +64,23 @@ def read_jsonl(path: Path, what: str, option: str, keys: set[str]) -> list[dict]
     try:
         lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may sit inside a string
     except (OSError, UnicodeDecodeError) as err:
-        raise EvalInputError(f"the {what} {path} cannot be read ({type(err).__name__}); give a UTF-8 JSON Lines file "
-                             f"with {option}") from None
+        raise EvalInputError(
+            f"the {what} {path} cannot be read ({type(err).__name__}); give a UTF-8 JSON Lines file with {option}"
+        ) from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            raise EvalInputError(f"{path.name}, line {number}: not a JSON object; the {what} is JSON Lines, one "
-                                 f"object per line") from None
+            raise EvalInputError(
+                f"{path.name}, line {number}: not a JSON object; the {what} is JSON Lines, one object per line"
+            ) from None
         missing = keys - set(row) if isinstance(row, dict) else keys
         if missing:
-            raise EvalInputError(f"{path.name}, line {number}: the {what} needs {', '.join(sorted(missing))} on every line")
+            raise EvalInputError(
+                f"{path.name}, line {number}: the {what} needs {', '.join(sorted(missing))} on every line"
+            )
         rows.append(row)
     if not rows:
         raise EvalInputError(f"the {what} {path} is empty; give one with {option}")
@@ -88,14 +92,17 @@ def writable_folder(out_dir: Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise EvalInputError(f"cannot create the results folder {out_dir} ({err.strerror}); give another with --out DIR") from None
+        raise EvalInputError(
+            f"cannot create the results folder {out_dir} ({err.strerror}); give another with --out DIR"
+        ) from None
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK):
         raise EvalInputError(f"cannot write to the results folder {out_dir}; give another with --out DIR")
     return out_dir
 
 
-def check_inputs(questions_path: Path | str, claims_path: Path | str | None, out_dir: Path | str | None,
-                 limit: int | None = None) -> EvalInputs:
+def check_inputs(
+    questions_path: Path | str, claims_path: Path | str | None, out_dir: Path | str | None, limit: int | None = None
+) -> EvalInputs:
     """Read and check every input of a run before any question is answered."""
     questions_path = Path(questions_path)
     questions = read_jsonl(questions_path, "question set", "--questions FILE", QUESTION_KEYS)
@@ -106,8 +113,12 @@ def check_inputs(questions_path: Path | str, claims_path: Path | str | None, out
     if claims_path is not None:
         read_jsonl(Path(claims_path), "claim set", "--claims FILE (or --no-claims)", CLAIM_KEYS)
     folder = writable_folder(Path(out_dir)) if out_dir is not None else None
-    return EvalInputs(questions_path, questions[:limit] if limit else questions,
-                      Path(claims_path) if claims_path is not None else None, folder)
+    return EvalInputs(
+        questions_path,
+        questions[:limit] if limit else questions,
+        Path(claims_path) if claims_path is not None else None,
+        folder,
+    )
 
 
 def check_endpoint(judge) -> None:
@@ -118,6 +129,8 @@ def check_endpoint(judge) -> None:
     try:
         client.with_options(timeout=10.0, max_retries=0).models.list()
     except Exception as err:  # any failure to reach the endpoint: connection, auth, timeout
-        raise EvalInputError(f"the LLM judge's endpoint {getattr(client, 'base_url', '')} does not answer "
-                             f"({type(err).__name__}); start it, or give another with --judge-base-url URL, "
-                             f"or use --judge offline") from None
+        raise EvalInputError(
+            f"the LLM judge's endpoint {getattr(client, 'base_url', '')} does not answer "
+            f"({type(err).__name__}); start it, or give another with --judge-base-url URL, "
+            f"or use --judge offline"
+        ) from None

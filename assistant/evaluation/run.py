@@ -164,7 +164,11 @@ def run(
     inputs = check_inputs(questions_path, claims_path, out_dir, limit)
     check_endpoint(judge)
     papers = {p.paper_id: p for p in assistant.papers()}
-    partial = Partial(inputs.out_dir, run_key(assistant, inputs.questions, judge, backend, papers), resume) if inputs.out_dir else None
+    partial = (
+        Partial(inputs.out_dir, run_key(assistant, inputs.questions, judge, backend, papers), resume)
+        if inputs.out_dir
+        else None
+    )
     rows, seconds = answer_and_score(assistant, inputs.questions, judge, papers, backend, partial)
     overall, per_type = aggregate(rows)
     t = time.perf_counter()
@@ -238,8 +242,13 @@ def answer_and_score(
     done = dict(partial.rows) if partial is not None else {}
     rows, seconds = [], dict.fromkeys(["answer", "retrieval", "judge", "calibration"], 0.0)
     todo = [q for q in questions if q["id"] not in done]
-    bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="evaluating", unit="question",
-               disable=not assistant.settings.progress)
+    bar = tqdm(
+        total=len(questions),
+        initial=len(questions) - len(todo),
+        desc="evaluating",
+        unit="question",
+        disable=not assistant.settings.progress,
+    )
     with bar:
         for question in todo:
             t = time.perf_counter()
