@@ -283,7 +283,7 @@ def answerability_features(question: str, hits: list[Hit], collection: Collectio
     uses a coined name or acronym no paper mentions (GaLore); unknown_word_name: a capitalised word no paper
     mentions (Nvidia, or a field's plain word such as Syncope); named: it names what a few papers name.
     """
-    words = sorted(content_words(question))
+    words = sorted(content_words(question) - QUESTION_WORDS)  # "tell", "explain", "give" say nothing of the topic
     weights = {w: collection.idf(w) for w in words}
     total = sum(weights.values()) or 1.0
     texts = [content_words(f"{h.title} {h.abstract}") for h in hits[:3]]

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from . import extractive
-from .abstain import CollectionTerms, Decision, decide
+from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import (
@@ -126,8 +126,8 @@ class Chain:
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
         decision = decide(own, hits, self.terms())
-        if filters and not decision.abstain:
-            decision = self.within_selection(decision, filters, answer)
+        if filters:
+            decision = self.within_selection(own, decision, filters, answer)
         if decision.abstain:
             abstain(answer, decision.reason)
             answer.model = ""
@@ -210,18 +210,20 @@ class Chain:
         ranked = sorted(hits, key=lambda h: order.get(h.paper_id, len(order)))
         return [replace(h, rank=i) for i, h in enumerate(ranked, 1)]
 
-    def within_selection(self, decision: Decision, filters, answer: Answer) -> Decision:
+    def within_selection(self, question: str, decision: Decision, filters, answer: Answer) -> Decision:
         """A question naming papers that are all outside the selected ones abstains, pointing at them."""
         scope = Filters.of(filters)
-        if not decision.named_papers or scope is None:
+        named_ids, names = distinctive_papers(question, [], self.terms(), question_names(question))
+        if scope is None or not named_ids:
             return decision
-        named = [p for p in self.papers() if p.paper_id in set(decision.named_papers)]
+        named = [p for p in self.papers() if p.paper_id in set(named_ids)]
         if any(scope.accepts(p) for p in named):
             return decision
-        what = ", ".join(decision.known_names) or "what the question names"
+        what = ", ".join(names) or "what the question names"
         titles = "; ".join(f"“{p.title}”" for p in named[:3])
         answer.notes.append(
-            f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection mention{'s' * (len(named) == 1)} {what}: {titles}"
+            f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection "
+            f"mention{'s' * (len(named) == 1)} {what}: {titles}"
         )
         return Decision(True, f"none of the selected papers mentions {what}")
 

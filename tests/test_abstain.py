@@ -96,7 +96,8 @@ def paper_hit(paper: Paper, similarity: float) -> Hit:
     [
         ("What is DANCE?", (0, 0.5), {"coverage": 1.0, "named": 1.0, "unknown_coined": 0.0, "missing_rare": 0.0}),
         ("What is GaLore?", (0, 0.5), {"unknown_coined": 1.0, "named": 0.0, "unknown_words": 1.0}),
-        ("How do cows localize?", (4, 0.3), {"unknown_coined": 0.0, "unknown_word_name": 0.0, "unknown_words": 0.0}),
+        ("Cow localization in barns?", (4, 0.3), {"unknown_coined": 0.0, "unknown_word_name": 0.0, "unknown_words": 0.0}),
+        ("Tell me a joke", (4, 0.3), {"unknown_words": 1.0, "coverage": 0.0}),  # "tell" is no topic word
         ("Which barns hold cows?", (0, 0.3), {"coverage": 0.0, "coverage_first": 0.0}),
     ],
 )
@@ -167,3 +168,27 @@ def test_chain__short_questions_the_collection_does_not_cover_abstain(seed_assis
 def test_distinctive_papers__a_plain_word_one_paper_mentions_names_that_paper(question, named):
     papers, _ = distinctive_papers(question, hits(0.1), CollectionTerms(PAPERS), question_names(question))
     assert papers == named
+
+
+# ---- scope: a filter narrows what may answer; a new question is answered on its own terms ------------------
+def test_chain__a_named_paper_outside_the_selected_listing_is_not_answered_from_other_papers(seed_assistant):
+    dance = seed_assistant.paper("p5ed78b1ca9")
+    other = next(p.listings[0] for p in seed_assistant.papers() if not set(p.listings) & set(dance.listings))
+    answer = seed_assistant.ask("What is DANCE?", backend="extractive", filters={"listing": other})
+    assert answer.abstained and answer.citations == []
+    assert any("none of the selected papers mentions DANCE" in n for n in answer.notes), answer.notes
+    assert any("outside the selection" in n and dance.title in n for n in answer.notes), answer.notes
+    inside = seed_assistant.ask("What is DANCE?", backend="extractive", filters={"listing": dance.listings[0]})
+    assert not inside.abstained and inside.citations[0].paper_id == dance.paper_id
+
+
+def test_chain__a_new_question_after_another_topic_cites_only_its_own_paper(seed_assistant):
+    history = [
+        {"role": "user", "content": "How does Stable-SPAM stabilise 4-bit training?"},
+        {"role": "assistant", "content": "Stable-SPAM … [1]"},
+    ]
+    answer = seed_assistant.ask("What is EvoPress?", history=history, backend="extractive")
+    assert not answer.abstained
+    assert {c.paper_id for c in answer.citations} == {"p682bdb81cf"}, [c.title for c in answer.citations]
+    off_topic = seed_assistant.ask("What is the capital of France?", history=history, backend="extractive")
+    assert off_topic.abstained
