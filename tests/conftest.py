@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant.api import Assistant
-from assistant.config import OFFLINE_ENVIRONMENT
-from assistant.embeddings import LocalEmbedder
+from assistant.config import OFFLINE_ENVIRONMENT, Settings
+from assistant.embeddings import make_embedder
 from assistant.ports import free_port
 
 DROPPED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "CHROMA_PORT")
@@ -46,8 +46,8 @@ def _isolated(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    model = LocalEmbedder()
+    """The default embedder (the bundled all-MiniLM-L6-v2 in ONNX Runtime), loaded once for the whole session."""
+    model = make_embedder(Settings())
     assert model.dimension == 384  # loads the weights here, once
     return model
 

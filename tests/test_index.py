@@ -21,6 +21,8 @@ from assistant.corpus import seed_files
 from assistant.errors import IndexMismatchError
 from assistant.formats import load_file
 from assistant.index import chunk_paper, corpus_fingerprint
+from assistant.ingest import INGEST_BATCH
+from assistant.minilm import onnx_fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -61,8 +63,9 @@ def test_seed_index__store_and_manifest_describe_218_papers(seed_index_dir, seed
     assert len(seed_assistant.index.state.chunks) == manifest["chunks"] == SEED_CHUNKS
     assert manifest["version"] == 3
     assert manifest["fingerprint"] == {
-        "embedding_provider": "local",
+        "embedding_provider": "onnx",
         "embedding_model": "all-MiniLM-L6-v2",
+        "embedding_weights": onnx_fingerprint(),
         "chunk_size": 512,
         "chunk_overlap": 32,
         "tokenizer": "cl100k_base",
@@ -165,6 +168,10 @@ def test_ingest__copy_of_a_seed_abstract_adds_a_source_not_a_paper(
         (
             {"embedding": {"model": "other-model"}},
             "embedding_model: index has 'all-MiniLM-L6-v2', settings ask for 'other-model'",
+        ),
+        (
+            {"embedding": {"provider": "local"}},
+            f"embedding_weights: index has {onnx_fingerprint()!r}, settings ask for 'sentence-transformers'",
         ),
         ({"chunk": {"size": 256}}, "chunk_size: index has 512, settings ask for 256"),
         ({"chunk": {"overlap": 0}}, "chunk_overlap: index has 32, settings ask for 0"),
@@ -282,7 +289,7 @@ WORDS = [
     "budget",
     "schedule",
 ]
-PROGRESS_RE = re.compile(r"ingesting papers:\s+\d+%.*\|\s*[1-9]\d*/")
+PROGRESS_RE = re.compile(r"ingesting papers:\s+\d+%.*\|\s*(\d+)/")
 KILLED_INGEST = """
 import sys
 from assistant.api import Assistant
@@ -299,8 +306,12 @@ def synthetic_papers(n: int, words: int = 60) -> list[dict]:
     ]
 
 
-def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
-    """Read the child's stderr until tqdm shows at least one ingested batch; returns what was read."""
+def wait_for_progress(process: subprocess.Popen, timeout: float, beyond: int = 0) -> str:
+    """Read the child's stderr until tqdm shows more than `beyond` papers; returns what was read.
+
+    The bar moves per embedded batch, before Chroma holds the vectors: `beyond=INGEST_BATCH` waits until
+    the second batch is being embedded, so the first one's vectors are in Chroma.
+    """
     seen, deadline = b"", time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         selector.register(process.stderr, selectors.EVENT_READ)
@@ -312,7 +323,8 @@ def wait_for_progress(process: subprocess.Popen, timeout: float) -> str:
                 break
             seen += data
             text = seen.decode(errors="replace")
-            if any(PROGRESS_RE.search(part) for part in re.split(r"[\r\n]", text)):
+            shown = [int(m.group(1)) for part in re.split(r"[\r\n]", text) if (m := PROGRESS_RE.search(part))]
+            if shown and max(shown) > beyond:
                 return text
     process.kill()
     pytest.fail(
@@ -334,7 +346,7 @@ def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embed
         cwd=tmp_path,
     )
     try:
-        wait_for_progress(process, timeout=240)
+        wait_for_progress(process, timeout=240, beyond=INGEST_BATCH)
         assert process.poll() is None, "the ingest finished before it could be killed"
         process.send_signal(signal.SIGKILL)
     finally:

@@ -1,0 +1,125 @@
+"""all-MiniLM-L6-v2 without PyTorch: the int8 ONNX export in `data/minilm/`, run by ONNX Runtime, tokenized by `tokenizers`.
+
+Vectors match sentence-transformers' (mean pooling over the attention mask, then L2 normalisation).
+The export is made by `scripts/export_onnx.py` from the bundled safetensors. Out of scope: other
+embedding providers (see `embeddings`), storing vectors (see `index`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import PACKAGE_DIR
+from .errors import EmbeddingError
+
+ONNX_DIR = PACKAGE_DIR / "data" / "minilm"
+
+
+@lru_cache(maxsize=8)
+def onnx_manifest(folder: str | Path = ONNX_DIR) -> dict:
+    """What `scripts/export_onnx.py` recorded about an export (name, hashes, token limit); {} if none."""
+    path = Path(folder) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def onnx_fingerprint(folder: str | Path = ONNX_DIR) -> str:
+    """Name and hash prefix of an export's weights, for the index fingerprint.
+
+    Example: onnx_fingerprint() == "all-MiniLM-L6-v2-onnx-int8:527e14c85ec9"
+    """
+    manifest = onnx_manifest(str(folder))
+    if not manifest:
+        return str(Path(folder).resolve())
+    return f"{manifest['name']}:{manifest['model_sha256'][:12]}"
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar token length, so little of each batch is padding.
+
+    Example: length_batches([5, 1, 4, 2], 2) == [[1, 3], [2, 0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 in ONNX Runtime; vectors are L2-normalised float32, like sentence-transformers'."""
+
+    def __init__(self, folder: str | Path = ONNX_DIR, batch_size: int = 64, threads: int | None = None):
+        self.folder = Path(folder)
+        self.name = onnx_fingerprint(self.folder)
+        self.batch_size = max(1, batch_size)
+        self.threads = threads
+        self.max_tokens = int(onnx_manifest(str(self.folder)).get("max_tokens", 256))
+        self._session = None
+        self._tokenizer = None
+
+    def _load(self) -> None:
+        if not (self.folder / "model.onnx").exists() or not (self.folder / "tokenizer.json").exists():
+            raise EmbeddingError(f"no model.onnx and tokenizer.json in {self.folder} (run scripts/export_onnx.py)")
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        tokenizer.no_padding()  # batches are padded here, after sorting by length
+        tokenizer.enable_truncation(max_length=self.max_tokens)  # sentence-transformers' max_seq_length
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        self._session = onnxruntime.InferenceSession(
+            str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = tokenizer
+
+    @property
+    def dimension(self) -> int:
+        return int(onnx_manifest(str(self.folder)).get("dimension") or len(self.embed_query("dimension probe")))
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, truncated to the model's limit (once per text; batches reuse them)."""
+        if self._tokenizer is None:
+            self._load()
+        # sentence-transformers strips surrounding whitespace before tokenizing
+        return [e.ids for e in self._tokenizer.encode_batch([str(t).strip() for t in texts])]
+
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
+        """Pooled, normalised vectors of one batch of token ids."""
+        width = max(len(row) for row in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, tokens in enumerate(ids):
+            input_ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+        tokens = self._session.run(None, feeds)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, texts: list[str], progress=None) -> np.ndarray:
+        """Embed texts in length-sorted batches; returns (n, dim) float32 in input order.
+
+        `progress(done)` is called after each batch with the number of texts embedded so far.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        ids = self.tokenize(texts)
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        done = 0
+        for batch in length_batches([len(row) for row in ids], self.batch_size):
+            vectors = self._run([ids[i] for i in batch])
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]

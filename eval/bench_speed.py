@@ -1,0 +1,118 @@
+"""Speed without PyTorch (issue 19): cold `assistant ask`, ingest vs raw PyTorch encode, SciFact nDCG@10, torch-free check.
+
+Usage: python eval/bench_speed.py [--pubmedqa PATH] [--skip-scifact] [--runs 3]
+Prints figures with the git commit; nothing here asserts on time. Needs the `bench` extra (the
+PyTorch reference). Data are read in place from ../shared/datasets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PUBMEDQA = ROOT.parent / "shared" / "datasets" / "pubmedqa" / "papers.jsonl"
+QUESTION = "How does 4-bit training stay stable?"
+TORCH_CHECK = """
+import json, sys
+from assistant.api import Assistant
+assistant = Assistant()
+assistant.ask(sys.argv[1], backend="extractive")
+print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)))
+"""
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+    return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def environment(index_dir: Path) -> dict:
+    return dict(os.environ, ASSISTANT_INDEX_DIR=str(index_dir), ASSISTANT_PROGRESS="false", HF_HUB_OFFLINE="1")
+
+
+def cold_ask(index_dir: Path, runs: int) -> list[float]:
+    """Wall seconds of `assistant ask` in a new process each time (extractive backend)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "ask", QUESTION, "--backend", "extractive"],
+            env=environment(index_dir),
+            check=True,
+            capture_output=True,
+        )
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def heavy_modules_after_ask(index_dir: Path) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", TORCH_CHECK, QUESTION], env=environment(index_dir), capture_output=True, text=True
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def ingest_vs_raw(path: Path, tmp: Path) -> dict:
+    """Ingest of a JSONL file with the default settings, then a raw PyTorch fp32 encode of the same chunk texts."""
+    from assistant.api import Assistant
+    from assistant.config import Settings, default_embedding_model
+
+    settings = Settings(index_dir=tmp / "pubmedqa", progress=False)
+    assistant = Assistant(settings=settings, corpus=None)
+    started = time.perf_counter()
+    summary = assistant.ingest([path])
+    ingest_s = time.perf_counter() - started
+    texts = [c.text for c in assistant.index.state.chunks]
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(default_embedding_model(), device="cpu")
+    model.encode(["warm up"])
+    started = time.perf_counter()
+    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    raw_s = time.perf_counter() - started
+    return {"papers": summary.total_papers, "chunks": len(texts), "ingest_s": ingest_s, "raw_s": raw_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pubmedqa", type=Path, default=PUBMEDQA, help="JSONL of abstracts to ingest")
+    parser.add_argument("--runs", type=int, default=3, help="cold asks timed")
+    parser.add_argument("--skip-scifact", action="store_true", help="skip SciFact nDCG@10 (about 10 minutes)")
+    args = parser.parse_args()
+    print(f"commit {commit()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundled = Path(tmp) / "bundled"
+        subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "papers"], env=environment(bundled), check=True, capture_output=True
+        )  # builds the bundled index, so the asks below are cold starts on a built index
+        times = cold_ask(bundled, args.runs)
+        print(
+            f"cold `assistant ask` (extractive, built bundled index): median {statistics.median(times):.2f} s "
+            f"of {[round(t, 2) for t in times]}"
+        )
+        print(f"heavy modules in sys.modules after Assistant().ask: {heavy_modules_after_ask(bundled) or 'none'}")
+        figures = ingest_vs_raw(args.pubmedqa, Path(tmp))
+        print(
+            f"ingest of {figures['papers']} papers ({figures['chunks']} chunks): {figures['ingest_s']:.1f} s; "
+            f"raw PyTorch fp32 SentenceTransformer.encode of the same texts: {figures['raw_s']:.1f} s; "
+            f"ratio {figures['ingest_s'] / figures['raw_s']:.2f}"
+        )
+    if not args.skip_scifact:
+        scifact = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "bench_scifact.py")], capture_output=True, text=True, check=True
+        )
+        print(f"SciFact BEIR test, hybrid: {scifact.stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
