@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,8 @@ class OnnxEmbedder:
         self.batch_size = max(1, batch_size)
         self.threads = threads
         self.max_tokens = int(onnx_manifest(str(self.folder)).get("max_tokens", 256))
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None  # onnxruntime.InferenceSession, loaded on first use
+        self._tokenizer: Any = None  # tokenizers.Tokenizer
 
     def _load(self) -> None:
         if not (self.folder / "model.onnx").exists() or not (self.folder / "tokenizer.json").exists():

@@ -72,8 +72,10 @@ def probability(model, features: dict) -> float:
 def threshold(model, train: list[dict]) -> float:
     """The highest threshold at which the fitted fields, on average, abstain on at most 2% of answerable questions."""
     fields = sorted({r["field"] for r in train})
-    scores = {f: np.array([probability(model, r["features"]) for r in train if r["field"] == f and r["answerable"]])
-              for f in fields}
+    scores = {
+        f: np.array([probability(model, r["features"]) for r in train if r["field"] == f and r["answerable"]])
+        for f in fields
+    }
     best = 0.0
     for cut in np.unique(np.concatenate(list(scores.values()))):
         if np.mean([np.mean(scores[f] < cut) for f in fields]) <= MAX_ABSTAIN_ANSWERABLE:

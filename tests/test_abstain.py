@@ -96,7 +96,11 @@ def paper_hit(paper: Paper, similarity: float) -> Hit:
     [
         ("What is DANCE?", (0, 0.5), {"coverage": 1.0, "named": 1.0, "unknown_coined": 0.0, "missing_rare": 0.0}),
         ("What is GaLore?", (0, 0.5), {"unknown_coined": 1.0, "named": 0.0, "unknown_words": 1.0}),
-        ("Cow localization in barns?", (4, 0.3), {"unknown_coined": 0.0, "unknown_word_name": 0.0, "unknown_words": 0.0}),
+        (
+            "Cow localization in barns?",
+            (4, 0.3),
+            {"unknown_coined": 0.0, "unknown_word_name": 0.0, "unknown_words": 0.0},
+        ),
         ("Tell me a joke", (4, 0.3), {"unknown_words": 1.0, "coverage": 0.0}),  # "tell" is no topic word
         ("Which barns hold cows?", (0, 0.3), {"coverage": 0.0, "coverage_first": 0.0}),
     ],
