@@ -200,7 +200,7 @@ class Chain:
 
     def with_named_papers(self, question: str, hits: list[Hit], filters=None) -> list[Hit]:
         """The hits with the papers the question names (DANCE, MedHallu) first, fetched when retrieval missed them."""
-        named = decide(question, hits, self.terms()).named_papers
+        named = self.named_papers(question, hits)
         if not named:
             return hits
         missing = [pid for pid in named if pid not in {h.paper_id for h in hits}]
@@ -227,6 +227,14 @@ class Chain:
         )
         return Decision(True, f"none of the selected papers mentions {what}")
 
+    def named_papers(self, question: str, hits: list[Hit]) -> list[str]:
+        """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability."""
+        terms = self.terms()
+        names = question_names(question)
+        if any(not terms.knows(n) for n in names):
+            return []
+        return distinctive_papers(question, hits, terms, names)[0]
+
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
         key = self.corpus_version()
@@ -238,7 +246,7 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
-        named = decide(question, hits, self.terms()).named_papers
+        named = self.named_papers(question, hits)
         return [(sentence, [number]) for sentence, number in self.extractor.choose(question, hits, focus=named)]
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):

@@ -86,6 +86,8 @@ def example(
     hits = [h for h in assistant.search(question, k=K + len(drop)) if h.paper_id not in drop][:K]
     if drop:
         terms = Without(terms, [assistant.paper(pid) for pid in drop])
+    else:  # as the chain does: the papers the question names come first (with the paper taken out, none can)
+        hits = assistant.chain.with_named_papers(question, hits)
     return {
         "field": field,
         "split": split,

@@ -653,3 +653,27 @@ def test_run__an_interrupted_run_resumes_without_answering_again(seed_assistant,
     third = CountingAssistant(seed_assistant)  # a finished run is not resumed: the next one answers everything
     run(third, judge, path, backend="extractive", out_dir=out, limit=1)
     assert len(third.asked) == 1
+
+
+PUBMEDQA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (PUBMEDQA / "pubmedqa" / "papers.jsonl").exists(), reason=f"PubMedQA is not in {PUBMEDQA}")
+def test_eval_pubmedqa__asks_each_question_with_and_without_its_paper(tmp_path, capsys):
+    out = tmp_path / "pubmedqa"
+    code = main(["--quiet", "eval", "pubmedqa", "--datasets", str(PUBMEDQA), "--limit", "6", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["meta"]["questions"] == 6 and set(report["overall"]) == {
+        "paper_indexed_cites_it", "paper_indexed_abstains", "paper_not_indexed_abstains"
+    }
+    for row in report["questions"]:  # without its paper, an answer may never cite it: it is not in that index
+        assert row["present"]["cites_paper"] in (True, False) and "answer" in row["absent"]
+    assert "paper_not_indexed_abstains" in capsys.readouterr().out
+    assert (out / "report.md").read_text().startswith("# PubMedQA (PQA-L): answerability, test split")
+
+
+def test_eval_pubmedqa__a_folder_without_the_data_set_is_refused_with_the_option_to_give(tmp_path, capsys):
+    assert main(["eval", "pubmedqa", "--datasets", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "PubMedQA is not in" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -44,6 +44,7 @@ def _index_without(papers_file: Path, removed: set[str], cache: Path, embedder, 
     folder = cache / f"pubmedqa-{key}"
     assistant = Assistant(index_dir=folder / "index", settings=settings, corpus=None, embedder=embedder)
     if not assistant.papers():
+        folder.mkdir(parents=True, exist_ok=True)
         source = folder / "papers.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
         assistant.ingest([source])
