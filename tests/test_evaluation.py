@@ -666,7 +666,9 @@ def test_eval_pubmedqa__asks_each_question_with_and_without_its_paper(tmp_path, 
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["meta"]["questions"] == 6 and set(report["overall"]) == {
-        "paper_indexed_cites_it", "paper_indexed_abstains", "paper_not_indexed_abstains"
+        "paper_indexed_cites_it",
+        "paper_indexed_abstains",
+        "paper_not_indexed_abstains",
     }
     for row in report["questions"]:  # without its paper, an answer may never cite it: it is not in that index
         assert row["present"]["cites_paper"] in (True, False) and "answer" in row["absent"]
