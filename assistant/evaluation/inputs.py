@@ -45,6 +45,8 @@ def describe_sets() -> str:
         f"                ({BUNDLED_QUESTIONS}); another with --questions FILE (JSON Lines: id, type, question, ...)\n"
         f"  claim set     {_count(BUNDLED_CLAIMS)} labelled (claim, paper) pairs the judge is calibrated on, shipped\n"
         f"                with the package ({BUNDLED_CLAIMS}); another with --claims FILE, none with --no-claims\n"
+        f"  PubMedQA      `assistant eval pubmedqa`: answerability on PubMedQA's questions (each asked with its paper\n"
+        f"                indexed and taken out), read from --datasets DIR (default: ../shared/datasets), never copied\n"
         f"Results go to --out DIR (default: ./eval-results/<backend>); an interrupted run resumes from there."
     )
 
