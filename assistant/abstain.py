@@ -134,9 +134,12 @@ class CollectionTerms:
         return bool(self.papers_naming(name))
 
     def idf(self, word: str) -> float:
-        """Smoothed inverse document frequency of a stemmed content word, scaled to [0, 1] by the collection's size."""
-        n = len(self.titles)
-        return math.log((n + 1) / (self.document_frequency.get(word, 0) + 0.5)) / math.log(2 * n + 2)
+        return scaled_idf(len(self.titles), self.document_frequency.get(word, 0))
+
+
+def scaled_idf(papers: int, frequency: int) -> float:
+    """Smoothed inverse document frequency, scaled to [0, 1] by the collection's size. Example: scaled_idf(9, 0) == 1.0"""
+    return math.log((papers + 1) / (frequency + 0.5)) / math.log(2 * papers + 2)
 
 
 def _add_tokens(index: dict[str, set[str]], text: str, paper_id: str) -> None:
@@ -233,7 +236,7 @@ def decide(
     """
     names = question_names(question)
     papers, distinctive = distinctive_papers(question, hits, collection, names, max_papers_per_name)
-    features = answerability_features(question, hits, collection)
+    features = answerability_features(question, hits, collection, papers)
     model = model or load_model()
     probability = answerable_probability(features, model)
     if probability >= model.threshold_:
@@ -272,7 +275,9 @@ FEATURES = [
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.pkl"
 
 
-def answerability_features(question: str, hits: list[Hit], collection: CollectionTerms) -> dict[str, float]:
+def answerability_features(
+    question: str, hits: list[Hit], collection: CollectionTerms, named: list[str] | None = None
+) -> dict[str, float]:
     """What says whether the hits answer a question, on scales that do not depend on the field.
 
     similarity: best dense similarity; similarity_gap: best minus the mean of the next four; coverage: the
@@ -305,7 +310,10 @@ def answerability_features(question: str, hits: list[Hit], collection: Collectio
         "unknown_words": sum(weights[w] for w in words if not collection.document_frequency.get(w)) / total,
         "unknown_coined": float(any(coined(n) for n in unknown)),
         "unknown_word_name": float(any(not coined(n) for n in unknown)),
-        "named": float(not unknown and bool(distinctive_papers(question, hits, collection, names)[0])),
+        "named": float(
+            not unknown
+            and bool(named if named is not None else distinctive_papers(question, hits, collection, names)[0])
+        ),
     }
 
 

@@ -216,11 +216,13 @@ class Chain:
         named_ids, names = distinctive_papers(question, [], self.terms(), question_names(question))
         if scope is None or not named_ids:
             return decision
-        named = [p for p in self.papers() if p.paper_id in set(named_ids)]
-        if any(scope.accepts(p) for p in named):
+        if self.search(
+            question, k=len(named_ids), filters=replace(scope, paper_ids=named_ids)
+        ):  # the filters themselves decide the scope
             return decision
+        named = self.search(question, k=len(named_ids), filters={"paper_ids": named_ids})
         what = ", ".join(names) or "what the question names"
-        titles = "; ".join(f"“{p.title}”" for p in named[:3])
+        titles = "; ".join(f"“{h.title}”" for h in named[:3])
         answer.notes.append(
             f"{len(named)} indexed paper{'s' * (len(named) > 1)} outside the selection "
             f"mention{'s' * (len(named) == 1)} {what}: {titles}"

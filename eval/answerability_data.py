@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.abstain import CollectionTerms, answerability_features
+from assistant.abstain import CollectionTerms, answerability_features, scaled_idf
 from assistant.followup import lexical_rewrite
 from assistant.text import content_words
 
@@ -65,8 +64,7 @@ class Without:
         return bool(self.papers_naming(name))
 
     def idf(self, word: str) -> float:
-        n = len(self.titles)
-        return math.log((n + 1) / (self.document_frequency.get(word, 0) + 0.5)) / math.log(2 * n + 2)
+        return scaled_idf(len(self.titles), self.document_frequency.get(word, 0))
 
 
 class _Overlay(dict):

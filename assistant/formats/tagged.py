@@ -60,19 +60,26 @@ def read_ris(path: Path, text: str, problems: Problems | None = None) -> Iterato
     """Records of a .ris file: TI/T1 title, AB/N2 abstract, AU/A1 authors, PY/Y1/DA dates, DO, UR."""
     import rispy
 
+    for line, entry in parsed_records(path, text, "ris", rispy.loads, problems):
+        yield _ris_record(entry, line)
+
+
+def parsed_records(path: Path, text: str, kind: str, parse, problems: Problems | None) -> Iterator[tuple[int, dict]]:
+    """(first line, entry) of each record `parse` can read; one it cannot is reported and skipped."""
     problems = problems if problems is not None else Problems()
-    for line, block in record_blocks(path, text, "ris", problems):
+    for line, block in record_blocks(path, text, kind, problems):
         try:
-            entries = rispy.loads(block)
-        except Exception:  # rispy raises plain IOError/ValueError/KeyError on broken tags
+            entries = parse(block)
+        except Exception:  # rispy and nbib raise plain IOError/ValueError/KeyError on broken tags
+            name = "RIS" if kind == "ris" else "MEDLINE"
             problems.add(
                 RecordProblem(
-                    path.name, line, None, "not a valid RIS record (a tag it needs is missing or broken)", "skipped"
+                    path.name, line, None, f"not a valid {name} record (a tag it needs is missing or broken)", "skipped"
                 )
             )
             continue
         for entry in entries:
-            yield _ris_record(entry, line)
+            yield line, entry
 
 
 def _ris_record(entry: dict, line: int) -> Record:
@@ -96,19 +103,8 @@ def read_medline(path: Path, text: str, problems: Problems | None = None) -> Ite
     """Records of a MEDLINE/.nbib file: PMID, TI, AB, FAU/AU, DP, JT, the DOI from LID/AID."""
     import nbib
 
-    problems = problems if problems is not None else Problems()
-    for line, block in record_blocks(path, text, "medline", problems):
-        try:
-            entries = nbib.read(block)
-        except Exception:
-            problems.add(
-                RecordProblem(
-                    path.name, line, None, "not a valid MEDLINE record (a tag it needs is missing or broken)", "skipped"
-                )
-            )
-            continue
-        for entry in entries:
-            yield _medline_record(entry, line)
+    for line, entry in parsed_records(path, text, "medline", nbib.read, problems):
+        yield _medline_record(entry, line)
 
 
 def _medline_record(entry: dict, line: int) -> Record:
