@@ -71,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--auth", help="USER:PASSWORD required to use the UI (or ASSISTANT_UI_AUTH)")
     chat.add_argument("--backend", choices=BACKENDS, help="answering backend")
 
+    serve = sub.add_parser(
+        "serve", help="one server: the chat UI at /, an OpenAI-compatible API at /v1, REST at /api, MCP at /mcp"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs a key")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    add_access_options(serve)
+    serve.add_argument("--auth", help="USER:PASSWORD required to use the UI (or ASSISTANT_UI_AUTH)")
+    serve.add_argument("--no-ui", action="store_true", help="serve only the APIs, not the chat UI")
+    serve.add_argument("--backend", choices=BACKENDS, help="answering backend")
+
+    mcp = sub.add_parser("mcp", help="serve the collection to MCP clients (Claude Desktop, Cursor, VS Code, agents)")
+    mcp.add_argument(
+        "--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or streamable HTTP at /mcp"
+    )
+    mcp.add_argument("--host", default="127.0.0.1", help="address to bind with --transport http")
+    mcp.add_argument("--port", type=int, default=8765, help="port with --transport http (default 8765)")
+    add_access_options(mcp)
+    mcp.add_argument("--backend", choices=BACKENDS, help="answering backend")
+
     models = sub.add_parser("models", help="list or pull the local GGUF models (the `local` backend)")
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     listed = models_sub.add_parser("list", help="the catalogue, and which models are pulled")
@@ -89,6 +108,15 @@ def add_retrieval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listing", help="only papers from listings whose file name contains this")
     parser.add_argument("--year", type=int, help="only papers dated this year")
     parser.add_argument("--author", help="only papers whose authors or organisation contain this")
+
+
+def add_access_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-key", help="require `Authorization: Bearer KEY` on every API/MCP request (or ASSISTANT_API_KEY)"
+    )
+    parser.add_argument(
+        "--allow-ingest", action="store_true", help="let clients add files from this machine to the index"
+    )
 
 
 def filters_of(args) -> dict | None:
@@ -162,6 +190,39 @@ def cmd_chat(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .server import build_server
+    from .tools import Toolbox
+
+    api_key = args.api_key or os.environ.get("ASSISTANT_API_KEY")
+    ui_auth = args.auth or os.environ.get("ASSISTANT_UI_AUTH")
+    toolbox = Toolbox(make_assistant(args), allow_ingest=args.allow_ingest)
+    app = build_server(toolbox, api_key=api_key, host=args.host, ui_auth=ui_auth, ui=not args.no_ui)
+    where = f"http://{args.host}:{args.port}"
+    print(
+        f"serving {where}/ (chat UI), {where}/v1 (OpenAI-compatible), {where}/api (REST; {where}/api/docs), "
+        f"{where}/mcp (MCP)" + ("; API key required" if api_key else ""),
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    from .mcp_server import run
+    from .tools import Toolbox
+
+    api_key = args.api_key or os.environ.get("ASSISTANT_API_KEY")
+    args.quiet = args.quiet or args.transport == "stdio"  # stdout is the protocol: no bars, no chatter
+    toolbox = Toolbox(make_assistant(args), allow_ingest=args.allow_ingest)
+    if args.transport == "http":
+        print(f"MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
+    run(toolbox, transport=args.transport, host=args.host, port=args.port, api_key=api_key)
+    return 0
+
+
 def cmd_models(args) -> int:
     from .config import Settings
     from .models import listing, pull
@@ -195,6 +256,8 @@ COMMANDS = {
     "papers": cmd_papers,
     "ask": cmd_ask,
     "chat": cmd_chat,
+    "serve": cmd_serve,
+    "mcp": cmd_mcp,
     "models": cmd_models,
 }
 

@@ -44,10 +44,15 @@ def reference(number: int, title: str, paper_id: str, meta: dict) -> str:
 
 def to_markdown(answer: Answer) -> str:
     """The answer as Markdown: the question, the cited text, then the numbered references with their evidence."""
-    lines = [f"**Q:** {_md(answer.question)}", ""]
+    return f"**Q:** {_md(answer.question)}\n\n" + to_reply(answer)
+
+
+def to_reply(answer: Answer) -> str:
+    """The cited text and its numbered references, as a chat reply (Markdown without the question): what
+    `assistant serve`'s OpenAI-compatible API and the MCP ask tool send back."""
+    lines: list[str] = []
     if answer.abstained:
-        lines.append(_md(answer.text))
-        return "\n".join(lines) + "\n"
+        return _md(answer.text) + "\n"
     flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
     lines.append(
         " ".join(
@@ -58,18 +63,24 @@ def to_markdown(answer: Answer) -> str:
         )
         or _md(answer.text)
     )
-    if answer.citations:
-        lines += ["", "## References", ""]
-        hits = _hits(answer)
-        for c in answer.citations:
-            meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
-            lines.append(reference(c.number, c.title, c.paper_id, meta))
-            lines.extend(f"   > {_md(e)}" for e in c.evidence[:2])
-            lines.append("")
+    lines += references(answer)
     lines.append(
         f"*Answered by the {answer.backend or '?'} backend" + (f" ({answer.model})" if answer.model else "") + ".*"
     )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def references(answer: Answer) -> list[str]:
+    """The "## References" block: one line per citation, then up to two quoted evidence sentences."""
+    if not answer.citations:
+        return []
+    lines, hits = ["", "## References", ""], _hits(answer)
+    for c in answer.citations:
+        meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
+        lines.append(reference(c.number, c.title, c.paper_id, meta))
+        lines.extend(f"   > {_md(e)}" for e in c.evidence[:2])
+        lines.append("")
+    return lines
 
 
 def to_bibtex(answer: Answer) -> str:

@@ -19,6 +19,7 @@ from .citations import MARKER_RE, parse_markers, with_markers
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
 from .formats.detect import SUFFIXES as INGEST_SUFFIXES
+from .tools import ASK_CONCURRENCY  # questions answered at once; well above llm.max_concurrent, see build_app
 from .ui_style import CSS, HEAD
 from .untrusted import safe_url, split_links
 
@@ -32,7 +33,6 @@ EXAMPLES = [
     "What is DANCE?",
 ]
 PAPER_COLUMNS = ["id", "title", "listings", "date", "authors / organisation", "derived title"]
-ASK_CONCURRENCY = 16  # questions answered at once; well above llm.max_concurrent, see build_app
 UNCITED_TITLE = "The model cited no source here and none of the retrieved abstracts supports it"
 ATTRIBUTED_TITLE = "The model cited no source here; the citation was added by the support check"
 UNSUPPORTED_TITLE = "Not supported by the cited abstract(s): check before relying on it"
