@@ -52,7 +52,9 @@ def answered(call: Callable[[], T]) -> T:
 
 def build_mcp(toolbox: Toolbox) -> MCPServer:
     """The MCP server over one Toolbox. Example: build_mcp(Toolbox(Assistant())).run("stdio")"""
-    server: MCPServer = MCPServer(name="assistant", title="Paper assistant", instructions=INSTRUCTIONS)
+    server: MCPServer = MCPServer(
+        name="assistant", title="Paper assistant", instructions=INSTRUCTIONS, log_level="WARNING"
+    )
 
     @server.tool(title="Ask the papers", annotations=READ_ONLY)
     def ask(

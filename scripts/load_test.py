@@ -1,10 +1,12 @@
-"""Load test of the chat UI: N concurrent gradio_client sessions, each asking a different question.
+"""Load test of the chat UI or the API: N concurrent clients, each asking a different question.
 
-Starts the UI over the default index with the extractive backend (or connects to a running one
-with --url) and prints how many questions were answered, errors, and latency percentiles.
+`--via ui` (default): gradio_client sessions against the chat UI. `--via api`: `openai` clients against
+the OpenAI-compatible /v1 of `assistant serve`. Starts the server over the default index with the
+extractive backend (or connects to a running one with --url) and prints how many questions were
+answered, errors, and latency percentiles.
 Out of scope: pass/fail thresholds; it reports figures, it asserts nothing about time.
 
-Example: python scripts/load_test.py --sessions 20
+Example: python scripts/load_test.py --sessions 20 --via api
 """
 
 from __future__ import annotations
@@ -67,6 +69,44 @@ def ask_once(url: str, question: str, timeout: float) -> tuple[str, float, str]:
     return ("abstained" if "abstained" in reply else "answered"), seconds, ""
 
 
+def ask_api(url: str, question: str, timeout: float, key: str | None = None) -> tuple[str, float, str]:
+    """One openai client asks one question of /v1; returns (outcome, seconds, detail)."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=key or "none", max_retries=0, timeout=timeout)
+    started = time.perf_counter()
+    try:
+        reply = client.chat.completions.create(model="assistant", messages=[{"role": "user", "content": question}])
+    except Exception as err:  # the load test reports failures; it does not stop at the first
+        return "error", time.perf_counter() - started, f"{type(err).__name__}: {err}"
+    seconds = time.perf_counter() - started
+    answer = (reply.model_extra or {}).get("answer") or {}
+    if not reply.choices[0].message.content or not answer:
+        return "error", seconds, "empty reply"
+    return ("abstained" if answer.get("abstained") else "answered"), seconds, ""
+
+
+def start_server(index_dir: str | None, backend: str) -> str:
+    """Serve `assistant serve`'s app (APIs only) in this process on a free loopback port; returns its URL."""
+    import threading
+
+    import uvicorn
+
+    from assistant.api import Assistant
+    from assistant.ports import free_port
+    from assistant.server import build_server
+    from assistant.tools import Toolbox
+
+    settings = settings_with({"progress": False, "llm.backend": backend, "index_dir": index_dir})
+    app = build_server(Toolbox(Assistant(settings=settings)), ui=False)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}"
+
+
 def start_app(index_dir: str | None, backend: str):
     """Serve the UI in this process on a free loopback port; returns its URL."""
     from assistant import ui
@@ -82,7 +122,11 @@ def start_app(index_dir: str | None, backend: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="a running UI to load (default: start one here)")
+    parser.add_argument("--via", choices=["ui", "api"], default="ui", help="the chat UI (default) or the /v1 API")
+    parser.add_argument(
+        "--url", help="a running UI (or `assistant serve`, with --via api) to load (default: start one)"
+    )
+    parser.add_argument("--api-key", help="the server's API key (--via api with --url)")
     parser.add_argument(
         "--sessions", type=int, default=20, help="concurrent sessions, each with its own question (default 20)"
     )
@@ -103,17 +147,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for one answer (default 600)")
     args = parser.parse_args(argv)
 
-    url = args.url or start_app(args.index_dir, args.backend)
+    if args.via == "api":
+        url = args.url or start_server(args.index_dir, args.backend)
+
+        def ask(question: str) -> tuple[str, float, str]:
+            return ask_api(url, question, args.timeout, args.api_key)
+
+    else:
+        url = args.url or start_app(args.index_dir, args.backend)
+
+        def ask(question: str) -> tuple[str, float, str]:
+            return ask_once(url, question, args.timeout)
+
     questions = [
         QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" ({i})") for i in range(args.sessions)
     ]
     if args.warm_up:
-        outcome, seconds, detail = ask_once(url, "What is a warm-up question?", args.timeout)
+        outcome, seconds, detail = ask("What is a warm-up question?")
         print(f"warm-up: {outcome} in {seconds:.2f} s {detail}", flush=True)
-    print(f"{args.sessions} concurrent sessions against {url}", flush=True)
+    print(f"{args.sessions} concurrent {args.via} clients against {url}", flush=True)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.sessions) as pool:
-        results = list(pool.map(lambda q: ask_once(url, q, args.timeout), questions))
+        results = list(pool.map(ask, questions))
     wall = time.perf_counter() - started
 
     outcomes = [r[0] for r in results]

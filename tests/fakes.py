@@ -5,6 +5,7 @@ Out of scope: transport faults of real endpoints (see test_backends_llama, which
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections import deque
@@ -70,7 +71,8 @@ class HungEndpoint:
         self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
         self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
 
     def _accept(self):
         while True:
@@ -85,5 +87,10 @@ class HungEndpoint:
             conn.close()
 
     def close(self):
-        self.release()
+        """Stop listening first, then drop the held connections: a client that connected just before the close
+        is dropped too, instead of waiting out its deadline."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (a close alone does not, on Linux)
         self.sock.close()
+        self._accepting.join(timeout=5)
+        self.release()
