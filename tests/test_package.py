@@ -181,3 +181,24 @@ def test_installed_package__runs_the_evaluation_from_an_empty_folder(installed, 
         timeout=300,
     )
     assert "125 questions" in helped.stdout and "296 labelled (claim, paper) pairs" in helped.stdout
+
+
+def test_installed_package__serves_mcp_over_stdio_from_another_folder(installed, seed_index_dir, tmp_path):
+    import asyncio
+
+    from mcp import Client, StdioServerParameters
+
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {**clean, "ASSISTANT_INDEX_DIR": str(shutil.copytree(seed_index_dir, tmp_path / "index"))}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    server = StdioServerParameters(command=str(installed / "assistant"), args=["mcp"], env=env, cwd=elsewhere)
+
+    async def session():
+        async with Client(server, read_timeout_seconds=300) as client:
+            return await client.call_tool("ask", {"question": "How does Stable-SPAM stabilise 4-bit training?"})
+
+    answer = asyncio.run(session())
+    assert not answer.is_error and "## References" in answer.content[0].text
+    assert any("Stable-SPAM" in r["title"] for r in answer.structured_content["references"])
+    assert list(elsewhere.iterdir()) == []

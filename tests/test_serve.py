@@ -306,3 +306,23 @@ def test_api__answers_while_an_llm_endpoint_hangs_and_under_20_concurrent_client
     finally:
         hung.close()
         server.should_exit = True
+
+
+@pytest.mark.slow
+def test_mcp_at_slash_mcp__answers_with_the_key(served):
+    import asyncio
+
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async def session():
+        http = create_mcp_http_client(headers=headers())
+        async with Client(streamable_http_client(f"{served}/mcp", http_client=http), read_timeout_seconds=300) as c:
+            return {t.name for t in (await c.list_tools()).tools}, await c.call_tool(
+                "ask", {"question": "What is DANCE?"}
+            )
+
+    tools, answer = asyncio.run(session())
+    assert "ask" in tools and "ingest_file" not in tools
+    assert not answer.is_error and "DANCE" in answer.structured_content["references"][0]["title"]
