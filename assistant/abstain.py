@@ -272,7 +272,7 @@ FEATURES = [
     "unknown_word_name",
     "named",
 ]
-MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.pkl"
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.npz"
 
 
 def answerability_features(
@@ -336,20 +336,17 @@ MONOTONE = {
 def load_model():
     """The shipped model: monotone gradient-boosted trees over FEATURES, with its threshold (`threshold_`).
 
-    Written by eval/fit_answerability.py (our own package file, loaded with the scikit-learn version that wrote it).
+    Fitted with scikit-learn by eval/fit_answerability.py and evaluated without it (see `trees`).
     """
-    import pickle
+    from .trees import BoostedTrees
 
-    return pickle.loads(MODEL_FILE.read_bytes())  # noqa: S301 - package data written by this project
+    return BoostedTrees.load(MODEL_FILE)
 
 
 def answerable_probability(features: dict[str, float], model=None) -> float:
     """P(the closest papers answer the question) under the fitted model."""
     import numpy as np
 
-    from .verify import _ONE_ROW, one_openmp_thread
-
     model = model or load_model()
     row = np.array([[features[f] for f in FEATURES]])
-    with _ONE_ROW, one_openmp_thread():  # one row: OpenMP threads only cost time
-        return float(model.predict_proba(row)[0, 1])
+    return float(model.predict_proba(row)[0, 1])

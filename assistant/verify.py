@@ -9,7 +9,8 @@ agreement with the best-aligned passages (negation, direction and antonyms, comp
 `polarity`). Its weights are fitted by `eval/tune_verifier.py` on claims generated from the bundled
 abstracts (`eval/make_verifier_training.py`) plus the dev split of `eval/claims.jsonl`, and shipped
 in `data/verifier.json`, with a small gradient-boosted tree model over the same features
-(`data/verifier_model.pkl`, scikit-learn, monotone in every feature) that decides when present.
+(`data/verifier_model.npz`: fitted with scikit-learn, monotone in every feature, evaluated by `trees`
+without it) that decides when present.
 A paper's title counts as part of its text: a claim may name a paper by its title.
 Out of scope: splitting answers into claims (see `citations`).
 """
@@ -20,10 +21,7 @@ import hashlib
 import json
 import logging
 import math
-import pickle
 import re
-import threading
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,7 +35,7 @@ from .text import content_words, names, numbers, quantities, simplify
 
 log = logging.getLogger(__name__)
 WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
-MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.pkl"
+MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.npz"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
 NAME = "offline-minilm-lexical-v4"
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
@@ -182,11 +180,7 @@ class Verifier:
         """The support probability of one feature dict, and the threshold it is compared with."""
         if self.model is not None:
             row = np.array([[feats[f] for f in FEATURES]])
-            with (
-                _ONE_ROW,
-                one_openmp_thread(),
-            ):  # for one row, OpenMP threads only cost: 55 ms against 1.3 ms on 2 busy cores
-                p = self.model.predict_proba(row)[0, 1]
+            p = self.model.predict_proba(row)[0, 1]
             return float(p), float(getattr(self.model, "threshold_", 0.5))
         return probability(feats, self.weights), self.weights.get("threshold", 0.5)
 
@@ -227,30 +221,15 @@ def probability(features: dict, weights: dict) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-_ONE_ROW = threading.Lock()  # the OpenMP limit is process-wide: one prediction at a time sets and restores it
-
-
-def one_openmp_thread():
-    """A context that limits OpenMP (scikit-learn's trees) to one thread, restoring the setting after."""
-    return _controller().limit(limits=1, user_api="openmp")
-
-
-@lru_cache(maxsize=1)
-def _controller():
-    from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
-
-    return ThreadpoolController()
-
-
 @lru_cache(maxsize=1)
 def load_model():
     """The shipped tree model (our own file, written by eval/tune_verifier.py --write), or None."""
+    from .trees import BoostedTrees
+
     if not MODEL_PATH.is_file():
         return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # scikit-learn's InconsistentVersionWarning: not the version that wrote it
-            return pickle.loads(MODEL_PATH.read_bytes())  # noqa: S301 - package data written by this project
+        return BoostedTrees.load(MODEL_PATH)
     except Exception as error:  # the logistic weights still judge; say why
         log.warning("offline judge: %s could not be loaded (%s); using the logistic weights", MODEL_PATH.name, error)
         return None

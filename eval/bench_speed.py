@@ -26,7 +26,8 @@ import json, sys
 from assistant.api import Assistant
 assistant = Assistant()
 assistant.ask(sys.argv[1], backend="extractive")
-print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)))
+heavy = ("torch", "transformers", "sentence_transformers", "sklearn", "scipy")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import answerability_data as data  # noqa: E402
 
 from assistant.abstain import FEATURES, MODEL_FILE, MONOTONE  # noqa: E402
+from assistant.trees import BoostedTrees  # noqa: E402
 
 FIT = {("bundled", "dev"), ("pubmedqa", "dev"), ("scifact", "train")}
 MAX_ABSTAIN_ANSWERABLE = 0.02
@@ -102,7 +102,8 @@ def main() -> int:
     args = parser.parse_args()
     rows = examples(args.refresh)
     model = fit(rows)
-    MODEL_FILE.write_bytes(pickle.dumps(model))
+    meta = {"features": list(FEATURES), "fitted_on": model.fitted_on_, "fitted_by": "eval/fit_answerability.py"}
+    BoostedTrees.from_sklearn(model, meta=meta).save(MODEL_FILE)  # read at answer time without scikit-learn
     print(f"wrote {MODEL_FILE.name}: threshold {model.threshold_:.4f}, fitted on {', '.join(model.fitted_on_)}")
     print(table(model, rows))
     return 0

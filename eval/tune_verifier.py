@@ -7,7 +7,7 @@ monotone gradient-boosted trees that decide (the family chosen by 5-fold cross-v
 The generated claims come from eval/make_verifier_training.py (the bundled abstracts, test-split
 sentences left out). Thresholds are chosen on dev alone; test is only scored with --report-test,
 after the choice, and never feeds back. With --write the weights go to assistant/data/verifier.json
-and the trees to assistant/data/verifier_model.pkl.
+and the trees to assistant/data/verifier_model.npz.
 Out of scope: the features themselves (see assistant/verify.py and assistant/polarity.py).
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_verifier_training import generate, load_abstracts, load_titles  # noqa: E402
 
 from assistant.embeddings import LocalEmbedder  # noqa: E402
+from assistant.trees import BoostedTrees  # noqa: E402
 from assistant.verify import FEATURES, MODEL_PATH, WEIGHTS_PATH, Verifier, probability  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +162,8 @@ def main() -> None:
     print(f"took {time.perf_counter() - started:.0f} s")
     if args.write:
         WEIGHTS_PATH.write_text(json.dumps(weights, indent=2) + "\n")
-        MODEL_PATH.write_bytes(pickle.dumps(trees))
+        meta = {"features": list(FEATURES), "fitted_by": "eval/tune_verifier.py"}
+        BoostedTrees.from_sklearn(trees, meta=meta).save(MODEL_PATH)  # read at answer time without scikit-learn
         print(f"wrote {WEIGHTS_PATH} and {MODEL_PATH}")
 
 

@@ -93,7 +93,7 @@ def test_wheel__ships_prompts_seeds_and_verifier_weights(wheel):
     for prompt in (ROOT / "prompts").glob("*.txt"):
         assert f"assistant/prompt_files/{prompt.name}" in names
     assert "assistant/data/verifier.json" in names
-    assert "assistant/data/verifier_model.pkl" in names  # the offline judge's trees
+    assert "assistant/data/verifier_model.npz" in names  # the offline judge's trees
     assert "assistant/data/judge_calibration.json" in names
     assert sum(n.startswith("assistant/data/seeds/") and n.endswith(".txt") for n in names) == 5
     wheel_zip = zipfile.ZipFile(wheel)

@@ -281,12 +281,9 @@ def test_verifier__judges_sentences_of_the_bundled_abstracts_supported_by_their_
     assert len(pairs) > 150 and unsupported == []
 
 
-def test_verifier__limits_openmp_only_while_it_predicts(embedder):
-    from threadpoolctl import threadpool_info
+def test_verifier__judges_without_scikit_learn(embedder):
+    import sys
 
-    def openmp():
-        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
-
-    before = openmp()
+    before = {name for name in sys.modules if name.split(".")[0] in ("sklearn", "scipy")}
     assert Verifier(embedder).check("CloudFormer attains 7.8% error.", SOURCE).supported
-    assert openmp() == before
+    assert {name for name in sys.modules if name.split(".")[0] in ("sklearn", "scipy")} == before
