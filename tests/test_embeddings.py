@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import HashingEmbedder, OpenAIEmbedder, make_embedder
+from assistant.embeddings import HashingEmbedder, OpenAIEmbedder, endpoint_urls, make_embedder
 from assistant.errors import EmbeddingError
 
 
@@ -23,6 +23,7 @@ class EmbeddingServer(ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), EmbeddingHandler)
         self.lock, self.in_flight, self.most_in_flight, self.batches, self.fail = threading.Lock(), 0, 0, [], False
+        self.kinds: list[str | None] = []  # the input_type of each request
 
     @property
     def url(self) -> str:
@@ -40,6 +41,7 @@ class EmbeddingHandler(BaseHTTPRequestHandler):
             server.in_flight += 1
             server.most_in_flight = max(server.most_in_flight, server.in_flight)
             server.batches.append(len(body["input"]))
+            server.kinds.append(body.get("input_type"))
         time.sleep(0.05)  # long enough for concurrent batches to overlap
         with server.lock:
             server.in_flight -= 1
@@ -112,3 +114,42 @@ def test_make_embedder__openai_provider_takes_concurrency_from_settings(server):
 def test_hashing_embedder__vectors_follow_the_words(texts, same):
     a, b = HashingEmbedder(dimension=64).embed(texts)
     assert np.isclose(np.linalg.norm(a), 1.0) and np.allclose(a, b) is same
+
+
+@pytest.mark.parametrize(
+    "given, urls",
+    [
+        (None, []),
+        ("http://a:1/v1", ["http://a:1/v1"]),
+        ("http://a:1/v1, http://b:2/v1,", ["http://a:1/v1", "http://b:2/v1"]),
+        (["http://a:1/v1", " "], ["http://a:1/v1"]),
+    ],
+)
+def test_endpoint_urls__one_or_several(given, urls):
+    assert endpoint_urls(given) == urls
+
+
+def test_openai_embedder__shares_batches_between_endpoints_in_input_order():
+    servers = [EmbeddingServer(), EmbeddingServer()]
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        embedder = OpenAIEmbedder("m", ",".join(s.url for s in servers), batch_size=8, concurrency=2)
+        seen: list[int] = []
+        vectors = embedder.embed([f"text {i}" for i in range(64)], progress=seen.append)
+        expected = np.array([[i, 1.0] for i in range(64)], dtype=np.float32)
+        assert np.allclose(vectors, expected / np.linalg.norm(expected, axis=1, keepdims=True))
+        assert [len(s.batches) for s in servers] == [4, 4] and embedder.batches_sent == [4, 4]
+        assert seen == sorted(seen) and seen[-1] == 64 and len(seen) == 8
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
+
+
+@pytest.mark.parametrize("input_types, kinds", [(False, [None, None]), (True, ["passage", "query"])])
+def test_openai_embedder__says_passage_or_query_only_when_asked(server, input_types, kinds):
+    embedder = OpenAIEmbedder("m", server.url, input_types=input_types)
+    embedder.embed(["text 1"])
+    embedder.embed_query("text 2")
+    assert server.kinds == kinds
