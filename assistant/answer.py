@@ -35,6 +35,7 @@ from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
 from .records import Answer, Hit, Paper, Sentence
 from .retrieve import Filters
+from .text import render_math
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
@@ -249,7 +250,8 @@ class Chain:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
         named = self.named_papers(question, hits)
-        return [(sentence, [number]) for sentence, number in self.extractor.choose(question, hits, focus=named)]
+        chosen = self.extractor.choose(question, hits, focus=named)
+        return [(render_math(sentence), [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
@@ -317,7 +319,7 @@ class Chain:
             if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
                 answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
                 continue
-            sentence = Sentence(text=text, citations=cited)
+            sentence = Sentence(text=render_math(text), citations=cited)  # "$l_2$-norm" reads "l₂-norm"
             if cited:
                 self._check(sentence, answer.sources, evidence, judging)
             else:
@@ -341,15 +343,13 @@ class Chain:
     def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> None:
         """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the verifier's."""
         text, cited = sentence.text, sentence.citations
-        verbatim = [
-            n
-            for n in cited
-            if len(text.split()) >= 5 and extractive.quoted_text(text, sources[n - 1].title) in sources[n - 1].abstract
-        ]
-        if verbatim:  # quoted word for word from a cited abstract: its own evidence
+        found = {n: _quote_in(text, sources[n - 1]) for n in cited} if len(text.split()) >= 5 else {}
+        quotes = {n: quote for n, quote in found.items() if quote}
+        verbatim = list(quotes)
+        if verbatim:  # quoted word for word from a cited abstract (its math rendered or not): its own evidence
             sentence.verdict, sentence.score, sentence.judge = "supported", 1.0, "verbatim"
             for n in verbatim:
-                _add(evidence, n, [extractive.quoted_text(text, sources[n - 1].title)])
+                _add(evidence, n, [quotes[n]])
             return
         vector = self.verifier.embedder.embed_query(text)
         checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
@@ -392,6 +392,16 @@ def abstain(answer: Answer, reason: str | None = None) -> Answer:
     if reason:
         answer.notes.append(reason)
     return answer
+
+
+def _quote_in(text: str, hit: Hit) -> str | None:
+    """The quoted part of an answer sentence when it is a passage of the paper's abstract, with the abstract's
+    math as written or rendered (answers show "l₂-norm" for "$l_2$-norm"); else None."""
+    for title in dict.fromkeys((hit.title, render_math(hit.title))):
+        quote = extractive.quoted_text(text, title)
+        if quote in hit.abstract or quote in render_math(hit.abstract):
+            return quote
+    return None
 
 
 def _add(evidence: dict[int, list[str]], number: int, quotes: list[str]) -> None:

@@ -13,6 +13,7 @@ import unicodedata
 
 from .citations import with_markers
 from .records import Answer, Hit
+from .text import render_math
 from .untrusted import safe_url
 
 FORMATS = ("text", "markdown", "bibtex", "json")
@@ -77,8 +78,8 @@ def references(answer: Answer) -> list[str]:
     lines, hits = ["", "## References", ""], _hits(answer)
     for c in answer.citations:
         meta = hits[c.paper_id].metadata if c.paper_id in hits else {}
-        lines.append(reference(c.number, c.title, c.paper_id, meta))
-        lines.extend(f"   > {_md(e)}" for e in c.evidence[:2])
+        lines.append(reference(c.number, render_math(c.title), c.paper_id, meta))
+        lines.extend(f"   > {_md(render_math(e))}" for e in c.evidence[:2])
         lines.append("")
     return lines
 

@@ -30,6 +30,23 @@ DEPENDENT_RE = re.compile(
     r"nonetheless|in contrast|instead|yet|accordingly|as a result|unfortunately|surprisingly)\b",
     re.IGNORECASE,
 )
+# Lead-ins that point back even in a contribution statement ("To this end, we propose DANCE …"): the sentence
+# is quoted with the one before it, or not at all.
+LEAD_IN_RE = re.compile(
+    r"^(to (this|that) end|to do so|specifically|in particular|"
+    r"for (this|that) (purpose|reason)|in (this|that) (way|case|setting|context)|as such|based on (this|these)|"
+    r"building on (this|these)|motivated by (this|these)[^,]{0,40}|inspired by (this|these)[^,]{0,40}|"
+    r"on the other hand|similarly|likewise|subsequently|finally|then|next|first|second|third),",
+    re.IGNORECASE,
+)
+# Publisher and funding boilerplate: never quoted as a finding.
+BOILERPLATE_RE = re.compile(
+    r"©|\(c\) (19|20)\d\d|\bcopyright\b|\ball rights reserved\b|\bpublished by\b|"
+    r"\b(exclusive )?licen[cs]e (to|agreement)\b|\bunder (a|the) (creative commons|cc[ -]by)\b|"
+    r"\bcreative commons\b|^(this (work|research|study|project) (was|is|has been) )?(partially |partly )?"
+    r"(supported|funded) by\b|\bgrant (no\.?|number)\b|\bthe authors declare\b|\bconflicts? of interest\b",
+    re.IGNORECASE,
+)
 # "In the medical domain, this poses …": the pronoun subject comes after a short opening phrase.
 LATE_PRONOUN_RE = re.compile(r"^[^,]{0,60},\s*(this|it|these|they|such)\b", re.IGNORECASE)
 SELF_CONTAINED_RE = re.compile(
@@ -114,9 +131,12 @@ def question_kind(question: str) -> str:
 def depends_on_previous(sentence: str) -> bool:
     """A sentence that only makes sense after the one before: it opens with a pronoun or a linking word.
 
-    A contribution statement reads on its own ("However, we propose X, …"); so does "This paper …".
+    A contribution statement reads on its own ("However, we propose X, …"), unless a lead-in points back
+    ("To this end, we propose X"); so does "This paper …".
     Example: depends_on_previous("It also cuts memory.") is True; depends_on_previous("This paper studies X.") is False
     """
+    if LEAD_IN_RE.match(sentence):
+        return True
     if SELF_CONTAINED_RE.match(sentence) or CONTRIBUTION_RE.search(sentence):
         return False
     return bool(DEPENDENT_RE.match(sentence) or LATE_PRONOUN_RE.match(sentence))
@@ -141,16 +161,17 @@ def sentence_role(sentence: str) -> str:
 
 
 def units(sentences: list[str]) -> list[list[int]]:
-    """Quotable units: one sentence, or a dependent sentence with its predecessor; addressing sentences never.
+    """Quotable units: one sentence, or a dependent sentence with its predecessor; sentences that address the
+    reader and publisher or funding boilerplate never.
 
-    Example: units(["A holds.", "It is fast.", "B."]) == [[0], [0, 1], [2]]
+    Example: units(["A holds.", "It is fast.", "B.", "© 2023 Springer."]) == [[0], [0, 1], [2]]
     """
     result = []
     for i, sentence in enumerate(sentences):
-        if addresses_reader(sentence):
+        if addresses_reader(sentence) or BOILERPLATE_RE.search(sentence):
             continue
         if depends_on_previous(sentence):
-            if i == 0 or addresses_reader(sentences[i - 1]):
+            if i == 0 or addresses_reader(sentences[i - 1]) or BOILERPLATE_RE.search(sentences[i - 1]):
                 continue
             result.append([i - 1, i])
         else:

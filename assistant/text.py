@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from .citations import split_sentences
 
@@ -213,3 +214,37 @@ def simplify(text: str) -> str:
     text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)
     text = re.sub(r"[^a-z0-9%., ]", " ", text)
     return " ".join(text.split())
+
+
+MATH_RE = re.compile(r"\$(?=\S)([^$\n]{1,200}?)(?<=\S)\$")  # inline $…$; "costs $5 and $10" is not math
+SUPERSCRIPTS = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+SUBSCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+SCRIPT_RE = re.compile(r"([\^_])(\{[0-9+\-=()n]{1,4}\}|[0-9n])")
+
+
+@lru_cache(maxsize=1)
+def _latex():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text")
+
+
+def render_math(text: str) -> str:
+    """Inline LaTeX math ($…$) as Unicode text, the rest unchanged; simple super- and subscripts as Unicode digits.
+
+    Example: render_math("the $l_2$-norm, $\\alpha$ and up to $2\\times$") == "the l₂-norm, α and up to 2×"
+    """
+    if "$" not in text:
+        return text
+
+    def one(match: re.Match) -> str:
+        inner = SCRIPT_RE.sub(
+            lambda m: m.group(2).strip("{}").translate(SUPERSCRIPTS if m.group(1) == "^" else SUBSCRIPTS),
+            match.group(1),
+        )
+        try:
+            return _latex().latex_to_text(inner).strip()
+        except Exception:  # pylatexenc is lenient; anything it still refuses stays as written
+            return match.group(0)
+
+    return MATH_RE.sub(one, text)

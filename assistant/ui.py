@@ -19,6 +19,7 @@ from .citations import MARKER_RE, parse_markers, with_markers
 from .config import BACKENDS
 from .errors import USER_ERRORS, AssistantError
 from .formats.detect import SUFFIXES as INGEST_SUFFIXES
+from .text import render_math
 from .tools import ASK_CONCURRENCY  # questions answered at once; well above llm.max_concurrent, see build_app
 from .ui_style import CSS, HEAD
 from .untrusted import safe_url, split_links
@@ -152,8 +153,8 @@ def card_html(
     line = " · ".join([html.escape(str(f)) for f in facts if f] + links_html(meta))
     return (
         f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
-        f'<div><b>[{number}] {html.escape(title)}</b></div><div class="meta">{line}</div>'
-        f'<div class="abstract">{highlight(abstract, evidence)}</div></div>'
+        f'<div><b>[{number}] {html.escape(render_math(title))}</b></div><div class="meta">{line}</div>'
+        f'<div class="abstract">{highlight(render_math(abstract), [render_math(e) for e in evidence])}</div></div>'
     )
 
 

@@ -91,6 +91,13 @@ def abstract_of(assistant: Assistant, paper_id: str) -> str:
     return assistant.paper(paper_id).abstract
 
 
+def shown_abstract(assistant: Assistant, paper_id: str) -> str:
+    """The abstract as answers quote it: its inline math rendered ("$2$" reads "2")."""
+    from assistant.text import render_math
+
+    return render_math(assistant.paper(paper_id).abstract)
+
+
 @pytest.fixture(scope="module")
 def mixed(chain_assistant, fake, hits):
     """One streamed answer citing three papers out of rank order, with a repeated citation."""
@@ -319,7 +326,7 @@ def test_chain__backend_error_mid_stream_falls_back_to_an_extractive_answer(assi
     assert answer.sentences and all(s.citations for s in answer.sentences)
     by_number = {c.number: c.paper_id for c in answer.citations}
     for sentence in answer.sentences:
-        assert any(sentence.text in abstract_of(chain_assistant, by_number[n]) for n in sentence.citations)
+        assert any(sentence.text in shown_abstract(chain_assistant, by_number[n]) for n in sentence.citations)
 
 
 def test_chain__fallback_answer_lists_every_retrieved_paper_even_if_the_prompt_held_fewer(
@@ -476,11 +483,11 @@ def test_extractive__every_sentence_is_verbatim_from_a_cited_abstract_and_suppor
     assert answer.sentences
     for sentence in answer.sentences:
         assert sentence.citations and sentence.verdict == "supported"
-        assert any(sentence.text in abstract_of(chain_assistant, by_number[n]) for n in sentence.citations), (
+        assert any(sentence.text in shown_abstract(chain_assistant, by_number[n]) for n in sentence.citations), (
             sentence.text
         )
     for citation in answer.citations:
-        assert all(e in abstract_of(chain_assistant, citation.paper_id) for e in citation.evidence)
+        assert all(e in shown_abstract(chain_assistant, citation.paper_id) for e in citation.evidence)
 
 
 def test_extractive__stream_deltas_concatenate_to_the_answer_text(extractive_answer):

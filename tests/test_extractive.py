@@ -126,3 +126,18 @@ def test_extractive__code_availability_is_quoted_only_when_the_question_asks_for
         assert answer.sentences and all(sentence_role(s.text) != "availability" for s in answer.sentences), question
     answer = seed_assistant.ask("Where is the code of Stable-SPAM available?", backend="extractive")
     assert any("github.com/TianjinYellow/StableSPAM" in s.text for s in answer.sentences)
+
+
+@pytest.mark.parametrize(
+    "sentences, quotable",
+    [
+        (["We propose X.", "© 2023, The Author(s), under exclusive licence to Springer-Verlag London Ltd."], [[0]]),
+        (["We propose X.", "This work was supported by NSF grant no. 12."], [[0]]),
+        (["Published by Elsevier B.V.", "It is fast."], []),  # nothing to lean on but boilerplate
+        (["Segmentation is costly.", "To this end, we propose DANCE, a co-optimization."], [[0], [0, 1]]),
+        (["To this end, we propose DANCE."], []),  # a lead-in with nothing before it
+        (["Experts are redundant.", "Specifically, given a pair of experts, we merge them."], [[0], [0, 1]]),
+    ],
+)
+def test_units__no_boilerplate_and_lead_ins_keep_their_antecedent(sentences, quotable):
+    assert units(sentences) == quotable

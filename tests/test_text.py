@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.text import content_words, names, numbers, stem, terms
+from assistant.text import content_words, names, numbers, render_math, stem, terms
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,20 @@ def test_terms__tokens_with_inner_capitals_or_digits(text, expected):
 
 def test_names__adds_capitalised_words_past_the_first():
     assert names("We compare Mistral with GPT-4. Alibaba trains it.") == {"mistral", "gpt-4"}
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("up to $2$ perplexity", "up to 2 perplexity"),
+        ("the $l_2$-norm", "the l₂-norm"),
+        ("$VILA^2$: VILA Augmented VILA", "VILA²: VILA Augmented VILA"),
+        ("$\\alpha$-divergence, $3\\times$ faster", "α-divergence, 3× faster"),
+        ("$\\mathcal{O}(n^{2})$ memory", "𝒪(n²) memory"),
+        ("a $10^{-3}$ rate", "a 10⁻³ rate"),
+        ("costs $5 and $10", "costs $5 and $10"),  # money, not math
+        ("no math here", "no math here"),
+    ],
+)
+def test_render_math__inline_latex_as_unicode(text, shown):
+    assert render_math(text) == shown
