@@ -259,8 +259,10 @@ class Extractor:
                 role = sentence_role(sentences[last])
                 if role in skip:
                     continue
-                if any(sentence_role(sentences[i]) == "background" for i in unit[:-1]):
-                    role = "background"  # a unit that opens with background would lead with it
+                if not LEAD_IN_RE.match(sentences[last]) and any(
+                    sentence_role(sentences[i]) == "background" for i in unit[:-1]
+                ):  # a unit that opens with background would lead with it; a lead-in's setting is what it needs
+                    role = "background"
                 overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(
                     1, len(query_words)
                 )
@@ -275,7 +277,8 @@ class Extractor:
 
     def _mmr(self, pool: list, limit: int, per_paper: int) -> list[tuple[str, int]]:
         chosen: list = []
-        used: dict[int, set[int]] = {}
+        used: dict[int, set[int]] = {}  # sentence indices quoted, per paper
+        places: dict[int, int] = {}  # answer places taken, per paper
         count = 0
         while pool and count < limit:
 
@@ -286,7 +289,7 @@ class Extractor:
             best = max(pool, key=gain)
             pool.remove(best)
             taken = used.setdefault(best[3], set())
-            if len(taken) >= per_paper or taken & set(best[5]):
+            if places.get(best[3], 0) >= per_paper or taken & set(best[5]):
                 continue
             if best[4] == "background" and any(item[4] != "background" for item in pool):
                 continue  # background never leads, and is quoted only when nothing else is left
@@ -294,7 +297,10 @@ class Extractor:
                 break
             chosen.append(best)
             taken.update(best[5])
-            count += len(best[1])
+            # a lead-in's antecedent is context the quote needs, not a finding of its own: it takes no place
+            cost = 1 if LEAD_IN_RE.match(best[1][-1]) else len(best[1])
+            places[best[3]] = places.get(best[3], 0) + cost
+            count += cost
         return _in_reading_order(chosen)
 
     def _paper_list(self, question: str, query, hits: list[Hit], named: set[str]) -> list[tuple[str, int]]:

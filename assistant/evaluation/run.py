@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ..catalogue import listing_display_name
+from ..text import render_math
 from .inputs import check_endpoint, check_inputs
 from .judges import calibrate
 from .metrics import (
@@ -110,7 +111,12 @@ def support_metrics(answer, judge, papers: dict, records: dict[str, str]) -> dic
     recall, precision = citation_scores(pairs, judge.supports)
     verbatim = (
         float(
-            all(c.paper_id in papers and e in papers[c.paper_id].abstract for c in answer.citations for e in c.evidence)
+            all(  # a passage of the abstract as written, or as answers show it (inline math rendered)
+                c.paper_id in papers
+                and (e in papers[c.paper_id].abstract or e in render_math(papers[c.paper_id].abstract))
+                for c in answer.citations
+                for e in c.evidence
+            )
         )
         if answer.citations
         else None
