@@ -17,6 +17,7 @@ from .text import render_math
 from .untrusted import safe_url
 
 FORMATS = ("text", "markdown", "bibtex", "json")
+DERIVED_MARK = "(no title in the source; shown: the abstract's opening)"
 
 
 def reference(number: int, title: str, paper_id: str, meta: dict) -> str:
@@ -33,7 +34,7 @@ def reference(number: int, title: str, paper_id: str, meta: dict) -> str:
     parts = [
         f"[{number}]",
         head,
-        f"*{_md(title)}*.",
+        f"*{_md(title)}*" + (f" {DERIVED_MARK}." if meta.get("title_derived") else "."),
         f"{_md(meta['venue'])}." if meta.get("venue") else "",
         f"id: {paper_id}.",
     ]
@@ -102,7 +103,10 @@ def to_bibtex(answer: Answer) -> str:
             ("author", " and ".join(meta.get("authors") or [])),
             ("year", str(meta.get("year") or "")),
             ("howpublished", meta.get("venue") or ""),
-            ("note", f"paper id {c.paper_id}"),
+            (
+                "note",
+                f"paper id {c.paper_id}" + ("; title derived from the abstract" if meta.get("title_derived") else ""),
+            ),
         ]
         library.add(Entry("misc", key, [Field(k, v) for k, v in fields if v]))
         urls[key] = safe_url(meta.get("url"))

@@ -31,8 +31,14 @@ def answer_to_text(answer: Answer) -> str:
         )
         lines.append("\nReferences:")
         for c in answer.citations:
-            lines.append(f"  [{c.number}] {c.title} ({c.paper_id})")
+            derived = " [no title in the source; the abstract's opening]" if _derived(answer, c.paper_id) else ""
+            lines.append(f"  [{c.number}] {c.title}{derived} ({c.paper_id})")
             lines.extend(f'      evidence: "{e}"' for e in c.evidence)
     lines.extend(f"note: {n}" for n in answer.notes)
     lines.append(f"— backend: {answer.backend}" + (f" ({answer.model})" if answer.model else ""))
     return "\n".join(lines)
+
+
+def _derived(answer, paper_id: str) -> bool:
+    """Whether the cited paper's title was made from its abstract (the source file had none)."""
+    return any(h.paper_id == paper_id and h.metadata.get("title_derived") for h in answer.sources)

@@ -78,6 +78,7 @@ def paper_payload(paper: Paper, abstract: bool = True) -> dict[str, Any]:
     data = {
         "paper_id": paper.paper_id,
         "title": paper.title,
+        "title_derived": paper.title_derived,
         "authors": paper.authors,
         "year": paper.year,
         "date": paper.date,
@@ -94,7 +95,9 @@ def paper_payload(paper: Paper, abstract: bool = True) -> dict[str, Any]:
 
 
 def _citable(meta: dict) -> dict[str, Any]:
-    return {key: meta.get(key) for key in ("authors", "year", "venue", "url")}
+    return {key: meta.get(key) for key in ("authors", "year", "venue", "url")} | {
+        "title_derived": bool(meta.get("title_derived"))  # no title in the source: the abstract's opening
+    }
 
 
 class Toolbox:

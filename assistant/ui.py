@@ -151,9 +151,15 @@ def card_html(
     )
     facts = [listings, meta.get("date") or meta.get("year"), people(meta), meta.get("venue")]
     line = " · ".join([html.escape(str(f)) for f in facts if f] + links_html(meta))
+    derived = (
+        ' <span class="derived" title="The source file gave no title; this is the opening of the abstract">'
+        "(untitled in the source)</span>"
+        if meta.get("title_derived")
+        else ""
+    )
     return (
         f'<div class="src-card" id="src-{turn}-{number}" data-number="{number}">'
-        f'<div><b>[{number}] {html.escape(render_math(title))}</b></div><div class="meta">{line}</div>'
+        f'<div><b>[{number}] {html.escape(render_math(title))}</b>{derived}</div><div class="meta">{line}</div>'
         f'<div class="abstract">{highlight(render_math(abstract), [render_math(e) for e in evidence])}</div></div>'
     )
 

@@ -13,6 +13,7 @@ CSS = """
 .src-card.active { outline: 3px solid #f59e0b; background: rgba(245, 158, 11, .08); }
 .src-card .abstract { font-size: .9em; }
 .src-card .meta { font-size: .8em; opacity: .8; }
+.src-card .derived { font-size: .8em; opacity: .7; font-style: italic; }
 .src-card mark { background: #fde68a; color: inherit; }
 #sources-panel { max-height: 720px; overflow-y: auto !important; }
 .closest { margin: .3em 0 0 1.2em; }

@@ -135,3 +135,12 @@ def test_cli_ask__format_markdown_and_bibtex(seed_index_dir, capsys):
     )
     entries = bibtexparser.parse_string(capsys.readouterr().out).entries
     assert entries and entries[0].fields_dict["title"].value.startswith("DANCE")
+
+
+@pytest.mark.parametrize(
+    "meta, marked",
+    [({"title_derived": True}, True), ({"title_derived": False}, False), ({}, False)],
+)
+def test_reference__a_title_made_from_the_abstract_is_marked(meta, marked):
+    line = reference(1, "TSC: Deep neural networks are vulnerable…", "p1", meta)
+    assert ("no title in the source" in line) is marked

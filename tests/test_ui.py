@@ -15,6 +15,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, BackendError
 from assistant.ports import free_port
 from assistant.records import Answer, Citation, Hit, IngestSummary, Paper, Sentence, Source
+from assistant.text import render_math
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 QUESTION = "How does Stable-SPAM stabilise 4-bit training?"
@@ -331,7 +332,9 @@ def test_chat_cites_stable_spam_then_an_ingested_paper_appears_in_the_corpus(ope
     assert STABLE_SPAM_TITLE in active.inner_text()
     abstract = next(p.abstract for p in extractive_assistant.papers() if p.title == STABLE_SPAM_TITLE)
     marks = active.locator("mark").all_inner_texts()
-    assert marks and all(" ".join(m.split()) in abstract for m in marks)
+    shown = render_math(abstract)  # the panel shows "$l_2$-norm" as "l₂-norm"
+    assert marks and all(" ".join(m.split()) in shown for m in marks)
+    assert "$" not in active.inner_text()
 
     new = tmp_path / "new-paper.jsonl"
     new.write_text(
