@@ -114,7 +114,9 @@ class Chain:
         own = lexical_rewrite(question, [m["content"] for m in history or [] if m.get("role") == "user"])
         timings["condense"] = _ms(started)
         t = time.perf_counter()
-        hits = self.search(standalone, k=k or self.settings.retrieval.k, filters=filters)
+        listing = k is None and name == "extractive" and extractive.question_kind(standalone) == "papers"
+        retrieval = self.settings.retrieval
+        hits = self.search(standalone, k=k or (retrieval.list_k if listing else retrieval.k), filters=filters)
         timings["retrieve"] = _ms(t)
         answer = Answer(question=question, text="", sources=hits, backend=name, notes=notes)
         meta = metadata_query(standalone, self.papers()) if not filters else None
@@ -250,8 +252,10 @@ class Chain:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
         named = self.named_papers(question, hits)
-        chosen = self.extractor.choose(question, hits, focus=named)
-        return [(render_math(sentence), [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
+        chosen = [(render_math(sentence), number) for sentence, number in self.extractor.choose(question, hits, named)]
+        if extractive.question_kind(question) == "papers" and not named:  # every match: a count, then the list
+            return extractive.paper_list(chosen, hits, self.settings.retrieval.list_shown)
+        return [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
@@ -320,7 +324,9 @@ class Chain:
                 answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
                 continue
             sentence = Sentence(text=render_math(text), citations=cited)  # "$l_2$-norm" reads "l₂-norm"
-            if cited:
+            if isinstance(text, extractive.Listing):  # the list's count or further titles: metadata, not a claim
+                sentence.verdict, sentence.judge = "listing", "catalogue"
+            elif cited:
                 self._check(sentence, answer.sources, evidence, judging)
             else:
                 self._attribute(sentence, answer.sources, evidence, judging)

@@ -82,6 +82,10 @@ class ChromaSettings(Section):
 
 class RetrievalSettings(Section):
     k: int = Field(5, description="Papers retrieved per question.")
+    list_k: int = Field(
+        20, description="Papers retrieved for a 'which papers …' question (extractive): every match is listed."
+    )
+    list_shown: int = Field(8, description="Listed papers quoted with their best sentence; the rest by title.")
     candidates: int = Field(40, description="Chunks taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")

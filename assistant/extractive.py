@@ -179,6 +179,32 @@ def units(sentences: list[str]) -> list[list[int]]:
     return result
 
 
+class Listing(str):
+    """An answer sentence about the list itself (a count, the titles of further matches): metadata, not a claim
+    to check against an abstract."""
+
+
+def paper_list(lines: list[tuple[str, int]], hits: list[Hit], shown: int) -> list[tuple[str, list[int]]]:
+    """A list answer: how many papers match, the closest `shown` with their sentence, the rest by title.
+
+    `lines` are the matching papers' (labelled sentence, source number), best first; `hits` were retrieved
+    with room to spare, so a full list (as many matches as hits) is reported as "at least".
+    Example: 12 matches, shown 8 → "12 indexed papers match; the closest 8:", 8 lines, "Also matching: “T9”, …"
+    """
+    total = len(lines)
+    if total < 2:
+        return [(sentence, [number]) for sentence, number in lines]
+    many = "At least " if total >= len(hits) else ""
+    head = f"{many}{total} indexed papers match" + (f"; the closest {shown}:" if total > shown else ":")
+    result: list[tuple[str, list[int]]] = [(Listing(head), [])]
+    result += [(sentence, [number]) for sentence, number in lines[:shown]]
+    rest = lines[shown:]
+    if rest:
+        titles = ", ".join(f"“{hits[number - 1].title}”" for _, number in rest)
+        result.append((Listing(f"Also matching: {titles}."), [number for _, number in rest]))
+    return result
+
+
 def labelled(title: str, sentence: str) -> str:
     """A listed paper's line: its title, then its verbatim sentence. Example: labelled("T", "We do X.") == "“T”: We do X." """
     return f"“{title}”: {sentence}"

@@ -104,10 +104,17 @@ def score_question(
 def support_metrics(answer, judge, papers: dict, records: dict[str, str]) -> dict:
     """Faithfulness, ALCE citation recall and precision, and whether every evidence string is verbatim."""
     cited = {c.number: records.get(c.paper_id, "") for c in answer.citations}
-    claims = [s.text for s in answer.sentences]
+    # A sentence about the collection itself ("12 indexed papers match:"), citing nothing, is counted from the
+    # index, not read in an abstract: it is no claim for the support judge.
+    judged = [s for s in answer.sentences if not (s.verdict == "listing" and not s.citations)]
+    if answer.sentences and not judged:  # nothing but counts: no claim to score
+        return dict.fromkeys(
+            ("faithfulness", "fully_supported", "citation_recall", "citation_precision", "evidence_verbatim")
+        )
+    claims = [s.text for s in judged]
     judge.prepare(claims)
     share, full = faithfulness(claims, list(cited.values()), judge.supports)
-    pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
+    pairs = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in judged]
     recall, precision = citation_scores(pairs, judge.supports)
     verbatim = (
         float(
