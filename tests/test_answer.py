@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -587,3 +588,14 @@ def test_cli_ask_text__prints_the_answer_and_the_references_list(cli_runs):
     assert any(line.startswith("  [") and STABLE_SPAM_TITLE in line for line in rest.splitlines())
     assert '      evidence: "' in rest
     assert out.rstrip().endswith(f"— backend: extractive ({extractive.MODEL})")
+
+
+@pytest.mark.slow
+def test_extractive__which_papers_opens_with_a_count_and_lists_every_match(chain_assistant):
+    answer = chain_assistant.ask("Which papers study mixture-of-experts efficiency?", backend="extractive")
+    head, *lines = answer.sentences
+    assert re.fullmatch(r"(At least )?\d+ indexed papers match(; the closest \d+)?:", head.text), head.text
+    assert head.verdict == "listing" and not head.citations
+    count = int(re.search(r"\d+", head.text).group())
+    assert count == len({n for s in lines for n in s.citations}) >= 2  # every match is cited
+    assert all(s.verdict in ("supported", "listing") for s in lines)

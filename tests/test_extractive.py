@@ -105,7 +105,9 @@ def test_extractive__which_papers_lists_each_matching_paper_by_title_with_a_verb
     answer = seed_assistant.ask(question, backend="extractive")
     for title in gold_titles:
         assert title in answer.text
-    for sentence in answer.sentences:
+    quoted = [s for s in answer.sentences if s.verdict != "listing"]  # the count and further titles are metadata
+    assert quoted and len(quoted) >= len(answer.sentences) - 2
+    for sentence in quoted:
         paper = seed_assistant.paper(answer.citations[sentence.citations[0] - 1].paper_id)
         assert sentence.text.startswith(f"“{paper.title}”: ")
         assert quoted_text(sentence.text, paper.title) in paper.abstract
@@ -141,3 +143,33 @@ def test_extractive__code_availability_is_quoted_only_when_the_question_asks_for
 )
 def test_units__no_boilerplate_and_lead_ins_keep_their_antecedent(sentences, quotable):
     assert units(sentences) == quotable
+
+
+def _hits(n: int) -> list:
+    from assistant.records import Hit
+
+    return [Hit(f"p{i}", f"T{i}", "A.", 1.0 / i, i) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    "matches, retrieved, shown, head, more",
+    [
+        (1, 20, 8, None, None),  # one paper is no list
+        (3, 20, 8, "3 indexed papers match:", None),
+        (12, 20, 8, "12 indexed papers match; the closest 8:", "Also matching: “T9”, “T10”, “T11”, “T12”."),
+        (20, 20, 8, "At least 20 indexed papers match; the closest 8:", None),  # the retrieval was full
+    ],
+)
+def test_paper_list__a_count_the_closest_quoted_the_rest_by_title(matches, retrieved, shown, head, more):
+    from assistant.extractive import Listing, paper_list
+
+    lines = [(f"“T{i}”: We do X{i}.", i) for i in range(1, matches + 1)]
+    result = paper_list(lines, _hits(retrieved), shown)
+    if head is None:
+        assert result == [(text, [n]) for text, n in lines]
+        return
+    assert result[0] == (head, []) and isinstance(result[0][0], Listing)
+    quoted = [r for r in result if not isinstance(r[0], Listing)]
+    assert quoted == [(text, [n]) for text, n in lines[:shown]]
+    if more:
+        assert result[-1] == (more, list(range(shown + 1, matches + 1))) and isinstance(result[-1][0], Listing)
