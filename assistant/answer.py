@@ -128,7 +128,8 @@ class Chain:
             return
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
-        decision = decide(own, hits, self.terms())
+        # the answerability model was fitted on retrieval.k hits: a list question's wider retrieval is not its evidence
+        decision = decide(own, hits[: retrieval.k] if listing else hits, self.terms())
         if filters:
             decision = self.within_selection(own, decision, filters, answer)
         if decision.abstain:

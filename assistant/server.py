@@ -173,23 +173,12 @@ def build_server(
     if ui:
         import gradio as gr
 
-        from .ui import CSS, HEAD, build_app, check_access, theme
+        from .ui import build_app, check_access, page_options
 
         credentials = check_access(host, ui_auth)
         demo = build_app(toolbox.assistant)
         demo.queue(default_concurrency_limit=4)
-        gr.mount_gradio_app(
-            app,
-            demo,
-            path="",
-            auth=credentials,
-            ssr_mode=False,
-            mcp_server=False,
-            css=CSS,
-            head=HEAD,
-            theme=theme(),
-            footer_links=[],
-        )
+        gr.mount_gradio_app(app, demo, path="", auth=credentials, **page_options())
     app.add_middleware(BearerKey, key=api_key)
     return app
 

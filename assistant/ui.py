@@ -504,20 +504,14 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth: str | Non
     credentials = check_access(host, auth)
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        auth=credentials,
-        share=False,
-        ssr_mode=False,
-        mcp_server=False,
-        css=CSS,
-        head=HEAD,
-        theme=theme(),
-        footer_links=[],
-        **options,
-    )
+    demo.launch(server_name=host, server_port=port, auth=credentials, share=False, **page_options(), **options)
     return demo
+
+
+def page_options() -> dict[str, Any]:
+    """How the page is served wherever it runs (`launch`, or mounted by `assistant serve`): no server-side
+    rendering, no Gradio MCP server, our style and system fonts, no footer links."""
+    return {"ssr_mode": False, "mcp_server": False, "css": CSS, "head": HEAD, "theme": theme(), "footer_links": []}
 
 
 def theme():
