@@ -256,6 +256,8 @@ class Chain:
         chosen = [(render_math(sentence), number) for sentence, number in self.extractor.choose(question, hits, named)]
         if extractive.question_kind(question) == "papers" and not named:  # every match: a count, then the list
             return extractive.paper_list(chosen, hits, self.settings.retrieval.list_shown)
+        if missing := extractive.no_figure(question, chosen, hits):  # "How much faster is it?" with no figure
+            return missing
         return [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):

@@ -18,7 +18,7 @@ import numpy as np
 
 from .citations import split_sentences
 from .records import Hit
-from .text import content_words
+from .text import content_words, numbers, quantities
 from .untrusted import addresses_reader
 
 NAME = "extractive"
@@ -89,6 +89,13 @@ RESULTS_RE = re.compile(
     r"show)\b\??$",
     re.IGNORECASE,
 )
+# Questions that want a figure ("How much faster is it?"): an answer without one says so instead of quoting on.
+FIGURE_RE = re.compile(
+    r"\b(how (much|many)|by how much)\b|\bhow (fast|large|small|big|accurate)\b|"
+    r"\bwhat (percentage|speed-?ups?|accuracy|error rate|reduction|improvement)\b",
+    re.IGNORECASE,
+)
+MULTIPLIER_RE = re.compile(r"\b(twice|half|halves|halved|doubles?|doubled|triples?|tripled|\w+-?fold)\b", re.IGNORECASE)
 URL_RE = re.compile(r"\$?\\?(href\{)?(https?://|www\.)\S+")
 AVAILABILITY_RE = re.compile(
     r"^\W*(in addition, )?(the |our |all |both |more details and )?(source )?"
@@ -203,6 +210,29 @@ def paper_list(lines: list[tuple[str, int]], hits: list[Hit], shown: int) -> lis
         titles = ", ".join(f"“{hits[number - 1].title}”" for _, number in rest)
         result.append((Listing(f"Also matching: {titles}."), [number for _, number in rest]))
     return result
+
+
+def has_figure(sentence: str) -> bool:
+    """A written figure: digits, or a multiplier word. "four models" counts things; it is no figure of a result.
+
+    Example: has_figure("up to 2 perplexity") is True; has_figure("on four SOTA models") is False
+    """
+    return bool(numbers(sentence) or MULTIPLIER_RE.search(sentence))
+
+
+def no_figure(question: str, chosen: list[tuple[str, int]], hits: list[Hit]) -> list[tuple[str, list[int]]] | None:
+    """For a question that wants a figure, when none of the chosen sentences holds a number: one sentence saying
+    the closest abstract gives none, citing it (instead of repeating sentences that do not answer); else None.
+
+    Example: ("How much faster is DANCE?", [("DANCE co-optimizes data and network.", 1)]) -> "The abstract of “DANCE” …"
+    """
+    counting = re.search(r"\bhow many\b", question, re.IGNORECASE)  # "four soft tokens" answers "how many"
+    found = (lambda s: bool(quantities(s))) if counting else has_figure
+    if not FIGURE_RE.search(question) or not chosen or any(found(sentence) for sentence, _ in chosen):
+        return None
+    number = chosen[0][1]
+    title = hits[number - 1].title
+    return [(Listing(f"The abstract of “{title}” gives no figure that answers this."), [number])]
 
 
 def labelled(title: str, sentence: str) -> str:

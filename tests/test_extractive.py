@@ -173,3 +173,35 @@ def test_paper_list__a_count_the_closest_quoted_the_rest_by_title(matches, retri
     assert quoted == [(text, [n]) for text, n in lines[:shown]]
     if more:
         assert result[-1] == (more, list(range(shown + 1, matches + 1))) and isinstance(result[-1][0], Listing)
+
+
+@pytest.mark.parametrize(
+    "question, sentences, says_none",
+    [
+        ("How much faster is DANCE?", ["DANCE co-optimizes data and network on four models."], True),
+        ("What is DANCE? How much faster is it?", ["We propose DANCE."], True),  # a follow-up's rewrite
+        ("How much faster is DANCE?", ["DANCE trains 2.5x faster."], False),
+        ("By how much does it cut memory?", ["It halves the memory."], False),
+        ("How many soft tokens does IAPT need?", ["IAPT needs only four soft tokens."], False),  # a count
+        ("What is DANCE?", ["We propose DANCE."], False),  # asks no figure
+    ],
+)
+def test_no_figure__says_so_when_a_figure_question_finds_none(question, sentences, says_none):
+    from assistant.extractive import Listing, no_figure
+    from assistant.records import Hit
+
+    hits = [Hit("p1", "DANCE", " ".join(sentences), 1.0, 1)]
+    result = no_figure(question, [(s, 1) for s in sentences], hits)
+    if says_none:
+        assert result == [("The abstract of “DANCE” gives no figure that answers this.", [1])]
+        assert isinstance(result[0][0], Listing)
+    else:
+        assert result is None
+
+
+def test_follow_up_without_a_figure_says_so_instead_of_repeating(seed_assistant):
+    first = seed_assistant.ask("What is DANCE?", backend="extractive")
+    history = [{"role": "user", "content": "What is DANCE?"}, {"role": "assistant", "content": first.text}]
+    answer = seed_assistant.ask("How much faster is it?", history=history, backend="extractive")
+    assert answer.text != first.text and "gives no figure" in answer.text and "DANCE" in answer.text
+    assert [c.title for c in answer.citations] == [first.citations[0].title]
