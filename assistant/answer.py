@@ -33,7 +33,7 @@ from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
-from .records import Answer, Hit, Paper, Sentence
+from .records import Answer, Comparison, ComparisonRow, Hit, Paper, Sentence
 from .retrieve import Filters
 from .text import render_math
 from .untrusted import addresses_reader, passage
@@ -158,6 +158,11 @@ class Chain:
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self.finish(answer, raw, strict)
+        if answer.table:  # rows carry the final citation numbers
+            numbers = {c.paper_id: c.number for c in answer.citations}
+            answer.table.rows = [r for r in answer.table.rows if r.paper_id in numbers]
+            for row in answer.table.rows:
+                row.number = numbers[row.paper_id]
         timings["verify"] = _ms(t)
         answer.timings_ms = {**timings, "total": _ms(started)}
         yield answer
@@ -233,6 +238,26 @@ class Chain:
         )
         return Decision(True, f"none of the selected papers mentions {what}")
 
+    def _table(
+        self, question: str, hits: list[Hit], named: list[str]
+    ) -> tuple[Comparison | None, list[tuple[str, list[int]]]]:
+        """The named papers side by side (up to 4): verbatim sentences per column, and the same sentences as the
+        answer's quotes (row by row); no table when fewer than two papers fill it."""
+        numbers = [n for n, h in enumerate(hits, 1) if h.paper_id in named][:4]
+        rows, quotes = [], []
+        for n, cells in self.extractor.table(question, hits, numbers):
+            if not cells:
+                continue
+            hit = hits[n - 1]
+            rendered = {column: [render_math(s) for s in sentences] for column, sentences in cells.items()}
+            rows.append(ComparisonRow(hit.paper_id, hit.title, n, {c: " ".join(ss) for c, ss in rendered.items()}))
+            quotes += [
+                (extractive.labelled(hit.title, s), [n]) for c in extractive.COLUMNS for s in rendered.get(c, [])
+            ]
+        if len(rows) < 2:
+            return None, []
+        return Comparison(list(extractive.COLUMNS), rows), quotes
+
     def named_papers(self, question: str, hits: list[Hit]) -> list[str]:
         """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability."""
         terms = self.terms()
@@ -253,6 +278,10 @@ class Chain:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
         named = self.named_papers(question, hits)
+        if extractive.COMPARE_RE.search(question) and len(named) >= 2:
+            answer.table, quotes = self._table(question, hits, named)
+            if answer.table:
+                return quotes
         chosen = [(render_math(sentence), number) for sentence, number in self.extractor.choose(question, hits, named)]
         if extractive.question_kind(question) == "papers" and not named:  # every match: a count, then the list
             return extractive.paper_list(chosen, hits, self.settings.retrieval.list_shown)

@@ -60,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the Answer as one JSON object (same as --format json)")
     ask.add_argument(
         "--format",
-        choices=["text", "markdown", "bibtex", "json"],
+        choices=["text", "markdown", "bibtex", "json", "csv"],
         default="text",
-        help="text (default), markdown (answer with numbered references), bibtex (the cited papers), json",
+        help="text (default), markdown (answer with numbered references; a comparison as a table), bibtex (the cited "
+        "papers), json, csv (a comparison's table)",
     )
 
     chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
@@ -178,7 +179,8 @@ def cmd_ask(args) -> int:
     assistant = make_assistant(args)
     answer = assistant.ask(args.question, k=args.k, filters=filters_of(args), strict=args.strict or None)
     print(
-        export(answer, "json" if args.json else args.format), end="" if args.format in ("markdown", "bibtex") else "\n"
+        export(answer, "json" if args.json else args.format),
+        end="" if args.format in ("markdown", "bibtex", "csv") else "\n",
     )
     return 0
 

@@ -12,11 +12,11 @@ import re
 import unicodedata
 
 from .citations import with_markers
-from .records import Answer, Hit
+from .records import Answer, Comparison, Hit
 from .text import render_math
 from .untrusted import safe_url
 
-FORMATS = ("text", "markdown", "bibtex", "json")
+FORMATS = ("text", "markdown", "bibtex", "json", "csv")
 DERIVED_MARK = "(no title in the source; shown: the abstract's opening)"
 
 
@@ -56,6 +56,11 @@ def to_reply(answer: Answer) -> str:
     if answer.abstained:
         return _md(answer.text) + "\n"
     flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
+    if answer.table:  # a comparison: the papers side by side
+        lines.append(table_markdown(answer.table))
+        lines += references(answer)
+        lines.append(f"*Answered by the {answer.backend or '?'} backend.*")
+        return "\n".join(lines).rstrip() + "\n"
     lines.append(
         " ".join(
             _md(with_markers(s.text, s.citations))
@@ -70,6 +75,34 @@ def to_reply(answer: Answer) -> str:
         f"*Answered by the {answer.backend or '?'} backend" + (f" ({answer.model})" if answer.model else "") + ".*"
     )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def table_markdown(table: Comparison) -> str:
+    """A comparison as a Markdown table: a row per paper (with its [n]), a column per aspect, quotes in the cells."""
+    columns = [c for c in table.columns if any(c in row.cells for row in table.rows)]
+    cell = lambda text: _md(text).replace("|", "\\|")  # noqa: E731
+    lines = ["| paper | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for row in table.rows:
+        cells = [cell(row.cells.get(c, "—")) for c in columns]
+        lines.append(f"| {cell(render_math(row.title))} [{row.number}] | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_csv(answer: Answer) -> str:
+    """A comparison's table as CSV: number, paper id, title, then one column per aspect."""
+    import csv
+    import io
+
+    if not answer.table:
+        raise ValueError('this answer has no table: ask to compare papers by name ("Compare Occult and C2R")')
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["number", "paper_id", "title", *answer.table.columns])
+    for row in answer.table.rows:
+        writer.writerow(
+            [row.number, row.paper_id, render_math(row.title), *(row.cells.get(c, "") for c in answer.table.columns)]
+        )
+    return out.getvalue()
 
 
 def references(answer: Answer) -> list[str]:
@@ -141,6 +174,8 @@ def export(answer: Answer, fmt: str) -> str:
         return to_markdown(answer)
     if fmt == "bibtex":
         return to_bibtex(answer)
+    if fmt == "csv":
+        return to_csv(answer)
     if fmt == "json":
         import json
 

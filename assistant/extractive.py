@@ -96,6 +96,17 @@ FIGURE_RE = re.compile(
     re.IGNORECASE,
 )
 MULTIPLIER_RE = re.compile(r"\b(twice|half|halves|halved|doubles?|doubled|triples?|tripled|\w+-?fold)\b", re.IGNORECASE)
+COMPARE_RE = re.compile(
+    r"^\s*compare\b|\b(vs\.?|versus)\s|\bdiffer(s|ent|ence|ences)?\b|\bcompared? (to|with)\b|\bcontrast\b",
+    re.IGNORECASE,
+)
+DATA_RE = re.compile(
+    r"\b(datasets?|benchmarks?|corpus|corpora|samples|pairs|collected|curated|annotated|questions|images|videos|"
+    r"tasks|languages|evaluat\w+ on|experiments? on)\b",
+    re.IGNORECASE,
+)
+COLUMNS = ("problem", "method", "data", "result")
+METHOD_SENTENCES = 2
 URL_RE = re.compile(r"\$?\\?(href\{)?(https?://|www\.)\S+")
 AVAILABILITY_RE = re.compile(
     r"^\W*(in addition, )?(the |our |all |both |more details and )?(source )?"
@@ -210,6 +221,26 @@ def paper_list(lines: list[tuple[str, int]], hits: list[Hit], shown: int) -> lis
         titles = ", ".join(f"“{hits[number - 1].title}”" for _, number in rest)
         result.append((Listing(f"Also matching: {titles}."), [number for _, number in rest]))
     return result
+
+
+def column_of(sentence: str) -> str | None:
+    """Which comparison column a sentence fills: problem, method, data or result (None: none of them).
+
+    Example: column_of("We propose X, a sparse router.") == "method"; column_of("X beats Y by 3%.") == "result"
+    """
+    role = sentence_role(sentence)
+    if role == "availability":
+        return None
+    if role == "method":
+        return "method"
+    reports = re.search(r"outperform|surpass|improv|achiev|reduc|faster|speed", sentence, re.IGNORECASE)
+    if DATA_RE.search(sentence) and not reports:
+        return "data"
+    if FINDING_RE.search(sentence) and (reports or re.search(r"\d", sentence)):
+        return "result"
+    if role == "background":
+        return "problem"
+    return None
 
 
 def has_figure(sentence: str) -> bool:
@@ -358,6 +389,24 @@ class Extractor:
             places[best[3]] = places.get(best[3], 0) + cost
             count += cost
         return _in_reading_order(chosen)
+
+    def table(self, question: str, hits: list[Hit], numbers: list[int]) -> list[tuple[int, dict[str, list[str]]]]:
+        """For each paper (1-based source numbers), the quotable sentences of each column closest to the question."""
+        query = self.embedder.embed_query(question)
+        rows = []
+        for number in numbers:
+            sentences, vectors = self.sentences(hits[number - 1])
+            sims = vectors @ query
+            quotable = [u[0] for u in units(sentences) if len(u) == 1 and len(sentences[u[0]].split()) >= 5]
+            cells: dict[str, list[str]] = {}
+            for column in COLUMNS:
+                fits = sorted((i for i in quotable if column_of(sentences[i]) == column), key=lambda i: -float(sims[i]))
+                if fits:  # the method, what a comparison is mostly about, gets two sentences (in abstract order)
+                    cells[column] = [
+                        sentences[i] for i in sorted(fits[: METHOD_SENTENCES if column == "method" else 1])
+                    ]
+            rows.append((number, cells))
+        return rows
 
     def _paper_list(self, question: str, query, hits: list[Hit], named: set[str]) -> list[tuple[str, int]]:
         """One line per matching paper (every paper the question names among them): title and contribution sentence."""

@@ -191,6 +191,24 @@ class Sentence:
 
 
 @dataclass
+class ComparisonRow:
+    """One compared paper: its source number in the answer's citations, and a cited quote per column."""
+
+    paper_id: str
+    title: str
+    number: int
+    cells: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """A table of papers × columns (problem, method, data, result), each cell a verbatim abstract sentence."""
+
+    columns: list[str]
+    rows: list[ComparisonRow] = field(default_factory=list)
+
+
+@dataclass
 class Answer:
     """A cited answer: text with [n] markers, citations, sources, per-sentence verdicts."""
 
@@ -205,6 +223,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    table: Comparison | None = None  # for "compare A and B": the papers side by side
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,7 @@ def answer_payload(answer: Answer) -> dict[str, Any]:
             for s in answer.sentences
         ],
         "notes": answer.notes,
+        "table": asdict(answer.table) if answer.table else None,  # a comparison: rows of papers, columns of aspects
     }
 
 

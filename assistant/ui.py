@@ -76,10 +76,26 @@ def meta_html(answer) -> str:
     return f'<div class="answer-meta">{" · ".join(html.escape(p) for p in parts if p)}{notes}</div>'
 
 
+def table_html(table, turn: int) -> str:
+    """A comparison as an HTML table: a row per paper, a column per aspect, each cell a quote with its [n] link."""
+    columns = [c for c in table.columns if any(c in row.cells for row in table.rows)]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["paper", *columns])
+    rows = "".join(
+        f"<tr><td><b>{html.escape(render_math(row.title))}</b> "
+        f"{link_markers(f'[{row.number}]', turn)}</td>"
+        + "".join(f"<td>{html.escape(row.cells.get(c, '—'))}</td>" for c in columns)
+        + "</tr>"
+        for row in table.rows
+    )
+    return f'<table class="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
 def answer_html(answer, turn: int) -> str:
     """A finished answer as chat HTML: linked [n] markers, flagged sentences, abstention, meta line."""
     if answer.abstained:
         body = f'<span class="abstained-badge">{html.escape(answer.text)}</span>' + closest_html(answer)
+    elif getattr(answer, "table", None):
+        body = table_html(answer.table, turn)
     elif answer.sentences:
         body = " ".join(sentence_html(s, turn) for s in answer.sentences)
     else:

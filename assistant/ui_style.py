@@ -13,6 +13,8 @@ CSS = """
 .src-card.active { outline: 3px solid #f59e0b; background: rgba(245, 158, 11, .08); }
 .src-card .abstract { font-size: .9em; }
 .src-card .meta { font-size: .8em; opacity: .8; }
+.comparison { border-collapse: collapse; font-size: .92em; }
+.comparison th, .comparison td { border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; text-align: left; }
 .src-card .derived { font-size: .8em; opacity: .7; font-style: italic; }
 .src-card mark { background: #fde68a; color: inherit; }
 #sources-panel { max-height: 720px; overflow-y: auto !important; }

@@ -205,3 +205,49 @@ def test_follow_up_without_a_figure_says_so_instead_of_repeating(seed_assistant)
     answer = seed_assistant.ask("How much faster is it?", history=history, backend="extractive")
     assert answer.text != first.text and "gives no figure" in answer.text and "DANCE" in answer.text
     assert [c.title for c in answer.citations] == [first.citations[0].title]
+
+
+@pytest.mark.parametrize(
+    "sentence, column",
+    [
+        ("We propose Occult, a collaborative communication scheme for MoE training.", "method"),
+        ("Occult is 1.5x faster than MegaBlocks across ten tasks.", "result"),
+        ("We curate a benchmark of 10,000 question-answer pairs from PubMedQA.", "data"),
+        ("Existing methods suffer from heavy all-to-all communication.", "problem"),
+        ("Code is available at https://github.com/a/b.", None),
+    ],
+)
+def test_column_of__which_aspect_a_sentence_states(sentence, column):
+    from assistant.extractive import column_of
+
+    assert column_of(sentence) == column
+
+
+def test_compare__named_papers_side_by_side_with_verbatim_cells(seed_assistant):
+    from assistant.export import export
+    from assistant.text import render_math
+    from assistant.tools import answer_payload
+    from assistant.ui import answer_html
+
+    answer = seed_assistant.ask("Compare Stable-SPAM and EvoPress", backend="extractive")
+    table = answer.table
+    assert table is not None and len(table.rows) == 2
+    assert {r.title.split(":")[0] for r in table.rows} == {"Stable-SPAM", "EvoPress"}
+    for row in table.rows:
+        assert row.cells and answer.citations[row.number - 1].paper_id == row.paper_id
+        shown = render_math(seed_assistant.paper(row.paper_id).abstract)
+        assert all(cell in shown for cell in row.cells.values())  # each cell quotes its own paper
+    assert all(s.verdict == "supported" for s in answer.sentences)
+    markdown = export(answer, "markdown")
+    assert "| paper | " in markdown and markdown.count("[1]") >= 1 and "## References" in markdown
+    rows = export(answer, "csv").strip().splitlines()
+    assert rows[0].startswith("number,paper_id,title,problem,method,data,result") and len(rows) == 3
+    assert answer_payload(answer)["table"]["rows"][0]["cells"]
+    assert '<table class="comparison">' in answer_html(answer, 0)
+
+
+def test_compare__csv_of_an_answer_without_a_table_is_refused(seed_assistant):
+    from assistant.export import export
+
+    with pytest.raises(ValueError, match="no table"):
+        export(seed_assistant.ask("What is DANCE?", backend="extractive"), "csv")
