@@ -17,7 +17,7 @@ from .errors import AssistantError
 from .extractive import Extractor
 from .index import PaperIndex
 from .judge import make_answer_judge
-from .records import Answer, Hit, IngestSummary, Paper
+from .records import Answer, ClaimCheck, Hit, IngestSummary, Paper, PaperVerdict
 from .retrieve import Filters, Retriever
 from .verify import Verifier
 
@@ -133,6 +133,30 @@ class Assistant:
         return self.chain.stream(
             question, history=history, filters=filters, k=k, strict=strict, backend=backend, model=model
         )
+
+    def check(
+        self, claim: str, paper_ids: Sequence[str] | None = None, k: int | None = None, filters=None
+    ) -> ClaimCheck:
+        """Whether papers support `claim`: the given ones, else the k closest (default 5), each with its verdict and
+        the abstract sentences it rests on. The offline verifier judges support; 'contradicts' comes with the
+        three-way claim check (until then a paper that does not support the claim is 'not_enough_info')."""
+        if not claim or not claim.strip():
+            raise ValueError("the claim is empty")
+        if paper_ids:
+            known = {p.paper_id: p for p in self.papers()}
+            if missing := [pid for pid in paper_ids if pid not in known]:
+                raise AssistantError(f"no paper with id {missing[0]!r} in the index; `assistant papers` lists the ids")
+            papers = [known[pid] for pid in paper_ids]
+            sources = [(p.paper_id, p.title, p.abstract) for p in papers]
+        else:
+            hits = self.search(claim, k=k or 5, filters=filters)
+            sources = [(h.paper_id, h.title, h.abstract) for h in hits]
+        verdicts = []
+        for paper_id, title, abstract in sources:
+            verdict = self.verifier.check(claim, abstract, title=title)
+            label = "supports" if verdict.supported else "not_enough_info"
+            verdicts.append(PaperVerdict(paper_id, title, label, round(verdict.score, 3), verdict.evidence[:2]))
+        return ClaimCheck(claim, verdicts, judge=self.verifier.name)
 
     def ingest(
         self, paths: str | Path | Iterable[str | Path], rebuild: bool = False, strict: bool = False

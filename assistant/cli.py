@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "papers), json, csv (a comparison's table)",
     )
 
+    check = sub.add_parser("check", help="check a claim against the papers: which support it, with their sentences")
+    check.add_argument("claim")
+    check.add_argument("--paper", action="append", metavar="ID", help="check against this paper (repeatable)")
+    add_retrieval_options(check)
+    check.add_argument("--json", action="store_true", help="print the check as one JSON object")
+
     chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
     chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
     chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -185,6 +191,19 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    result = make_assistant(args).check(args.claim, paper_ids=args.paper, k=args.k, filters=filters_of(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(f"{result.claim}\n→ {result.summary} ({result.judge})")
+    for paper in result.papers:
+        print(f"  {paper.label:16s} {paper.score:.2f}  {paper.title}  ({paper.paper_id})")
+        for sentence in paper.evidence[:1] if paper.label != "not_enough_info" else []:
+            print(f'      "{sentence}"')
+    return 0
+
+
 def cmd_chat(args) -> int:
     from .ui import launch
 
@@ -257,6 +276,7 @@ COMMANDS = {
     "search": cmd_search,
     "papers": cmd_papers,
     "ask": cmd_ask,
+    "check": cmd_check,
     "chat": cmd_chat,
     "serve": cmd_serve,
     "mcp": cmd_mcp,

@@ -102,12 +102,16 @@ def build_mcp(toolbox: Toolbox) -> MCPServer:
     def check_claim(
         claim: Annotated[str, Field(description="A statement to check against the papers")],
         k: Annotated[int, Field(description="How many of the closest papers to check", ge=1, le=MAX_K)] = 5,
+        paper_ids: Annotated[
+            list[str] | None, Field(description="Check against these papers instead of the closest ones")
+        ] = None,
         listing: Listing = None,
         year: Year = None,
         author: Author = None,
     ) -> dict[str, Any]:
-        """Whether the papers closest to a claim support it: each paper's verdict, score and evidence sentences."""
-        return answered(lambda: toolbox.check(claim, k=k, filters=filters(listing, year, author)))
+        """Whether papers support a claim (the given ones, else the closest): each paper's label (supports /
+        not_enough_info), score and evidence sentences, and a summary."""
+        return answered(lambda: toolbox.check(claim, k=k, filters=filters(listing, year, author), paper_ids=paper_ids))
 
     if toolbox.allow_ingest:
 

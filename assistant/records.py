@@ -191,6 +191,45 @@ class Sentence:
 
 
 @dataclass
+class PaperVerdict:
+    """What one paper says of a claim: supports | contradicts | not_enough_info, with the sentences it rests on."""
+
+    paper_id: str
+    title: str
+    label: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClaimCheck:
+    """A claim checked against papers: each paper's verdict, and a one-line summary."""
+
+    claim: str
+    papers: list[PaperVerdict] = field(default_factory=list)
+    judge: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return any(p.label == "supports" for p in self.papers)
+
+    @property
+    def summary(self) -> str:
+        """Example: "supported by 1 of the 3 papers checked" """
+        backing = sum(p.label == "supports" for p in self.papers)
+        against = sum(p.label == "contradicts" for p in self.papers)
+        if not self.papers:
+            return "no paper to check against"
+        parts = [f"supported by {backing}" if backing else "supported by none"]
+        if against:
+            parts.append(f"contradicted by {against}")
+        return f"{' and '.join(parts)} of the {len(self.papers)} papers checked"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "supported": self.supported, "summary": self.summary}
+
+
+@dataclass
 class ComparisonRow:
     """One compared paper: its source number in the answer's citations, and a cited quote per column."""
 

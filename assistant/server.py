@@ -96,8 +96,9 @@ class AskBody(BaseModel):
 
 class CheckBody(BaseModel):
     claim: str
-    k: int = Field(5, ge=1, le=MAX_K)
+    k: int = Field(5, ge=1, le=MAX_K, description="how many of the closest papers to check")
     filters: Filters | None = None
+    paper_ids: list[str] | None = Field(None, description="check against these papers instead")
 
 
 class IngestBody(BaseModel):
@@ -214,7 +215,8 @@ def add_rest_routes(app: FastAPI, toolbox: Toolbox) -> None:
 
     @app.post("/api/check", tags=["api"], summary="Whether the closest papers support a claim")
     def check(body: CheckBody) -> dict[str, Any]:
-        return toolbox.check(body.claim, k=body.k, filters=body.filters.chosen() if body.filters else None)
+        filters = body.filters.chosen() if body.filters else None
+        return toolbox.check(body.claim, k=body.k, filters=filters, paper_ids=body.paper_ids)
 
     @app.post("/api/ingest", tags=["api"], summary="Add a file on the server's machine (needs --allow-ingest)")
     def ingest(body: IngestBody) -> dict[str, Any]:

@@ -153,31 +153,12 @@ class Toolbox:
         shown = matching[offset : offset + limit]
         return {"total": len(matching), "offset": offset, "papers": [paper_payload(p, abstract=False) for p in shown]}
 
-    def check(self, claim: str, k: int = 5, filters: dict | None = None) -> dict[str, Any]:
-        """Whether the papers closest to `claim` support it: each one's verdict, score and evidence sentences."""
+    def check(
+        self, claim: str, k: int = 5, filters: dict | None = None, paper_ids: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Whether papers support `claim` (the given ones, else the k closest): each one's label, score, evidence."""
         _require(claim, "claim")
-        hits = self.assistant.search(claim, k=_k(k), filters=filters)
-        verifier = self.assistant.verifier
-        papers = []
-        for hit in hits:
-            verdict = verifier.check(claim, hit.abstract, title=hit.title)
-            papers.append(
-                {
-                    "paper_id": hit.paper_id,
-                    "title": hit.title,
-                    "verdict": verdict.label,
-                    "score": round(verdict.score, 3),
-                    "evidence": verdict.evidence[:2],
-                }
-            )
-        supporting = [p for p in papers if p["verdict"] == "supported"]
-        return {
-            "claim": claim,
-            "verdict": "supported" if supporting else "not supported",
-            "supporting": len(supporting),
-            "papers": papers,
-            "judge": verifier.name,
-        }
+        return self.assistant.check(claim, paper_ids=paper_ids, k=_k(k), filters=filters).to_dict()
 
     def ingest(self, path: str) -> dict[str, Any]:
         """Add one file (a path on the server's machine) to the index, when the user allowed it."""

@@ -67,9 +67,12 @@ def test_stdio__filters_and_counts(seed_index_dir):
             count = await client.call_tool("list_papers", {"limit": 0})
             unanswerable = await client.call_tool("ask", {"question": "What is DANCE?", "year": 1999})
             bad = await client.call_tool("search_papers", {"query": "x", "k": 500})
-            return count, unanswerable, bad
+            claim = "Stable-SPAM stabilizes gradient norms in 4-bit LLM training"
+            check = await client.call_tool("check_claim", {"claim": claim, "paper_ids": ["pb63c5c0ae2"]})
+            return count, unanswerable, bad, check
 
-    count, unanswerable, bad = asyncio.run(session())
+    count, unanswerable, bad, check = asyncio.run(session())
+    assert not check.is_error and check.structured_content["papers"][0]["label"] == "supports"
     assert count.structured_content["total"] == 218 and count.structured_content["papers"] == []
     assert unanswerable.structured_content["abstained"] and not unanswerable.structured_content["references"]
     assert bad.is_error  # k beyond the schema's maximum

@@ -229,7 +229,8 @@ def test_rest_api__search_papers_paper_ask_check(served):
     filtered = post("/api/ask", {"question": "What is DANCE?", "filters": {"year": 1999}}).json()
     assert filtered["abstained"]
     check = post("/api/check", {"claim": "Stable-SPAM stabilizes gradient norms in 4-bit LLM training", "k": 3}).json()
-    assert check["verdict"] == "supported" and "Stable-SPAM" in check["papers"][0]["title"]
+    assert check["supported"] and check["papers"][0]["label"] == "supports"
+    assert "Stable-SPAM" in check["papers"][0]["title"] and check["summary"].startswith("supported by 1")
     bad = post("/api/ask", {"question": " "})
     assert bad.status_code == 400 and "empty" in bad.json()["error"]["message"]
     refused = post("/api/ingest", {"path": "/etc/passwd"})
