@@ -143,10 +143,12 @@ class Assistant:
         if not claim or not claim.strip():
             raise ValueError("the claim is empty")
         if paper_ids:
-            known = {p.paper_id: p for p in self.papers()}
-            if missing := [pid for pid in paper_ids if pid not in known]:
-                raise AssistantError(f"no paper with id {missing[0]!r} in the index; `assistant papers` lists the ids")
-            papers = [known[pid] for pid in paper_ids]
+            try:
+                papers = [self.paper(pid) for pid in paper_ids]
+            except KeyError as err:
+                raise AssistantError(
+                    f"no paper with id {err.args[0]!r} in the index; `assistant papers` lists the ids"
+                ) from None
             sources = [(p.paper_id, p.title, p.abstract) for p in papers]
         else:
             hits = self.search(claim, k=k or 5, filters=filters)

@@ -56,13 +56,10 @@ def to_reply(answer: Answer) -> str:
     if answer.abstained:
         return _md(answer.text) + "\n"
     flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
-    if answer.table:  # a comparison: the papers side by side
-        lines.append(table_markdown(answer.table))
-        lines += references(answer)
-        lines.append(f"*Answered by the {answer.backend or '?'} backend.*")
-        return "\n".join(lines).rstrip() + "\n"
     lines.append(
-        " ".join(
+        table_markdown(answer.table)  # a comparison: the papers side by side
+        if answer.table
+        else " ".join(
             _md(with_markers(s.text, s.citations))
             + flags.get(s.verdict, "")
             + (" *(cited post hoc)*" if s.attributed else "")

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from .api import filters_from
 from .errors import USER_ERRORS
 from .tools import MAX_K, Toolbox, answer_payload
 
@@ -38,8 +39,8 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 
 def filters(listing: str | None, year: int | None, author: str | None) -> dict | None:
-    chosen = {"listing": listing, "year": year, "author": author}
-    return {key: value for key, value in chosen.items() if value not in (None, "")} or None
+    """The tools' filter arguments as `search`/`ask` filters; an empty string is no choice."""
+    return filters_from(listing or None, year, author or None)
 
 
 def answered(call: Callable[[], T]) -> T:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes import stop
 
 from assistant.api import Assistant
 from assistant.config import OFFLINE_ENVIRONMENT, Settings
@@ -106,9 +107,4 @@ def chroma_server(tmp_path_factory):
             time.sleep(0.25)
         yield host, port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

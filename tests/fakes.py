@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -94,3 +95,13 @@ class HungEndpoint:
         self.sock.close()
         self._accepting.join(timeout=5)
         self.release()
+
+
+def stop(process) -> None:
+    """End a server process the tests started: terminate, then kill if it has not gone in 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

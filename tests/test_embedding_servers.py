@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import stop
 
 from assistant.api import Assistant
 from assistant.config import SEEDS_DIR, Settings
@@ -52,8 +53,7 @@ def e5_servers(tmp_path_factory):
         yield urls
     finally:
         for process in processes:
-            process.terminate()
-            process.wait(timeout=15)
+            stop(process)
 
 
 def test_two_servers_share_one_ingest_and_the_index_answers(e5_servers, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import stop
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -138,8 +139,4 @@ def test_http__needs_the_key_and_then_answers(seed_index_dir, tmp_path):
         assert tools == TOOLS
         assert not answer.is_error and any("Stable-SPAM" in r["title"] for r in answer.structured_content["references"])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from fakes import HungEndpoint
+from fakes import HungEndpoint, stop
 
 from assistant.errors import AssistantError
 from assistant.ports import free_port
@@ -150,11 +150,7 @@ def served(seed_index_dir, tmp_path_factory):
         wait_for(f"{url}/api/docs", process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def headers(key: str = KEY) -> dict[str, str]:
