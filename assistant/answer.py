@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
-from . import extractive
+from . import extractive, finding
 from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
@@ -32,12 +32,14 @@ from .embeddings import count_tokens
 from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
-from .prompts import CANNOT_ANSWER, render
+from .prompts import CANNOT_ANSWER, example_sentences, render
 from .records import Answer, Comparison, ComparisonRow, Hit, Paper, Sentence
 from .retrieve import Filters
-from .text import render_math
+from .text import render_math, simplify
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
+
+CONTRADICTED = 0.6  # the claim model's confidence that marks a sentence contradicted (calibration claims, not held out)
 
 
 class LLM(Protocol):
@@ -158,6 +160,8 @@ class Chain:
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self.finish(answer, raw, strict)
+        if answer.finding is None and not answer.abstained and finding.is_yes_no(standalone):
+            self._llm_finding(standalone, answer)
         if answer.table:  # rows carry the final citation numbers
             numbers = {c.paper_id: c.number for c in answer.citations}
             answer.table.rows = [r for r in answer.table.rows if r.paper_id in numbers]
@@ -287,7 +291,34 @@ class Chain:
             return extractive.paper_list(chosen, hits, self.settings.retrieval.list_shown)
         if missing := extractive.no_figure(question, chosen, hits):  # "How much faster is it?" with no figure
             return missing
-        return [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
+        quotes = [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
+        if finding.is_yes_no(question) and self.verifier.claim_model is not None:
+            return self._yes_no(question, hits, quotes, answer)
+        return quotes
+
+    def _finding(self, question: str, hits: list[Hit]) -> tuple[str, list[tuple[str, list[int]]]]:
+        """The papers' finding on a yes/no question, and the sentences that decide it as (sentence, [number])."""
+        vector = self.verifier.embedder.embed_query(question)
+        papers = hits[: self.settings.retrieval.finding_papers]
+        verdicts = [self.verifier.entail(question, h.abstract, vector, h.title) for h in papers]
+        deciding = []
+        for number, (hit, verdict) in enumerate(zip(papers, verdicts), 1):
+            if verdict.label == "not_enough_info":
+                continue
+            flat = " ".join(hit.abstract.split())
+            for text in verdict.evidence[:1]:
+                deciding += [(render_math(s), [number]) for s in split_sentences(text) if s in flat]
+        return finding.combine(verdicts), deciding
+
+    def _yes_no(
+        self, question: str, hits: list[Hit], quotes: list[tuple[str, list[int]]], answer: Answer
+    ) -> list[tuple[str, list[int]]]:
+        """A yes/no question's extractive answer: the finding, then the sentences that decide it, then the best
+        other quotes (four sentences in all)."""
+        answer.finding, deciding = self._finding(question, hits)
+        seen = {s for s, _ in deciding}
+        rest = [(s, n) for s, n in quotes if s not in seen]
+        return [(finding.Finding(finding.SENTENCES[answer.finding]), []), *(deciding + rest)[:4]]
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
@@ -309,6 +340,20 @@ class Chain:
         if backend.usage.get("finish_reason") == "length":
             answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
         return text
+
+    def _llm_finding(self, question: str, answer: Answer) -> None:
+        """A generated answer's finding, from the same claim check over the papers it cites (else the sources);
+        a note when the model's own opening yes or no disagrees."""
+        if self.verifier.claim_model is None:
+            return
+        cited = {c.paper_id for c in answer.citations}
+        papers = [h for h in answer.sources if h.paper_id in cited] or answer.sources
+        answer.finding, _ = self._finding(question, papers)
+        said = finding.stated(answer.text)
+        if said and said != answer.finding:
+            answer.notes.append(
+                f"the model answered {said!r}, but the claim check of its sources finds {answer.finding!r}"
+            )
 
     def messages(
         self, question: str, hits: list[Hit], window: int | None = None, source_tokens: int | None = None
@@ -351,13 +396,21 @@ class Chain:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
         evidence: dict[int, list[str]] = {}  # keyed by source number (1-based position in answer.sources)
         judging = self.judge.for_answer() if self.judge else None
-        for (text, _), cited in zip(parsed, numbers):
+        examples = example_sentences() if isinstance(raw, str) else set()
+        for position, ((text, _), cited) in enumerate(zip(parsed, numbers)):
+            if simplify(text) in examples:  # the prompt's worked example copied into the answer
+                answer.notes.append(f"dropped a sentence copied from the prompt's example: {text!r}")
+                continue
+            if position == 0 and not cited and finding.stated(text) and len(text.split()) <= 8:
+                text = finding.Finding(text)  # the model's opening "Yes." / "No.": checked against the claim check
             if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
                 answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
                 continue
             sentence = Sentence(text=render_math(text), citations=cited)  # "$l_2$-norm" reads "l₂-norm"
             if isinstance(text, extractive.Listing):  # the list's count or further titles: metadata, not a claim
                 sentence.verdict, sentence.judge = "listing", "catalogue"
+            elif isinstance(text, finding.Finding):  # stated from the claim check of the sentences that follow
+                sentence.verdict, sentence.judge = "finding", getattr(self.verifier.claim_model, "name", "claim-check")
             elif cited:
                 self._check(sentence, answer.sources, evidence, judging)
             else:
@@ -390,6 +443,8 @@ class Chain:
                 _add(evidence, n, [quotes[n]])
             return
         vector = self.verifier.embedder.embed_query(text)
+        if self._contradicted(sentence, sources, evidence, vector):
+            return
         checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
         verdict = max(checks.values(), key=lambda v: v.score)  # supported if any one cited paper supports it
         if judging:
@@ -397,6 +452,25 @@ class Chain:
         sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
         for n, check in checks.items():
             _add(evidence, n, check.evidence[:1])
+
+    def _contradicted(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], vector) -> bool:
+        """Mark a sentence contradicted when the claim model finds that a cited paper says otherwise and none of
+        them supports it (whatever the support check says: a restated question is not a finding)."""
+        model = self.verifier.claim_model
+        if model is None:
+            return False
+        verdicts = {
+            n: self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
+            for n in sentence.citations
+        }
+        against = {n: v for n, v in verdicts.items() if v.label == "contradicts" and v.score >= CONTRADICTED}
+        if not against or any(v.label == "supports" for v in verdicts.values()):
+            return False
+        worst = max(against.values(), key=lambda v: v.score)
+        sentence.verdict, sentence.score, sentence.judge = "contradicted", round(1 - worst.score, 3), model.name
+        for n, verdict in against.items():
+            _add(evidence, n, verdict.evidence[:1])
+        return True
 
     def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
         """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.

@@ -138,8 +138,8 @@ class Assistant:
         self, claim: str, paper_ids: Sequence[str] | None = None, k: int | None = None, filters=None
     ) -> ClaimCheck:
         """Whether papers support `claim`: the given ones, else the k closest (default 5), each with its verdict and
-        the abstract sentences it rests on. The offline verifier judges support; 'contradicts' comes with the
-        three-way claim check (until then a paper that does not support the claim is 'not_enough_info')."""
+        the abstract sentences it rests on: supports, contradicts or not_enough_info, from the three-way claim model
+        (see `entailment`)."""
         if not claim or not claim.strip():
             raise ValueError("the claim is empty")
         if paper_ids:
@@ -153,12 +153,13 @@ class Assistant:
         else:
             hits = self.search(claim, k=k or 5, filters=filters)
             sources = [(h.paper_id, h.title, h.abstract) for h in hits]
+        vector = self.verifier.embedder.embed_query(claim)
         verdicts = []
         for paper_id, title, abstract in sources:
-            verdict = self.verifier.check(claim, abstract, title=title)
-            label = "supports" if verdict.supported else "not_enough_info"
-            verdicts.append(PaperVerdict(paper_id, title, label, round(verdict.score, 3), verdict.evidence[:2]))
-        return ClaimCheck(claim, verdicts, judge=self.verifier.name)
+            verdict = self.verifier.entail(claim, abstract, vector, title=title)
+            verdicts.append(PaperVerdict(paper_id, title, verdict.label, round(verdict.score, 3), verdict.evidence[:2]))
+        judge = self.verifier.claim_model.name if self.verifier.claim_model else self.verifier.name
+        return ClaimCheck(claim, verdicts, judge=judge)
 
     def ingest(
         self, paths: str | Path | Iterable[str | Path], rebuild: bool = False, strict: bool = False

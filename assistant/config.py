@@ -86,6 +86,9 @@ class RetrievalSettings(Section):
         20, description="Papers retrieved for a 'which papers …' question (extractive): every match is listed."
     )
     list_shown: int = Field(8, description="Listed papers quoted with their best sentence; the rest by title.")
+    finding_papers: int = Field(
+        2, description="For a yes/no question: the best-ranked papers whose claim check decides the finding."
+    )
     candidates: int = Field(40, description="Chunks taken from each retriever before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")

@@ -55,7 +55,11 @@ def to_reply(answer: Answer) -> str:
     lines: list[str] = []
     if answer.abstained:
         return _md(answer.text) + "\n"
-    flags = {"unsupported": " *(unsupported?)*", "uncited": " *(uncited: no source supports it)*"}
+    flags = {
+        "unsupported": " *(unsupported?)*",
+        "contradicted": " *(contradicted by a cited paper)*",
+        "uncited": " *(uncited: no source supports it)*",
+    }
     lines.append(
         table_markdown(answer.table)  # a comparison: the papers side by side
         if answer.table

@@ -47,5 +47,17 @@ def render(name: str, **values) -> str:
     return template(name).format(**values)
 
 
+def example_sentences(name: str = "answer") -> set[str]:
+    """The sentences of a prompt's worked example (its "Answer:" lines), simplified: an answer must never repeat one.
+
+    Example: "the quillfeather glaze dried on fences in two hours instead of six" in example_sentences()
+    """
+    from .citations import parse_markers, split_sentences
+    from .text import simplify
+
+    lines = [line.removeprefix("Answer:") for line in template(name).splitlines() if line.startswith("Answer:")]
+    return {simplify(parse_markers(s)[0]) for line in lines for s in split_sentences(line) if len(s.split()) > 3}
+
+
 def available() -> list[str]:
     return sorted(p.name.removesuffix(".txt") for p in folder().iterdir() if p.name.endswith(".txt"))

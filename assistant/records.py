@@ -183,7 +183,8 @@ class Sentence:
     text: str
     citations: list[int] = field(default_factory=list)
     verdict: str = (
-        "uncited"  # supported | unsupported | uncited (no marker, no source supports it) | listing (metadata)
+        "uncited"  # supported | unsupported | contradicted | uncited (no marker, no source supports it) | listing (metadata)
+        # | finding (the yes/no finding, stated from the claim check of the sentences that follow)
     )
     score: float = 0.0
     attributed: bool = False  # the citation was added by the support check (post hoc), not written by the model
@@ -263,6 +264,7 @@ class Answer:
     tokens: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     table: Comparison | None = None  # for "compare A and B": the papers side by side
+    finding: str | None = None  # for a yes/no question: yes | no | mixed | unclear (see `finding`)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

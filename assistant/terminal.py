@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from .records import Answer
 
-FLAGS = {"unsupported": " [unsupported?]", "uncited": " [uncited: no source supports it]"}
+FLAGS = {
+    "unsupported": " [unsupported?]",
+    "contradicted": " [contradicted by a cited paper]",
+    "uncited": " [uncited: no source supports it]",
+}
 
 
 def answer_to_text(answer: Answer) -> str:

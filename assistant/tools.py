@@ -35,7 +35,8 @@ def answer_payload(answer: Answer) -> dict[str, Any]:
     """The answer as served: the reply text (cited sentences and references), then its parts.
 
     `text` has [n] markers; `references` the cited papers with their evidence; `sentences` each sentence's
-    support verdict (supported | unsupported | uncited | listing).
+    support verdict (supported | unsupported | contradicted | uncited | listing | finding); `finding` a yes/no
+    question's finding (yes | no | mixed | unclear), else None.
     """
     sources = {h.paper_id: h for h in answer.sources}
     return {
@@ -60,6 +61,7 @@ def answer_payload(answer: Answer) -> dict[str, Any]:
             for s in answer.sentences
         ],
         "notes": answer.notes,
+        "finding": answer.finding,
         "table": asdict(answer.table) if answer.table else None,  # a comparison: rows of papers, columns of aspects
     }
 

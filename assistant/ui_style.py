@@ -6,6 +6,12 @@ Out of scope: the page's structure and behaviour (see `ui`).
 CSS = """
 .cite { font-weight: 600; text-decoration: none; }
 .unsupported, .uncited { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
+.check-columns { display: flex; gap: 1em; }
+.check-column { flex: 1; min-width: 0; }
+.check-contradicts { border-left: 4px solid #dc2626; }
+.check-supports { border-left: 4px solid #16a34a; }
+.finding { display: block; margin-bottom: .3em; }
+.contradicted { text-decoration: line-through #dc2626; color: #b91c1c; }
 .attributed .cite { font-style: italic; }
 .answer-meta { margin-top: .5em; font-size: .8em; opacity: .75; }
 .abstained-badge { font-weight: 600; color: #b45309; }

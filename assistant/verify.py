@@ -30,6 +30,7 @@ import numpy as np
 
 from .citations import split_sentences
 from .config import PACKAGE_DIR
+from .entailment import Entailment, shipped_model
 from .polarity import direction_mismatch, has_comparison, has_direction, negation_mismatch, order_mismatch
 from .text import content_words, names, numbers, quantities, simplify
 
@@ -38,6 +39,7 @@ WEIGHTS_PATH = PACKAGE_DIR / "data" / "verifier.json"
 MODEL_PATH = PACKAGE_DIR / "data" / "verifier_model.npz"
 QUOTED_TITLE = re.compile(r"^\s*[“\"][^”\"]{3,300}[”\"]:\s+")
 NAME = "offline-minilm-lexical-v4"
+CANDIDATES = 4  # aligned passages the claim model reads per paper
 # Each check, and which aligned passages can speak to it (any passage can lack the claim's negation).
 POLARITY_CHECKS = {
     "negation_mismatch": (negation_mismatch, lambda claim, passage: True),
@@ -120,12 +122,14 @@ class Verifier:
 
     name = NAME
 
-    def __init__(self, embedder, weights: dict | None = None, model=None):
+    def __init__(self, embedder, weights: dict | None = None, model=None, claim_model=None):
         """`weights`: a logistic model's weights and threshold (default: the shipped ones); `model`: a fitted
-        classifier with `predict_proba` over FEATURES (default: the shipped one, unless weights are given)."""
+        classifier with `predict_proba` over FEATURES (default: the shipped one, unless weights are given);
+        `claim_model`: the three-way claim model (default: the shipped one, see `entailment`)."""
         self.embedder = embedder
         self.weights = weights or load_weights()
         self.model = model if model is not None or weights else load_model()
+        self.claim_model = claim_model if claim_model is not None else shipped_model()
         self._cache: dict[str, tuple] = {}
 
     def units(self, source: str) -> tuple[list[str], np.ndarray]:
@@ -190,6 +194,18 @@ class Verifier:
         score, threshold = self.score(feats)
         label = "supported" if score >= threshold else "unsupported"
         return Verdict(label=label, score=score, evidence=evidence, features=feats, judge=self.name)
+
+    def entail(self, claim: str, source: str, claim_vector=None, title: str = "") -> Entailment:
+        """The three-way verdict of one paper (title and abstract) on a claim, from the claim model reading the
+        passages best aligned with the claim; without a claim model, the support check's label."""
+        if self.claim_model is None:
+            verdict = self.check(claim, source, claim_vector, title)
+            return Entailment("supports" if verdict.supported else "not_enough_info", verdict.score, verdict.evidence)
+        text = titled(title, source)
+        units, vectors, *_ = self._prepared(text)
+        vector = self.embedder.embed_query(claim) if claim_vector is None else claim_vector
+        passages = self.aligned(content_words(claim), text, vectors @ vector)[:CANDIDATES]
+        return self.claim_model.judge(claim, passages)
 
 
 def titled(title: str, abstract: str) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from assistant import ui
+from assistant import ui, ui_render
 from assistant.api import Assistant
 from assistant.config import Settings
 from assistant.errors import AssistantError, BackendError
@@ -58,16 +58,22 @@ def test_link_markers__escapes_text_and_links_each_cited_number(text, turn, expe
         (Sentence("Plain.", [], "listing"), "Plain."),
         (
             Sentence("Plain.", [], "uncited"),
-            f'<span class="uncited" title="{ui.UNCITED_TITLE}">⚠ Plain. <em>(no source)</em></span>',
+            f'<span class="uncited" title="{ui_render.UNCITED_TITLE}">⚠ Plain. <em>(no source)</em></span>',
         ),
         (
             Sentence("It works.", [1], "supported", attributed=True),
-            f'<span class="attributed" title="{ui.ATTRIBUTED_TITLE}">It works <a class="cite" href="#src-0-1">[1]</a>.</span>',
+            f'<span class="attributed" title="{ui_render.ATTRIBUTED_TITLE}">It works <a class="cite" href="#src-0-1">[1]</a>.</span>',
         ),
         (
             Sentence("It flies.", [2], "unsupported"),
-            f'<span class="unsupported" title="{ui.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>',
+            f'<span class="unsupported" title="{ui_render.UNSUPPORTED_TITLE}">⚠ It flies <a class="cite" href="#src-0-2">[2]</a>.</span>',
         ),
+        (
+            Sentence("It sinks.", [2], "contradicted"),
+            f'<span class="contradicted" title="{ui_render.CONTRADICTED_TITLE}">✗ It sinks <a class="cite" href="#src-0-2">[2]</a>.'
+            " <em>(contradicted)</em></span>",
+        ),
+        (Sentence("Yes: it does.", [], "finding"), '<strong class="finding">Yes: it does.</strong>'),
     ],
 )
 def test_sentence_html__adds_markers_once_and_flags_unsupported(sentence, expected):
@@ -422,7 +428,7 @@ def test_chat_follow_ups_unsupported_sentences_and_backend_errors(open_app):
     page.locator("#chat").get_by_text(ui.EXAMPLES[2]).first.click()
     flagged = page.locator("#chat .unsupported").first
     flagged.wait_for()
-    assert "⚠" in flagged.inner_text() and flagged.get_attribute("title") == ui.UNSUPPORTED_TITLE
+    assert "⚠" in flagged.inner_text() and flagged.get_attribute("title") == ui_render.UNSUPPORTED_TITLE
 
     ask(page, "And does it swim?")
     page.locator("#chat .answer-meta").nth(1).wait_for()
@@ -476,3 +482,23 @@ def test_chat_answer_exports_as_markdown_and_bibtex_and_the_sources_panel_scroll
     assert style == ["720px", "auto"]
     shot(page, "09-export")
     assert elsewhere == []
+
+
+def test_check_html__supporting_and_contradicting_side_by_side():
+    from assistant.records import ClaimCheck, PaperVerdict
+    from assistant.ui_check import check_html
+
+    check = ClaimCheck(
+        "X works",
+        [
+            PaperVerdict("p1", "Paper <one>", "supports", 0.9, ["X works well."]),
+            PaperVerdict("p2", "Paper two", "contradicts", 0.8, ["X fails."]),
+            PaperVerdict("p3", "Paper three", "not_enough_info", 0.7, []),
+        ],
+    )
+    page = check_html(check, {"p1": "Intro. X works well.", "p2": "X fails. Done."})
+    supporting, contradicting = page.split('<div class="check-column">')[1:3]
+    assert "Supporting (1)" in supporting and "<mark>X works well.</mark>" in supporting
+    assert "Paper &lt;one&gt;" in supporting and "Contradicting (1)" in contradicting
+    assert "<mark>X fails.</mark>" in contradicting and "Not enough information (1)" in page
+    assert "supported by 1 and contradicted by 1 of the 3 papers checked" in page

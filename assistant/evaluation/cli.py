@@ -76,6 +76,16 @@ def add_eval_parser(sub) -> None:
     pubmedqa.add_argument("--split", choices=["test", "dev"], default="test", help="question split (default: test)")
     pubmedqa.add_argument("--out", type=Path, help="report folder (default: ./eval-results/pubmedqa-<split>)")
     pubmedqa.add_argument("--limit", type=int, help="only the first N questions")
+    scifact = commands.add_parser(
+        "scifact",
+        help="the claim check on SciFact's dev claims: with the gold abstracts, and retrieving (open setting)",
+    )
+    scifact.add_argument("--datasets", type=Path, help="folder holding scifact/ (default: ../shared/datasets)")
+    scifact.add_argument("--out", type=Path, help="report folder (default: ./eval-results/scifact-claims)")
+    scifact.add_argument("--limit", type=int, help="only the first N claims")
+    scifact.add_argument(
+        "--k", type=int, default=3, help="abstracts retrieved per claim in the open setting (default: 3)"
+    )
     calibrate = commands.add_parser("calibrate", help="a judge's agreement with the labelled claims")
     calibrate.add_argument(
         "--claims", type=Path, help="claim set (default: settings.evaluation.claims, eval/claims.jsonl)"
@@ -92,6 +102,8 @@ def run_eval_command(args, make_assistant) -> int:
         return cmd_calibrate(args, make_assistant(args))
     if command == "pubmedqa":
         return cmd_pubmedqa(args)
+    if command == "scifact":
+        return cmd_scifact(args)
     return {"compare": cmd_compare, "table": cmd_table, "verify": cmd_verify}[command](args)
 
 
@@ -147,6 +159,26 @@ def cmd_pubmedqa(args) -> int:
     )
     for name, value in report["overall"].items():
         print(f"{name}: {value:.3f}")
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_scifact(args) -> int:
+    from ..config import settings_with
+    from .scifact import scifact_claims
+
+    settings = settings_with({"progress": False if args.quiet else None})
+    out = args.out or Path(settings.evaluation.results_dir) / "scifact-claims"
+    report = scifact_claims(settings, args.datasets or settings.evaluation.datasets_dir, out, args.limit, args.k)
+    gold, found = report["gold"], report["open"]
+    print(
+        f"gold abstracts: accuracy {gold['accuracy']:.3f}, balanced accuracy support vs contradict "
+        f"{gold['balanced_accuracy_support_vs_contradict']:.3f}, support vs no evidence "
+        f"{gold['balanced_accuracy_support_vs_no_evidence']:.3f}"
+    )
+    print(
+        f"open setting (k={args.k}): precision {found['precision']:.3f}, recall {found['recall']:.3f}, F1 {found['f1']:.3f}"
+    )
     print(f"report: {out / 'report.md'}")
     return 0
 

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from .inputs import EvalInputError, read_jsonl, writable_folder
 
+PUBLISHED_PUBMEDQA = (
+    "BioBERT 68.1% accuracy (52.7 macro-F1), a single human annotator 78.0%, majority class 55.2% (Jin et al., 2019)"
+)
+
 
 def pubmedqa_inputs(datasets_dir: Path, split: str) -> tuple[Path, list[dict]]:
     folder = Path(datasets_dir) / "pubmedqa"
@@ -34,14 +38,14 @@ def pubmedqa_inputs(datasets_dir: Path, split: str) -> tuple[Path, list[dict]]:
     return papers, chosen
 
 
-def _index_without(papers_file: Path, removed: set[str], cache: Path, embedder, settings):
+def _index_without(papers_file: Path, removed: set[str], cache: Path, embedder, settings, name: str = "pubmedqa"):
     """An assistant over the abstracts of `papers_file` but those whose id is in `removed`, built once."""
     from ..api import Assistant
 
     rows = [json.loads(line) for line in papers_file.read_text(encoding="utf-8").split("\n") if line.strip()]
     kept = [r for r in rows if r["id"] not in removed]
     key = hashlib.sha256(json.dumps([sorted(removed), settings.index_fingerprint()]).encode()).hexdigest()[:12]
-    folder = cache / f"pubmedqa-{key}"
+    folder = cache / f"{name}-{key}"
     assistant = Assistant(index_dir=folder / "index", settings=settings, corpus=None, embedder=embedder)
     if not assistant.papers():
         folder.mkdir(parents=True, exist_ok=True)
@@ -79,9 +83,11 @@ def pubmedqa_answerability(
                 {
                     "id": q["id"],
                     "question": q["question"],
+                    "final_decision": q.get("final_decision"),
                     "present": {
                         "abstained": present.abstained,
                         "cites_paper": ids[q["gold_id"]] in {c.paper_id for c in present.citations},
+                        "finding": present.finding,
                         "answer": present.text,
                     },
                     "absent": {"abstained": absent.abstained, "answer": absent.text, "notes": absent.notes},
@@ -112,6 +118,35 @@ def summarise(rows: list[dict]) -> dict:
         "paper_indexed_cites_it": round(sum(r["present"]["cites_paper"] for r in rows) / n, 4),
         "paper_indexed_abstains": round(sum(r["present"]["abstained"] for r in rows) / n, 4),
         "paper_not_indexed_abstains": round(sum(r["absent"]["abstained"] for r in rows) / n, 4),
+        **finding_scores([(r["present"].get("finding"), r.get("final_decision")) for r in rows]),
+    }
+
+
+def finding_scores(pairs: list[tuple[str | None, str | None]]) -> dict:
+    """PubMedQA's own measures of (finding, authors' answer) pairs: accuracy and macro-F1 over yes / no / maybe
+    (mixed and unclear read as maybe; no finding, abstaining included, as maybe too), how often a finding is
+    given at all, and reversals (yes where the authors say no, or the reverse).
+
+    Example: finding_scores([("yes", "yes"), ("no", "yes")])["accuracy"] == 0.5
+    """
+    from ..finding import PUBMEDQA
+
+    pairs = [(f, gold) for f, gold in pairs if gold in ("yes", "no", "maybe")]
+    if not pairs:
+        return {}
+    said = [(PUBMEDQA.get(f or "", "maybe"), gold) for f, gold in pairs]
+    f1s = []
+    for label in ("yes", "no", "maybe"):
+        tp = sum(p == label and g == label for p, g in said)
+        precision = tp / max(1, sum(p == label for p, _ in said))
+        recall = tp / max(1, sum(g == label for _, g in said))
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    n = len(said)
+    return {
+        "finding_given": round(sum(f is not None for f, _ in pairs) / n, 4),
+        "finding_accuracy": round(sum(p == g for p, g in said) / n, 4),
+        "finding_macro_f1": round(sum(f1s) / 3, 4),
+        "finding_reversals": round(sum({p, g} == {"yes", "no"} for p, g in said) / n, 4),
     }
 
 
@@ -127,6 +162,17 @@ def markdown(report: dict) -> str:
         f"| question's paper indexed: the answer cites it | {overall['paper_indexed_cites_it']:.3f} |",
         f"| question's paper indexed: abstains | {overall['paper_indexed_abstains']:.3f} |",
         f"| question's paper not indexed: abstains | {overall['paper_not_indexed_abstains']:.3f} |",
+    ]
+    if "finding_accuracy" in overall:
+        lines += [
+            f"| question's paper indexed: a yes/no finding is given | {overall['finding_given']:.3f} |",
+            f"| finding accuracy against the authors' yes/no/maybe | {overall['finding_accuracy']:.3f} |",
+            f"| finding macro-F1 | {overall['finding_macro_f1']:.3f} |",
+            f"| reversals (yes for no, or no for yes) | {overall['finding_reversals']:.3f} |",
+            "",
+            f"Published (PubMedQA test, reasoning-required setting): {PUBLISHED_PUBMEDQA}.",
+        ]
+    lines += [
         "",
         "## Answered although the paper is not indexed (first 10)",
         "",

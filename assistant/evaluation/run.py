@@ -106,7 +106,9 @@ def support_metrics(answer, judge, papers: dict, records: dict[str, str]) -> dic
     cited = {c.number: records.get(c.paper_id, "") for c in answer.citations}
     # A sentence about the collection itself ("12 indexed papers match:"), citing nothing, is counted from the
     # index, not read in an abstract: it is no claim for the support judge.
-    judged = [s for s in answer.sentences if not (s.verdict == "listing" and not s.citations)]
+    # Likewise a yes/no answer's finding sentence ("Yes: the findings quoted here support it."), stated from the claim
+    # check of the quoted sentences that follow, which are judged themselves.
+    judged = [s for s in answer.sentences if not (s.verdict in ("listing", "finding") and not s.citations)]
     if answer.sentences and not judged:  # nothing but counts: no claim to score
         return dict.fromkeys(
             ("faithfulness", "fully_supported", "citation_recall", "citation_precision", "evidence_verbatim")
