@@ -8,6 +8,7 @@ Out of scope: retrieval internals (see `retrieve`), transport to LLMs (see `back
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +40,10 @@ from .text import render_math, simplify
 from .untrusted import addresses_reader, passage
 from .verify import Verifier
 
-CONTRADICTED = 0.6  # the claim model's confidence that marks a sentence contradicted (calibration claims, not held out)
+LEAD_FINDING_RE = re.compile(
+    r"^((?:Yes|No)\.)\s+(?=\S)"
+)  # an LLM's opening "Yes." / "No." (not split: "No." abbreviates)
+CONTRADICTED = 0.6  # the claim model's confidence that marks a sentence contradicted (hand-set: no model ships)
 
 
 class LLM(Protocol):
@@ -391,6 +395,8 @@ class Chain:
         parsed = (
             raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
         )
+        if isinstance(raw, str) and parsed and (lead := LEAD_FINDING_RE.match(parsed[0][0])):  # "No. X [1]." is two
+            parsed = [(lead.group(1), []), (parsed[0][0][lead.end() :], parsed[0][1]), *parsed[1:]]
         numbers, removed = known_markers([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
         if removed:
             answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
@@ -412,7 +418,7 @@ class Chain:
             elif isinstance(text, finding.Finding):  # stated from the claim check of the sentences that follow
                 sentence.verdict, sentence.judge = "finding", getattr(self.verifier.claim_model, "name", "claim-check")
             elif cited:
-                self._check(sentence, answer.sources, evidence, judging)
+                self._check(sentence, answer.sources, evidence, judging, answer.question)
             else:
                 self._attribute(sentence, answer.sources, evidence, judging)
             if strict and sentence.verdict != "supported":
@@ -431,8 +437,12 @@ class Chain:
         if not answer.sentences:
             abstain(answer)
 
-    def _check(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> None:
-        """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the verifier's."""
+    def _check(
+        self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None, question: str = ""
+    ) -> None:
+        """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the claim
+        model's contradiction, else (for a sentence restating a yes/no `question`) the claim model's support, else
+        the verifier's."""
         text, cited = sentence.text, sentence.citations
         found = {n: _quote_in(text, sources[n - 1]) for n in cited} if len(text.split()) >= 5 else {}
         quotes = {n: quote for n, quote in found.items() if quote}
@@ -445,6 +455,13 @@ class Chain:
         vector = self.verifier.embedder.embed_query(text)
         if self._contradicted(sentence, sources, evidence, vector):
             return
+        if (
+            question
+            and finding.is_yes_no(question)
+            and finding.echoes(text, question)
+            and self._unfound(sentence, sources, vector)
+        ):
+            return
         checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
         verdict = max(checks.values(), key=lambda v: v.score)  # supported if any one cited paper supports it
         if judging:
@@ -452,6 +469,21 @@ class Chain:
         sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
         for n, check in checks.items():
             _add(evidence, n, check.evidence[:1])
+
+    def _unfound(self, sentence: Sentence, sources: list[Hit], vector) -> bool:
+        """A sentence that restates a yes/no question is a finding only if the claim model finds a cited paper
+        supporting it: the question's words in a paper's objective sentence are no support. Marks it unsupported."""
+        model = self.verifier.claim_model
+        if model is None:
+            return False
+        verdicts = [
+            self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
+            for n in sentence.citations
+        ]
+        if any(v.label == "supports" for v in verdicts):
+            return False
+        sentence.verdict, sentence.score, sentence.judge = "unsupported", 0.0, model.name
+        return True
 
     def _contradicted(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], vector) -> bool:
         """Mark a sentence contradicted when the claim model finds that a cited paper says otherwise and none of

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .answer import LLM, Chain
 from .config import SEEDS_DIR, Settings, get_settings
 from .corpus import seed_files
+from .entailment import load_claim_model
 from .errors import AssistantError
 from .extractive import Extractor
 from .index import PaperIndex
@@ -56,9 +57,11 @@ class Assistant:
         chroma_client: ClientAPI | None = None,
         check_index: bool = True,
         backends: dict[str, LLM] | None = None,
+        claim_model: Any = None,
     ) -> None:
         """`backends`: ready-made LLM backends by name ('openai', 'local'), e.g. a test's fake; the others
-        are built from settings on first use. `embedder` and `chroma_client` are likewise optional."""
+        are built from settings on first use. `embedder`, `chroma_client` and `claim_model` (a three-way claim
+        model, see `entailment`; default: settings.verify.claim_model, if any) are likewise optional."""
         self.settings = get_settings(settings)
         if index_dir is not None:
             self.settings = self.settings.model_copy(update={"index_dir": Path(index_dir)})
@@ -66,7 +69,9 @@ class Assistant:
         if check_index:  # False only for a caller about to rebuild the index under new settings
             self.index.check_compatible()
         self.retriever = Retriever(self.index)
-        self.verifier = Verifier(self.index.embedder)
+        if claim_model is None:
+            claim_model = load_claim_model(self.settings.verify.claim_model)
+        self.verifier = Verifier(self.index.embedder, claim_model=claim_model)
         self.chain = Chain(
             self.search,
             self.papers,

@@ -154,6 +154,12 @@ class VerifySettings(Section):
         15.0,
         description="Seconds the LLM judge may spend on one answer, all its calls together; later sentences go to the offline verifier.",
     )
+    claim_model: str | None = Field(
+        None,
+        description="Folder of a three-way claim model (an ONNX cross-encoder: model.onnx, tokenizer.json and a "
+        "manifest.json naming its output labels) that finds contradictions and yes/no findings; None: the support "
+        "check alone (supports / not enough information, no findings).",
+    )
 
 
 class EvaluationSettings(Section):

@@ -1,11 +1,13 @@
 """Does a paper support a claim, contradict it, or not speak to it? The three-way claim model.
 
-A cross-encoder (all-MiniLM-L6-v2 fine-tuned by `scripts/train_claim_model.py` on SciFact's train
-claims, PubMedQA's dev questions and claims generated from the bundled abstracts; int8 ONNX in
-`data/claim_model/`, run by ONNX Runtime, no PyTorch) reads the claim with each of the paper's
-candidate passages (the ones the verifier aligns with the claim) and gives each three
-probabilities. `decide` turns them into the paper's label and the passages it rests on.
-A yes/no question is read like the claim it asks about ("Does X reduce Y?" ~ "X reduces Y").
+A claim model is a cross-encoder in ONNX Runtime (no PyTorch): it reads the claim with each of the
+paper's candidate passages (the ones the verifier aligns with the claim) and gives each passage a
+probability per label; `decide` turns them into the paper's label and the passages it rests on. A
+yes/no question is read like the claim it asks about ("Does X reduce Y?" ~ "X reduces Y").
+No claim model ships: none that can tell support from contradiction could be obtained or trained on
+this project's machines (see the README, "Claim checks"); a user points `verify.claim_model` at one
+(model.onnx, tokenizer.json, manifest.json with `labels`, NLI names or ours, in output order).
+`scripts/train_claim_model.py` fine-tunes the bundled MiniLM into one, as measured there.
 Out of scope: choosing the candidate passages (see `verify`), support of whole answers (see `citations`).
 """
 
@@ -19,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .config import PACKAGE_DIR
+from .errors import AssistantError
 
-MODEL_DIR = PACKAGE_DIR / "data" / "claim_model"
 LABELS = ("not_enough_info", "supports", "contradicts")
-# A passage speaks to the claim when P(supports) + P(contradicts) reaches this (chosen on the calibration
-# claims of eval/claim_training.py, never on a held-out split); see `decide`.
+# Output names of NLI cross-encoders, as ours.
+NLI_NAMES = {"entailment": "supports", "contradiction": "contradicts", "neutral": "not_enough_info"}
+# A passage speaks to the claim when P(supports) + P(contradicts) reaches this; see `decide`.
 RELEVANCE = 0.5
 
 
@@ -67,11 +69,18 @@ def decide(probabilities: np.ndarray, passages: list[str], relevance: float = RE
 class ClaimModel:
     """The fine-tuned cross-encoder in ONNX Runtime: (claim, passage) pairs in, probabilities per label out."""
 
-    def __init__(self, folder: str | Path = MODEL_DIR, threads: int | None = None):
+    def __init__(self, folder: str | Path, threads: int | None = None):
         self.folder = Path(folder)
         manifest = manifest_of(str(self.folder))
-        self.name = f"{manifest.get('name', 'claim-model')}:{manifest.get('model_sha256', '')[:12]}"
-        self.max_tokens = int(manifest.get("max_tokens", 160))
+        self.name = f"{manifest.get('name', self.folder.name)}:{manifest.get('model_sha256', '')[:12]}"
+        self.max_tokens = int(manifest.get("max_tokens", 256))
+        names = [NLI_NAMES.get(str(n).lower(), str(n).lower()) for n in manifest.get("labels", LABELS)]
+        if sorted(names) != sorted(LABELS):
+            raise AssistantError(
+                f"claim model {self.folder}: manifest.json labels {manifest.get('labels')} are not three of "
+                "supports/contradicts/not_enough_info (or entailment/contradiction/neutral)"
+            )
+        self.columns = [names.index(label) for label in LABELS]  # model output column of each of our labels
         self.threads = threads
         self._session: Any = None
         self._tokenizer: Any = None
@@ -114,7 +123,7 @@ class ClaimModel:
         (logits,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return (exp / exp.sum(axis=1, keepdims=True))[:, self.columns]
 
     def judge(self, claim: str, passages: list[str], relevance: float = RELEVANCE) -> Entailment:
         return decide(self.probabilities(claim, passages), passages, relevance)
@@ -126,8 +135,11 @@ def manifest_of(folder: str) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-@lru_cache(maxsize=1)
-def shipped_model() -> ClaimModel | None:
-    """The bundled claim model, or None when the package was built without it."""
-    model = ClaimModel()
-    return model if model.available else None
+def load_claim_model(folder: str | Path | None) -> ClaimModel | None:
+    """The claim model in `folder` (settings.verify.claim_model), None without one; a clear error when it is incomplete."""
+    if not folder:
+        return None
+    model = ClaimModel(folder)
+    if not model.available:
+        raise AssistantError(f"claim model {folder}: needs model.onnx and tokenizer.json (settings verify.claim_model)")
+    return model

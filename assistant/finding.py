@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .entailment import Entailment
+from .text import content_words
 
 FINDINGS = ("yes", "no", "mixed", "unclear")
 AUXILIARY_RE = re.compile(
@@ -35,6 +36,7 @@ SENTENCES = {
     "mixed": "The papers disagree: some findings quoted here support it, others say otherwise.",
     "unclear": "The indexed papers do not settle it; the closest findings are quoted here.",
 }
+FILLERS = {"is", "are", "was", "were", "does", "do", "did", "can", "could", "should", "has", "have", "had", "during"}
 PUBMEDQA = {"yes": "yes", "no": "no", "mixed": "maybe", "unclear": "maybe"}
 
 
@@ -71,6 +73,22 @@ def combine(verdicts: list[Entailment]) -> str:
     if "contradicts" in labels:
         return "no"
     return "unclear"
+
+
+def echoes(sentence: str, question: str) -> bool:
+    """Whether a sentence restates the question (or its premise) and adds almost nothing of its own: most of the
+    question's content words, at most six others.
+
+    Example: echoes("Vancomycin MIC creep is a worldwide phenomenon [1].", "Is vancomycin MIC creep a worldwide
+    phenomenon?") is True
+    """
+    asked, said = stems(question), stems(sentence)
+    return bool(asked) and len(asked & said) >= 0.6 * len(asked) and len(said - asked) <= 6
+
+
+def stems(text: str) -> set[str]:
+    """Content words cut to six letters (influence ~ influences), auxiliaries and fillers left out."""
+    return {w[:6] for w in content_words(text)} - FILLERS
 
 
 def stated(text: str) -> str | None:

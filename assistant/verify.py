@@ -30,7 +30,7 @@ import numpy as np
 
 from .citations import split_sentences
 from .config import PACKAGE_DIR
-from .entailment import Entailment, shipped_model
+from .entailment import Entailment
 from .polarity import direction_mismatch, has_comparison, has_direction, negation_mismatch, order_mismatch
 from .text import content_words, names, numbers, quantities, simplify
 
@@ -125,11 +125,11 @@ class Verifier:
     def __init__(self, embedder, weights: dict | None = None, model=None, claim_model=None):
         """`weights`: a logistic model's weights and threshold (default: the shipped ones); `model`: a fitted
         classifier with `predict_proba` over FEATURES (default: the shipped one, unless weights are given);
-        `claim_model`: the three-way claim model (default: the shipped one, see `entailment`)."""
+        `claim_model`: a three-way claim model (see `entailment`), or None for the support check alone."""
         self.embedder = embedder
         self.weights = weights or load_weights()
         self.model = model if model is not None or weights else load_model()
-        self.claim_model = claim_model if claim_model is not None else shipped_model()
+        self.claim_model = claim_model
         self._cache: dict[str, tuple] = {}
 
     def units(self, source: str) -> tuple[list[str], np.ndarray]:

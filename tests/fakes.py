@@ -105,3 +105,39 @@ def stop(process) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class WordClaimModel:
+    """A three-way claim model by rule, for testing what the chain does with verdicts: a passage sharing most of
+    the claim's content words supports it, unless exactly one side has an opposite word ("destabilizes", "not",
+    "diverge"), which contradicts it; other passages do not speak to it.
+
+    Example: WordClaimModel().probabilities("X works", ["X works well."])[0].argmax() == 1  (supports)
+    """
+
+    name = "word-claim-model"
+    OPPOSITES = {"not", "destabilizes", "destabilises", "diverge", "diverges", "fails", "worse"}
+
+    def probabilities(self, claim: str, passages: list[str]):
+        import numpy as np
+
+        from assistant.text import content_words
+
+        claim_words = content_words(claim)
+        rows = []
+        for passage in passages:
+            words = content_words(passage)
+            shared = len(claim_words & words) / max(1, len(claim_words))
+            flipped = bool(set(claim.lower().split()) & self.OPPOSITES) != bool(
+                set(passage.lower().split()) & self.OPPOSITES
+            )
+            if shared < 0.4:
+                rows.append([0.9, 0.05, 0.05])
+            else:
+                rows.append([0.1, 0.1, 0.8] if flipped else [0.1, 0.8, 0.1])
+        return np.array(rows).reshape(len(passages), 3)
+
+    def judge(self, claim: str, passages: list[str]):
+        from assistant.entailment import decide
+
+        return decide(self.probabilities(claim, passages), passages)

@@ -6,17 +6,26 @@ Out of scope: the claim model's accuracy on held-out data (`assistant eval scifa
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
-from fakes import FakeLLM
+from fakes import FakeLLM, WordClaimModel
 
 from assistant.api import Assistant
 from assistant.config import LLMSettings, Settings
-from assistant.entailment import ClaimModel, Entailment, decide, shipped_model
+from assistant.entailment import Entailment, decide, load_claim_model
+from assistant.errors import AssistantError
 from assistant.evaluation.datasets import finding_scores
 from assistant.evaluation.scifact import gold_pairs, gold_scores, open_scores
-from assistant.finding import combine, is_yes_no, stated
+from assistant.finding import combine, echoes, is_yes_no, stated
+from assistant.minilm import ONNX_DIR
 from assistant.prompts import example_sentences, render
+from assistant.terminal import answer_to_text
+from assistant.tools import answer_payload
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 SPAM_CLAIM = "Stable-SPAM stabilizes gradient norms in 4-bit LLM training."
 SPAM_SENTENCE = "Stable-SPAM stabilizes gradient norms in 4-bit training, and outperforms Adam in 4-bit LLM training."
@@ -77,6 +86,31 @@ def test_combine(labels, expected):
 
 
 @pytest.mark.parametrize(
+    "sentence, question, expected",
+    [
+        (
+            "Vancomycin MIC creep is a worldwide phenomenon [1].",
+            "Is vancomycin MIC creep a worldwide phenomenon?",
+            True,
+        ),
+        (
+            "The sequence of clamp application during open abdominal aortic aneurysm surgery influences distal "
+            "embolisation [1][2].",
+            "Does the sequence of clamp application influence distal embolisation?",
+            True,
+        ),
+        (
+            "Over 12 years, the MIC of vancomycin against MRSA isolates rose in two of 14 hospitals surveyed [1].",
+            "Is vancomycin MIC creep a worldwide phenomenon?",
+            False,
+        ),
+    ],
+)
+def test_echoes__a_restated_question(sentence, question, expected):
+    assert echoes(sentence, question) is expected
+
+
+@pytest.mark.parametrize(
     "text, expected",
     [
         ("Yes. It does [1].", "yes"),
@@ -134,26 +168,68 @@ def test_prompt_example__is_invented_and_known():
     assert "Quillfeather" in render("answer", sources="S", question="Q", max_sentences=4)
 
 
-# ---- the shipped claim model -------------------------------------------------------------------------------------
-needs_model = pytest.mark.skipif(shipped_model() is None, reason="the claim model is not in assistant/data/claim_model")
+# ---- a claim model in ONNX Runtime ------------------------------------------------------------------------------
+def tiny_claim_model(folder: Path) -> Path:
+    """A real ONNX graph and the bundled tokenizer: mean of per-token logits; the token "not" pulls towards the
+    first output, named "contradiction" in NLI order (contradiction, entailment, neutral), every other token
+    towards "neutral"."""
+    import onnx
+    from onnx import TensorProto, helper
+    from tokenizers import Tokenizer
 
-
-@needs_model
-def test_claim_model__a_claim_and_its_opposite():
-    model = ClaimModel()
-    probabilities = model.probabilities(
-        SPAM_CLAIM, [SPAM_SENTENCE, "We evaluate on ImageNet with a ResNet-50 backbone."]
+    tokenizer = Tokenizer.from_file(str(ONNX_DIR / "tokenizer.json"))
+    table = np.tile(np.array([0.0, 0.0, 1.0], dtype=np.float32), (tokenizer.get_vocab_size(), 1))
+    table[tokenizer.token_to_id("not")] = [60.0, 0.0, 0.0]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"]) for n in INPUTS]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gather", ["table", "input_ids"], ["per_token"]),
+            helper.make_node("ReduceMean", ["per_token", "axes"], ["logits"], keepdims=0),
+        ],
+        "tiny-claim-model",
+        inputs,
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+        [
+            helper.make_tensor("table", TensorProto.FLOAT, table.shape, table.flatten().tolist()),
+            helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+        ],
     )
-    assert probabilities.shape == (2, 3) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
-    assert model.judge(SPAM_CLAIM, [SPAM_SENTENCE]).label == "supports"
-    opposite = "Stable-SPAM destabilizes gradient norms and makes 4-bit LLM training diverge."
-    assert model.judge(opposite, [SPAM_SENTENCE]).label == "contradicts"
-    unrelated = "Protein folding is predicted from sequence alone."
-    assert model.judge(unrelated, [SPAM_SENTENCE]).label == "not_enough_info"
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(folder / "model.onnx"))
+    (folder / "tokenizer.json").write_text((ONNX_DIR / "tokenizer.json").read_text())
+    manifest = {"name": "tiny", "labels": ["contradiction", "entailment", "neutral"], "max_tokens": 64}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
 
 
-# ---- in answers ---------------------------------------------------------------------------------------------------
+def test_claim_model__onnx_outputs_in_our_label_order(tmp_path):
+    model = load_claim_model(tiny_claim_model(tmp_path / "model"))
+    probabilities = model.probabilities("X helps", ["It does not help.", "It helps a lot."])
+    assert probabilities.shape == (2, 3) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert probabilities[0].argmax() == 2 and probabilities[1].argmax() == 0  # contradicts; not enough info
+    assert model.judge("X helps", ["It does not help.", "It helps."]).label == "contradicts"
+    assert model.name.startswith("tiny:")
+    assert load_claim_model(None) is None
+
+
+@pytest.mark.parametrize(
+    "files, labels, message",
+    [
+        ({"tokenizer.json"}, ["supports", "contradicts", "not_enough_info"], "needs model.onnx"),
+        ({"tokenizer.json", "model.onnx"}, ["yes", "no", "maybe"], "are not three of"),
+    ],
+)
+def test_claim_model__incomplete_folders_are_refused(tmp_path, files, labels, message):
+    for name in files:
+        (tmp_path / name).write_text("x")
+    (tmp_path / "manifest.json").write_text(json.dumps({"labels": labels}))
+    with pytest.raises(AssistantError, match=message):
+        load_claim_model(tmp_path)
+
+
+# ---- in answers (a claim model by rule: what the chain does with its verdicts) -----------------------------------
 SPAM_QUESTION = "Does Stable-SPAM stabilise 4-bit LLM training?"
+OPPOSITE = "Stable-SPAM destabilizes gradient norms and makes 4-bit LLM training diverge"
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +240,13 @@ def fake() -> FakeLLM:
 @pytest.fixture(scope="module")
 def llm_assistant(seed_index_dir, embedder, fake) -> Assistant:
     settings = Settings(llm=LLMSettings(backend="openai"))
-    return Assistant(index_dir=seed_index_dir, settings=settings, embedder=embedder, backends={"openai": fake})
+    return Assistant(
+        index_dir=seed_index_dir,
+        settings=settings,
+        embedder=embedder,
+        backends={"openai": fake},
+        claim_model=WordClaimModel(),
+    )
 
 
 def spam_number(assistant: Assistant, question: str) -> int:
@@ -175,35 +257,60 @@ def spam_number(assistant: Assistant, question: str) -> int:
 @pytest.mark.slow
 def test_llm_answer__the_prompt_example_is_dropped(llm_assistant, fake):
     fake.reset()
-    n = spam_number(llm_assistant, "How does Stable-SPAM stabilise 4-bit training?")
+    question = "How does Stable-SPAM stabilise 4-bit training?"
+    n = spam_number(llm_assistant, question)
     fake.enqueue(
         f"The Quillfeather glaze dried on fences in two hours instead of six [{n}]. {SPAM_SENTENCE[:-1]} [{n}]."
     )
-    answer = llm_assistant.ask("How does Stable-SPAM stabilise 4-bit training?")
+    answer = llm_assistant.ask(question)
     assert all("Quillfeather" not in s.text for s in answer.sentences) and len(answer.sentences) == 1
     assert any("copied from the prompt's example" in note for note in answer.notes)
 
 
-@needs_model
 @pytest.mark.slow
 def test_llm_answer__the_opposite_of_the_source_is_contradicted(llm_assistant, fake):
     fake.reset()
     n = spam_number(llm_assistant, SPAM_QUESTION)
-    fake.enqueue(f"No. Stable-SPAM destabilizes gradient norms and makes 4-bit LLM training diverge [{n}].")
+    fake.enqueue(f"No. {OPPOSITE} [{n}].")
     answer = llm_assistant.ask(SPAM_QUESTION)
     first, second = answer.sentences
-    assert first.verdict == "finding" and second.verdict == "contradicted"
+    assert first.verdict == "finding" and second.verdict == "contradicted" and second.judge == "word-claim-model"
     assert answer.finding == "yes"  # the claim check of the cited paper, not the model's "No."
     assert any("the model answered 'no'" in note for note in answer.notes)
+    assert "[contradicted by a cited paper]" in answer_to_text(answer)
+    assert answer_payload(answer)["finding"] == "yes"
 
 
-@needs_model
 @pytest.mark.slow
-def test_extractive_answer__a_yes_no_question_gets_its_finding(seed_assistant):
-    answer = seed_assistant.ask(SPAM_QUESTION, backend="extractive")
+def test_llm_answer__a_restated_question_needs_a_finding(llm_assistant, fake):
+    fake.reset()
+    n = spam_number(llm_assistant, SPAM_QUESTION)
+    fake.enqueue(f"Stable-SPAM stabilises 4-bit LLM training in every setting, say the authors [{n}].")
+    llm_assistant.verifier.claim_model.OPPOSITES = WordClaimModel.OPPOSITES | {"every"}  # the paper "says otherwise"
+    try:
+        answer = llm_assistant.ask(SPAM_QUESTION)
+    finally:
+        llm_assistant.verifier.claim_model.OPPOSITES = WordClaimModel.OPPOSITES
+    assert answer.sentences[0].verdict in ("unsupported", "contradicted")
+
+
+@pytest.mark.slow
+def test_extractive_answer__a_yes_no_question_gets_its_finding(seed_index_dir, embedder):
+    assistant = Assistant(index_dir=seed_index_dir, embedder=embedder, claim_model=WordClaimModel())
+    answer = assistant.ask(SPAM_QUESTION, backend="extractive")
     assert answer.finding == "yes"
     assert answer.sentences[0].verdict == "finding" and answer.sentences[0].text.startswith("Yes")
     assert all(s.verdict == "supported" and s.citations for s in answer.sentences[1:])
     assert answer.to_dict()["finding"] == "yes"
-    other = seed_assistant.ask("How does Stable-SPAM stabilise 4-bit training?", backend="extractive")
+    other = assistant.ask("How does Stable-SPAM stabilise 4-bit training?", backend="extractive")
     assert other.finding is None and all(s.verdict != "finding" for s in other.sentences)
+    check = assistant.check(f"{OPPOSITE}.", k=2)
+    assert check.papers[0].label == "contradicts" and "contradicted by 1" in check.summary
+
+
+@pytest.mark.slow
+def test_without_a_claim_model__no_finding_and_two_labels(seed_assistant):
+    assert seed_assistant.verifier.claim_model is None
+    answer = seed_assistant.ask(SPAM_QUESTION, backend="extractive")
+    assert answer.finding is None and all(s.verdict != "finding" for s in answer.sentences)
+    assert {p.label for p in seed_assistant.check(f"{OPPOSITE}.", k=3).papers} <= {"supports", "not_enough_info"}

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from assistant import ui, ui_render
 from assistant.api import Assistant
 from assistant.config import Settings
+from assistant.entailment import shipped_model
 from assistant.errors import AssistantError, BackendError
 from assistant.ports import free_port
 from assistant.records import Answer, Citation, Hit, IngestSummary, Paper, Sentence, Source
@@ -502,3 +503,18 @@ def test_check_html__supporting_and_contradicting_side_by_side():
     assert "Paper &lt;one&gt;" in supporting and "Contradicting (1)" in contradicting
     assert "<mark>X fails.</mark>" in contradicting and "Not enough information (1)" in page
     assert "supported by 1 and contradicted by 1 of the 3 papers checked" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shipped_model() is None, reason="the claim model is not in assistant/data/claim_model")
+def test_check_tab__supporting_papers_with_the_rationale_marked(open_app, extractive_assistant):
+    page, elsewhere = open_app(extractive_assistant)
+    open_tab(page, "Check a claim")
+    page.fill("#claim textarea", "Stable-SPAM stabilizes gradient norms in 4-bit LLM training.")
+    page.click("#check-button")
+    supporting = page.locator("#check-result .check-column").first
+    supporting.locator(".src-card").first.wait_for()
+    shot(page, "08-check-claim")
+    assert "Supporting" in supporting.inner_text() and STABLE_SPAM_TITLE in supporting.inner_text()
+    assert supporting.locator("mark").count() >= 1
+    assert "papers checked" in page.locator("#check-result .check-summary").inner_text() and not elsewhere
