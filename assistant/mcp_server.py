@@ -99,6 +99,14 @@ def build_mcp(toolbox: Toolbox) -> MCPServer:
         """The indexed papers in listing order (without abstracts), and how many match in total."""
         return answered(lambda: toolbox.papers(query, limit=limit, offset=offset))
 
+    add_check_and_ingest(server, toolbox)
+    add_paper_resource(server, toolbox)
+    return server
+
+
+def add_check_and_ingest(server: MCPServer, toolbox: Toolbox) -> None:
+    """The check_claim tool, and ingest_file when the toolbox allows writing."""
+
     @server.tool(title="Check a claim", annotations=READ_ONLY)
     def check_claim(
         claim: Annotated[str, Field(description="A statement to check against the papers")],
@@ -111,7 +119,8 @@ def build_mcp(toolbox: Toolbox) -> MCPServer:
         author: Author = None,
     ) -> dict[str, Any]:
         """Whether papers support a claim (the given ones, else the closest): each paper's label (supports /
-        not_enough_info), score and evidence sentences, and a summary."""
+        contradicts / not_enough_info; contradicts needs a configured claim model), score and evidence sentences,
+        and a summary."""
         return answered(lambda: toolbox.check(claim, k=k, filters=filters(listing, year, author), paper_ids=paper_ids))
 
     if toolbox.allow_ingest:
@@ -123,6 +132,10 @@ def build_mcp(toolbox: Toolbox) -> MCPServer:
             """Add the papers of one bibliography file to the index (all or nothing); returns the ingest summary."""
             return answered(lambda: toolbox.ingest(path))
 
+
+def add_paper_resource(server: MCPServer, toolbox: Toolbox) -> None:
+    """Each paper as the resource paper://{paper_id}."""
+
     @server.resource("paper://{paper_id}", title="A paper", mime_type="text/markdown")
     def paper_resource(paper_id: str) -> str:
         """A paper's title, metadata and abstract."""
@@ -133,8 +146,6 @@ def build_mcp(toolbox: Toolbox) -> MCPServer:
         people = ", ".join(paper["authors"][:6]) + (" et al." if len(paper["authors"]) > 6 else "")
         head = " · ".join(str(v) for v in (people, paper["year"], paper["venue"], paper["url"]) if v)
         return f"# {paper['title']}\n\n{head}\n\n{paper['abstract']}\n"
-
-    return server
 
 
 def run(toolbox: Toolbox, transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765, api_key=None) -> None:

