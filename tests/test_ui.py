@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from assistant import ui, ui_render
 from assistant.api import Assistant
 from assistant.config import Settings
-from assistant.entailment import shipped_model
 from assistant.errors import AssistantError, BackendError
 from assistant.ports import free_port
 from assistant.records import Answer, Citation, Hit, IngestSummary, Paper, Sentence, Source
@@ -506,7 +505,6 @@ def test_check_html__supporting_and_contradicting_side_by_side():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shipped_model() is None, reason="the claim model is not in assistant/data/claim_model")
 def test_check_tab__supporting_papers_with_the_rationale_marked(open_app, extractive_assistant):
     page, elsewhere = open_app(extractive_assistant)
     open_tab(page, "Check a claim")
