@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AssistantError
+from .minilm import onnx_session
 
 LABELS = ("not_enough_info", "supports", "contradicts")
 # Output names of NLI cross-encoders, as ours.
@@ -90,19 +91,12 @@ class ClaimModel:
         return (self.folder / "model.onnx").is_file() and (self.folder / "tokenizer.json").is_file()
 
     def _load(self) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=self.max_tokens, strategy="longest_first")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        self._session = onnxruntime.InferenceSession(
-            str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnx_session(self.folder / "model.onnx", self.threads)
         self._tokenizer = tokenizer
 
     def probabilities(self, claim: str, passages: list[str]) -> np.ndarray:

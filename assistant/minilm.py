@@ -38,6 +38,17 @@ def onnx_fingerprint(folder: str | Path = ONNX_DIR) -> str:
     return f"{manifest['name']}:{manifest['model_sha256'][:12]}"
 
 
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An ONNX Runtime session on the CPU, quiet, with `threads` intra-op threads (default: ONNX Runtime's choice)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar token length, so little of each batch is padding.
 
@@ -62,19 +73,12 @@ class OnnxEmbedder:
     def _load(self) -> None:
         if not (self.folder / "model.onnx").exists() or not (self.folder / "tokenizer.json").exists():
             raise EmbeddingError(f"no model.onnx and tokenizer.json in {self.folder} (run scripts/export_onnx.py)")
-        import onnxruntime
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.no_padding()  # batches are padded here, after sorting by length
         tokenizer.enable_truncation(max_length=self.max_tokens)  # sentence-transformers' max_seq_length
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        self._session = onnxruntime.InferenceSession(
-            str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnx_session(self.folder / "model.onnx", self.threads)
         self._tokenizer = tokenizer
 
     @property

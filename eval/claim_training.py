@@ -111,17 +111,19 @@ def pubmedqa_pairs(folder: Path, embedder: OnnxEmbedder, calibrating: bool = Fal
     return rows
 
 
+KINDS = {
+    "verbatim": "supports",
+    "paraphrase": "supports",
+    "negation": "contradicts",
+    "reversal": "contradicts",
+    "number": "contradicts",
+    "entity_swap": "not_enough_info",
+}
+
+
 def bundled_pairs(rng: random.Random, limit: int) -> list[dict]:
     abstracts = load_abstracts()
-    kinds = {
-        "verbatim": "supports",
-        "paraphrase": "supports",
-        "negation": "contradicts",
-        "reversal": "contradicts",
-        "number": "contradicts",
-        "entity_swap": "not_enough_info",
-        "other_paper": "not_enough_info",
-    }
+    kinds = {**KINDS, "other_paper": "not_enough_info"}
     rows = []
     for row in generate(abstracts, seed=12):
         sentences = split_sentences(abstracts[row["paper_id"]])
@@ -164,14 +166,6 @@ BIOMEDICAL_REVERSED = {
     "causes": "prevents",
     "induces": "blocks",
     "induced": "blocked",
-}
-KINDS = {
-    "verbatim": "supports",
-    "paraphrase": "supports",
-    "negation": "contradicts",
-    "reversal": "contradicts",
-    "number": "contradicts",
-    "entity_swap": "not_enough_info",
 }
 
 
