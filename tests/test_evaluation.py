@@ -670,9 +670,15 @@ def test_eval_pubmedqa__asks_each_question_with_and_without_its_paper(tmp_path, 
         "paper_indexed_cites_it",
         "paper_indexed_abstains",
         "paper_not_indexed_abstains",
+        "finding_given",  # the yes/no finding's measures; with no claim model configured, no finding is given
+        "finding_accuracy",
+        "finding_macro_f1",
+        "finding_reversals",
     }
+    assert report["overall"]["finding_given"] == 0.0
     for row in report["questions"]:  # without its paper, an answer may never cite it: it is not in that index
         assert row["present"]["cites_paper"] in (True, False) and "answer" in row["absent"]
+        assert row["final_decision"] in ("yes", "no", "maybe") and row["present"]["finding"] is None
     assert "paper_not_indexed_abstains" in capsys.readouterr().out
     assert (out / "report.md").read_text().startswith("# PubMedQA (PQA-L): answerability, test split")
 
