@@ -176,9 +176,9 @@ def _parse_author_page(numbered: list[tuple[int, str]]) -> list[Entry]:
     entries = []
     for i, (lineno, line) in enumerate(numbered):
         if _is_abstract(line) and i >= 2:
-            fields: dict[str, str | list[str]] = {"venue": numbered[i - 1][1]}
-            if author_name:
-                fields["authors"] = [author_name]
+            fields: dict[str, str | list[str] | bool] = {"venue": numbered[i - 1][1]}
+            if author_name:  # the page's owner is one of the paper's authors, not its only one
+                fields["authors"], fields["authors_partial"] = [author_name], True
             entries.append(Entry(abstract=line, title=numbered[i - 2][1], line=lineno, fields=fields))
     return entries
 
@@ -301,6 +301,7 @@ def merge_into(kept: Paper, other: Paper) -> None:
     if kept.title_derived and not other.title_derived:
         kept.title, kept.title_derived = other.title, False
     kept.authors = kept.authors + [a for a in other.authors if a not in kept.authors]
+    kept.authors_partial = kept.authors_partial and other.authors_partial  # a full list from any source
     kept.code_links = kept.code_links + [c for c in other.code_links if c not in kept.code_links]
     kept.links = kept.links + [c for c in other.links if c not in kept.links]
     for name in ("authors_count", "organisation", "date", "year", "venue", "url", "doi", "arxiv_id", "pmid", "key"):

@@ -26,7 +26,7 @@ def reference(number: int, title: str, paper_id: str, meta: dict) -> str:
     Example: reference(1, "DANCE", "p5e", {"authors": ["A B"], "year": 2024}) == "[1] A B (2024). *DANCE*. id: p5e."
     """
     authors = meta.get("authors") or []
-    people = ", ".join(authors[:6]) + (" et al." if len(authors) > 6 else "")
+    people = ", ".join(authors[:6]) + (" et al." if len(authors) > 6 or meta.get("authors_partial") else "")
     if not people and meta.get("organisation"):
         people = meta["organisation"]
     year = meta.get("year") or meta.get("date")
@@ -134,7 +134,7 @@ def to_bibtex(answer: Answer) -> str:
         keys.add(key)
         fields = [
             ("title", c.title),
-            ("author", " and ".join(meta.get("authors") or [])),
+            ("author", " and ".join((meta.get("authors") or []) + (["others"] if meta.get("authors_partial") else []))),
             ("year", str(meta.get("year") or "")),
             ("howpublished", meta.get("venue") or ""),
             (

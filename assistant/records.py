@@ -30,6 +30,7 @@ class Paper:
     sources: list[Source] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     authors_count: int | None = None
+    authors_partial: bool = False  # the source names only some authors (an author page names its owner)
     organisation: str | None = None
     date: str | None = None
     year: int | None = None

@@ -235,6 +235,7 @@ def paper_metadata(paper: Paper) -> dict:
         "year": paper.year,
         "authors": paper.authors,
         "authors_count": paper.authors_count,
+        "authors_partial": paper.authors_partial,
         "organisation": paper.organisation,
         "venue": paper.venue,
         "url": paper.url,

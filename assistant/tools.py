@@ -100,7 +100,8 @@ def paper_payload(paper: Paper, abstract: bool = True) -> dict[str, Any]:
 
 def _citable(meta: dict) -> dict[str, Any]:
     return {key: meta.get(key) for key in ("authors", "year", "venue", "url")} | {
-        "title_derived": bool(meta.get("title_derived"))  # no title in the source: the abstract's opening
+        "authors_partial": bool(meta.get("authors_partial")),  # the authors named are some of them ("et al.")
+        "title_derived": bool(meta.get("title_derived")),  # no title in the source: the abstract's opening
     }
 
 

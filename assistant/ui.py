@@ -63,7 +63,14 @@ def paper_rows(papers, query: str = "") -> list[list]:
             p.title,
             ", ".join(listing_display_name(s.listing, s.listing_title) for s in p.sources),
             p.date or (str(p.year) if p.year else ""),
-            people({"authors": p.authors, "authors_count": p.authors_count, "organisation": p.organisation}),
+            people(
+                {
+                    "authors": p.authors,
+                    "authors_count": p.authors_count,
+                    "authors_partial": p.authors_partial,
+                    "organisation": p.organisation,
+                }
+            ),
             "yes" if p.title_derived else "",
         ]
         haystack = " ".join(row + [p.abstract, *p.authors, *p.listings]).lower()

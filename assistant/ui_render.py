@@ -116,7 +116,7 @@ def highlight(abstract: str, evidence: list[str]) -> str:
 def people(meta: dict, limit: int = 3) -> str:
     """Example: people({"authors": ["A", "B", "C", "D"]}) == "A, B, C et al." """
     authors = meta.get("authors") or []
-    shown = ", ".join(authors[:limit]) + (" et al." if len(authors) > limit else "")
+    shown = ", ".join(authors[:limit]) + (" et al." if len(authors) > limit or meta.get("authors_partial") else "")
     if not shown and meta.get("authors_count"):
         shown = f"{meta['authors_count']} authors"
     return "; ".join(p for p in (shown, meta.get("organisation")) if p)

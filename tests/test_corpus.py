@@ -228,7 +228,8 @@ def test_read_listing__every_001_paper_but_three_has_an_author_count(listings):
 def test_read_listing__author_page_gives_venue_and_the_pages_author(listings):
     papers = listings["000"]
     assert {p.venue for p in papers} == {"arXiv.org Artificial Intelligence"}
-    assert all(p.authors == ["Tianlong Chen"] for p in papers)
+    assert all(p.authors == ["Tianlong Chen"] and p.authors_partial for p in papers)  # one of their authors
+    assert not any(p.authors_partial for key, ps in listings.items() if key != "000" for p in ps)
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,14 @@ def test_cite_key__surname_year_first_word_unique(title, meta, taken, key):
     assert cite_key(title, meta, "p1", taken) == key
 
 
+def test_export__an_author_pages_owner_is_one_author_among_others():
+    partial = answer()
+    partial.sources[1].metadata = {"authors": ["Tianlong Chen"], "authors_partial": True, "year": 2024}
+    entry = bibtexparser.parse_string(to_bibtex(partial)).entries[1]
+    assert entry.fields_dict["author"].value == "Tianlong Chen and others"
+    assert reference(2, "Stable-SPAM", "p2", partial.sources[1].metadata).startswith("[2] Tianlong Chen et al. (2024)")
+
+
 def test_export__unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format"):
         export(answer(), "docx")

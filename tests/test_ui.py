@@ -100,6 +100,7 @@ def test_highlight__marks_verbatim_evidence_in_the_abstract(abstract, evidence, 
         ({"authors": ["A", "B", "C", "D"]}, "A, B, C et al."),
         ({"authors": ["A"], "organisation": "Lab"}, "A; Lab"),
         ({"authors": [], "authors_count": 7}, "7 authors"),
+        ({"authors": ["Tianlong Chen"], "authors_partial": True}, "Tianlong Chen et al."),  # an author page's owner
         ({}, ""),
     ],
 )
