@@ -115,6 +115,8 @@ class ClaimModel:
             types[row, : len(e.ids)] = e.type_ids
             mask[row, : len(e.ids)] = 1
         (logits,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        if logits.ndim != 2 or logits.shape[1] != len(LABELS):
+            raise AssistantError(f"claim model {self.folder}: gives outputs of shape {logits.shape}, not (pairs, 3)")
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True))[:, self.columns]
@@ -130,10 +132,17 @@ def manifest_of(folder: str) -> dict:
 
 
 def load_claim_model(folder: str | Path | None) -> ClaimModel | None:
-    """The claim model in `folder` (settings.verify.claim_model), None without one; a clear error when it is incomplete."""
+    """The claim model in `folder` (settings.verify.claim_model), None without one; a clear error when it is
+    incomplete or cannot be run."""
     if not folder:
         return None
     model = ClaimModel(folder)
     if not model.available:
         raise AssistantError(f"claim model {folder}: needs model.onnx and tokenizer.json (settings verify.claim_model)")
+    try:  # loaded and tried on one pair now: a broken model is a set-up error, not a failure in the middle of an answer
+        model.probabilities("A claim.", ["A passage."])
+    except AssistantError:
+        raise
+    except Exception as err:
+        raise AssistantError(f"claim model {folder}: ONNX Runtime cannot run it ({err})") from None
     return model

@@ -30,6 +30,7 @@ from .verify import Verifier
 LEAD_FINDING_RE = re.compile(
     r"^((?:Yes|No)\.)\s+(?=\S)"
 )  # an LLM's opening "Yes." / "No." (not split: "No." abbreviates)
+FAILED = ("unsupported", "contradicted", "uncited")  # what --strict drops; listings and findings are no claims
 CONTRADICTED = 0.6  # the claim model's confidence that marks a sentence contradicted (hand-set: no model ships)
 
 
@@ -81,7 +82,7 @@ class SupportCheck:
                 self._check(sentence, answer.sources, evidence, judging, answer.question)
             else:
                 self._attribute(sentence, answer.sources, evidence, judging)
-            if strict and sentence.verdict != "supported":
+            if strict and sentence.verdict in FAILED:
                 answer.notes.append(f"dropped a sentence that failed the support check: {text!r}")
                 continue
             answer.sentences.append(sentence)
@@ -113,14 +114,8 @@ class SupportCheck:
                 _add(evidence, n, [quotes[n]])
             return
         vector = self.verifier.embedder.embed_query(text)
-        if self._contradicted(sentence, sources, evidence, vector):
-            return
-        if (
-            question
-            and finding.is_yes_no(question)
-            and finding.echoes(text, question)
-            and self._unfound(sentence, sources, vector)
-        ):
+        restates = bool(question) and finding.is_yes_no(question) and finding.echoes(text, question)
+        if self._claim_model_verdict(sentence, sources, evidence, vector, restates):
             return
         checks = {n: self.verifier.check(text, sources[n - 1].abstract, vector, sources[n - 1].title) for n in cited}
         verdict = max(checks.values(), key=lambda v: v.score)  # supported if any one cited paper supports it
@@ -130,24 +125,13 @@ class SupportCheck:
         for n, check in checks.items():
             _add(evidence, n, check.evidence[:1])
 
-    def _unfound(self, sentence: Sentence, sources: list[Hit], vector) -> bool:
-        """A sentence that restates a yes/no question is a finding only if the claim model finds a cited paper
-        supporting it: the question's words in a paper's objective sentence are no support. Marks it unsupported."""
-        model = self.verifier.claim_model
-        if model is None:
-            return False
-        verdicts = [
-            self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
-            for n in sentence.citations
-        ]
-        if any(v.label == "supports" for v in verdicts):
-            return False
-        sentence.verdict, sentence.score, sentence.judge = "unsupported", 0.0, model.name
-        return True
-
-    def _contradicted(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], vector) -> bool:
-        """Mark a sentence contradicted when the claim model finds that a cited paper says otherwise and none of
-        them supports it (whatever the support check says: a restated question is not a finding)."""
+    def _claim_model_verdict(
+        self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], vector, restates: bool
+    ) -> bool:
+        """With a claim model, its verdict where it overrides the support check (True when it decided):
+        - contradicted: a cited paper says otherwise (confidence ≥ CONTRADICTED) and none supports the sentence;
+        - unsupported: the sentence `restates` a yes/no question and no cited paper supports it (the question's
+          words in a paper's objective sentence are no support)."""
         model = self.verifier.claim_model
         if model is None:
             return False
@@ -155,14 +139,19 @@ class SupportCheck:
             n: self.verifier.entail(sentence.text, sources[n - 1].abstract, vector, sources[n - 1].title)
             for n in sentence.citations
         }
-        against = {n: v for n, v in verdicts.items() if v.label == "contradicts" and v.score >= CONTRADICTED}
-        if not against or any(v.label == "supports" for v in verdicts.values()):
+        if any(v.label == "supports" for v in verdicts.values()):
             return False
-        worst = max(against.values(), key=lambda v: v.score)
-        sentence.verdict, sentence.score, sentence.judge = "contradicted", round(1 - worst.score, 3), model.name
-        for n, verdict in against.items():
-            _add(evidence, n, verdict.evidence[:1])
-        return True
+        against = {n: v for n, v in verdicts.items() if v.label == "contradicts" and v.score >= CONTRADICTED}
+        if against:
+            worst = max(against.values(), key=lambda v: v.score)
+            sentence.verdict, sentence.score, sentence.judge = "contradicted", round(1 - worst.score, 3), model.name
+            for n, verdict in against.items():
+                _add(evidence, n, verdict.evidence[:1])
+            return True
+        if restates:
+            sentence.verdict, sentence.score, sentence.judge = "unsupported", 0.0, model.name
+            return True
+        return False
 
     def _attribute(self, sentence: Sentence, sources: list[Hit], evidence: dict[int, list[str]], judging=None) -> bool:
         """Post-hoc attribution: cite the retrieved paper that supports an unmarked sentence, if one does.

@@ -217,6 +217,7 @@ def test_claim_model__onnx_outputs_in_our_label_order(tmp_path):
     [
         ({"tokenizer.json"}, ["supports", "contradicts", "not_enough_info"], "needs model.onnx"),
         ({"tokenizer.json", "model.onnx"}, ["yes", "no", "maybe"], "are not three of"),
+        ({"tokenizer.json", "model.onnx"}, ["supports", "contradicts", "not_enough_info"], "cannot run it"),
     ],
 )
 def test_claim_model__incomplete_folders_are_refused(tmp_path, files, labels, message):
@@ -281,17 +282,35 @@ def test_llm_answer__the_opposite_of_the_source_is_contradicted(llm_assistant, f
     assert answer_payload(answer)["finding"] == "yes"
 
 
+class SilentClaimModel:
+    """A claim model to which no passage speaks: every pair is not enough information."""
+
+    name = "silent-claim-model"
+
+    def probabilities(self, claim: str, passages: list[str]):
+        return np.tile([0.9, 0.05, 0.05], (len(passages), 1))
+
+    def judge(self, claim: str, passages: list[str]):
+        return decide(self.probabilities(claim, passages), passages)
+
+
 @pytest.mark.slow
 def test_llm_answer__a_restated_question_needs_a_finding(llm_assistant, fake):
     fake.reset()
     n = spam_number(llm_assistant, SPAM_QUESTION)
-    fake.enqueue(f"Stable-SPAM stabilises 4-bit LLM training in every setting, say the authors [{n}].")
-    llm_assistant.verifier.claim_model.OPPOSITES = WordClaimModel.OPPOSITES | {"every"}  # the paper "says otherwise"
+    restated = f"Stable-SPAM stabilises 4-bit LLM training [{n}]."
+    verifier = llm_assistant.verifier
+    verifier.claim_model = SilentClaimModel()
     try:
-        answer = llm_assistant.ask(SPAM_QUESTION)
+        fake.enqueue(restated)
+        echo = llm_assistant.ask(SPAM_QUESTION).sentences[0]
+        fake.enqueue(restated)
+        other = llm_assistant.ask("How does Stable-SPAM stabilise 4-bit training?").sentences[0]
     finally:
-        llm_assistant.verifier.claim_model.OPPOSITES = WordClaimModel.OPPOSITES
-    assert answer.sentences[0].verdict in ("unsupported", "contradicted")
+        verifier.claim_model = WordClaimModel()
+    # for the yes/no question it restates, no paper's finding backs it; asked otherwise, the support check judges it
+    assert echo.verdict == "unsupported" and echo.judge == "silent-claim-model"
+    assert other.judge != "silent-claim-model" and other.verdict == "supported"
 
 
 @pytest.mark.slow
@@ -302,6 +321,10 @@ def test_extractive_answer__a_yes_no_question_gets_its_finding(seed_index_dir, e
     assert answer.sentences[0].verdict == "finding" and answer.sentences[0].text.startswith("Yes")
     assert all(s.verdict == "supported" and s.citations for s in answer.sentences[1:])
     assert answer.to_dict()["finding"] == "yes"
+    strict = assistant.ask(SPAM_QUESTION, backend="extractive", strict=True)  # --strict keeps what is no claim
+    assert strict.finding == "yes" and strict.sentences[0].verdict == "finding"
+    listed = assistant.ask("Which papers study backdoor attacks?", backend="extractive", strict=True)
+    assert listed.sentences[0].verdict == "listing" and "indexed papers match" in listed.sentences[0].text
     other = assistant.ask("How does Stable-SPAM stabilise 4-bit training?", backend="extractive")
     assert other.finding is None and all(s.verdict != "finding" for s in other.sentences)
     check = assistant.check(f"{OPPOSITE}.", k=2)
