@@ -35,6 +35,9 @@ This page is generated from the fields' descriptions by `scripts/settings_refere
 
 def cell(value) -> str:
     text = "" if value is None else str(value)
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(ROOT):
+        # Package files are shown where the package has them, not where this clone happens to be.
+        text = f"(package) {value.relative_to(ROOT).as_posix()}"
     return text.replace("|", "\\|").replace("\n", " ")
 
 
