@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from .citations import sentence_pieces
 from .embeddings import encoding
 from .records import Chunk, Paper
 
@@ -34,6 +35,11 @@ def chunk_paper(paper: Paper, size: int, overlap: int) -> list[Chunk]:
 def _splitter(budget: int, overlap: int):
     from llama_index.core.node_parser import SentenceSplitter
 
+    # Sentences are cut by our own abstract-aware rule (abbreviations such as "et al." and "e.g."),
+    # not by NLTK's punkt, which llama-index would import on first use (about 2.4 s).
     return SentenceSplitter(
-        chunk_size=budget, chunk_overlap=overlap, tokenizer=lambda t: encoding().encode(t, disallowed_special=())
+        chunk_size=budget,
+        chunk_overlap=overlap,
+        tokenizer=lambda t: encoding().encode(t, disallowed_special=()),
+        chunking_tokenizer_fn=sentence_pieces,
     )

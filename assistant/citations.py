@@ -84,18 +84,24 @@ def split_sentences(text: str) -> list[str]:
     Example: split_sentences("A works [1]. B fails, e.g. on CIFAR. C.") == ["A works [1].", "B fails, e.g. on CIFAR.", "C."]
     """
     text = " ".join(text.split())
-    if not text:
-        return []
-    sentences, start = [], 0
+    return [s for s in (piece.strip() for piece in sentence_pieces(text)) if s]
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """The sentences of `text` with their own spacing, so the pieces join back into the text (a chunker's splitter).
+
+    Example: sentence_pieces("A holds [1].  B, e.g. cats.\nD.") == ["A holds [1].  ", "B, e.g. cats.\n", "D."]
+    """
+    pieces, start = [], 0
     for match in SENTENCE_END_RE.finditer(text):
         before = text[start : match.start()]
         if before.endswith(ABBREVIATIONS) or re.search(r"\b[A-Z]\.$", before):
             continue
-        end = match.end() - len(match.group(0)) + len(match.group(0).rstrip())
-        sentences.append(text[start:end].strip())
+        pieces.append(text[start : match.end()])
         start = match.end()
-    sentences.append(text[start:].strip())
-    return [s for s in sentences if s]
+    if start < len(text):
+        pieces.append(text[start:])
+    return [piece for piece in pieces if piece]
 
 
 def parse_markers(sentence: str) -> tuple[str, list[int]]:

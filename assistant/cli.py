@@ -37,12 +37,17 @@ def add_collection_commands(sub) -> None:
         "ingest",
         help="add bibliography files to the index (BibTeX, RIS, CSV/TSV, JSON, JSONL, PubMed, MEDLINE, Atom, listings)",
     )
-    ingest.add_argument("paths", nargs="+", type=Path, help="files to read")
+    ingest.add_argument(
+        "paths", nargs="*", type=Path, help="files to read (none with --rebuild: re-make what it holds)"
+    )
     ingest.add_argument(
         "--strict", action="store_true", help="refuse a file with any record skipped or repaired (e.g. no abstract)"
     )
     ingest.add_argument(
-        "--rebuild", action="store_true", help="drop the current index content and build it anew from these files"
+        "--rebuild",
+        action="store_true",
+        help="drop the current index content and build it anew from these files; without files, re-chunk and "
+        "re-embed the papers it holds (after a change of embedder or chunking)",
     )
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -159,6 +164,12 @@ def make_assistant(args, **kwargs):
 
 
 def cmd_ingest(args) -> int:
+    if not args.paths and not args.rebuild:
+        print(
+            "error: ingest needs files to read (or --rebuild alone, to re-embed the papers the index holds)",
+            file=sys.stderr,
+        )
+        return 2
     # --rebuild is the way out of an IndexMismatchError, so it must not be refused by that check
     summary = make_assistant(args, corpus=None, check_index=not args.rebuild).ingest(
         args.paths, rebuild=args.rebuild, strict=args.strict

@@ -51,7 +51,7 @@ class Section(BaseModel):
 class EmbeddingSettings(Section):
     provider: Literal["onnx", "local", "openai"] = Field(
         "onnx",
-        description="onnx: the bundled ONNX export run by ONNX Runtime (no PyTorch); local: a sentence-transformers model (needs the `train` extra); openai: an OpenAI-compatible /embeddings endpoint.",
+        description="onnx: the bundled int8 export of all-MiniLM-L6-v2, run by OpenVINO (a folder with a model.onnx runs in ONNX Runtime; no PyTorch either way); local: a sentence-transformers model (needs the `train` extra); openai: an OpenAI-compatible /embeddings endpoint.",
     )
     model: str = Field(
         "all-MiniLM-L6-v2",

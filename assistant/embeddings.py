@@ -1,4 +1,4 @@
-"""Embedding models: the bundled all-MiniLM-L6-v2 in ONNX Runtime (default, offline, see `minilm`), the same
+"""Embedding models: the bundled int8 all-MiniLM-L6-v2 in OpenVINO (default, offline, see `minilm`), the same
 model in sentence-transformers (PyTorch, the `train` extra), or an OpenAI-compatible endpoint.
 
 Also the tiktoken encoding used to count tokens, loaded from llama-index's bundled cache so

@@ -53,6 +53,8 @@ class IngestRun:
         self.upserted: list[str] = []  # chunk ids this run wrote to Chroma (deleted again if it fails)
         self.dimension: int | None = None
         self.by_citation: dict[tuple, Paper] = {}  # (title, first author, year) -> first paper of this ingest
+        self.kept: list[Paper] | None = None  # a rebuild without files re-makes the papers the index holds
+        self.kept_files: dict = {}
 
     def run(self) -> IngestSummary:
         started = time.perf_counter()
@@ -80,6 +82,8 @@ class IngestRun:
         return self.summary
 
     def _write(self) -> None:
+        if self.rebuild and not self.paths:
+            self.kept, self.kept_files = self.index.papers(), self.store.meta("files", {})
         if self.rebuild:
             self._clear()
         settings = self.index.settings
@@ -107,10 +111,12 @@ class IngestRun:
             ]
         if self.dimension and self.store.meta("dimension") is None:
             self.store.set_meta("dimension", self.dimension)
-        self.index.manifest_fields(files={p.name: file_hash(p) for p in self.paths})
+        self.index.manifest_fields(files={**self.kept_files, **{p.name: file_hash(p) for p in self.paths}})
 
     def _papers(self):
         """All incoming papers as one stream, and their number when cheap to know (for the ETA)."""
+        if self.kept is not None:  # re-chunk and re-embed what the index held (new embedder or chunking)
+            return iter(self.kept), len(self.kept)
         streams: list[Iterable[Paper]] = []
         total = 0
         for path in self.paths:

@@ -1,8 +1,10 @@
-"""all-MiniLM-L6-v2 without PyTorch: the int8 ONNX export in `data/minilm/`, run by ONNX Runtime, tokenized by `tokenizers`.
+"""all-MiniLM-L6-v2 without PyTorch: the int8 export in `data/minilm/`, run by OpenVINO, tokenized by `tokenizers`.
 
 Vectors match sentence-transformers' (mean pooling over the attention mask, then L2 normalisation).
-The export is made by `scripts/export_onnx.py` from the bundled safetensors. Out of scope: other
-embedding providers (see `embeddings`), storing vectors (see `index`).
+The export is made by `scripts/export_onnx.py` from the bundled safetensors: an ONNX graph, quantized
+to int8 by NNCF into an OpenVINO model (`model.xml` + `model.bin`). A folder holding a `model.onnx`
+instead (another export) runs in ONNX Runtime. Out of scope: other embedding providers (see
+`embeddings`), storing vectors (see `index`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .config import PACKAGE_DIR
 from .errors import EmbeddingError
 
 ONNX_DIR = PACKAGE_DIR / "data" / "minilm"
+PAD_TO = 32  # token widths of a batch are rounded up to this (masked padding does not change the vectors)
 
 
 @lru_cache(maxsize=8)
@@ -49,6 +52,44 @@ def onnx_session(path: Path, threads: int | None = None) -> Any:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+class OnnxRuntimeEncoder:
+    """Token states of a `model.onnx` encoder, by ONNX Runtime (sessions are safe to share between threads)."""
+
+    def __init__(self, path: Path, threads: int | None = None):
+        self._session = onnx_session(path, threads)
+
+    def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self._session.run(None, feeds)[0]
+
+
+class OpenVinoEncoder:
+    """Token states of an OpenVINO model (`model.xml` + `model.bin`), compiled for the CPU for low latency.
+
+    One inference request per call, so threads (the UI, the API server) can share the compiled model.
+    """
+
+    def __init__(self, path: Path, threads: int | None = None):
+        import openvino
+
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self._model = openvino.Core().compile_model(str(path), "CPU", config)
+
+    def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        request = self._model.create_infer_request()
+        request.infer(feeds)
+        return request.get_output_tensor(0).data.copy()
+
+
+def model_file(folder: Path) -> Path | None:
+    """The encoder in an export folder: OpenVINO's `model.xml` if there is one, else `model.onnx`, else None."""
+    for name in ("model.xml", "model.onnx"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar token length, so little of each batch is padding.
 
@@ -59,7 +100,7 @@ def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
 
 
 class OnnxEmbedder:
-    """all-MiniLM-L6-v2 in ONNX Runtime; vectors are L2-normalised float32, like sentence-transformers'."""
+    """all-MiniLM-L6-v2 (OpenVINO, or ONNX Runtime for a model.onnx); vectors are L2-normalised float32, like sentence-transformers'."""
 
     def __init__(self, folder: str | Path = ONNX_DIR, batch_size: int = 64, threads: int | None = None):
         self.folder = Path(folder)
@@ -67,18 +108,22 @@ class OnnxEmbedder:
         self.batch_size = max(1, batch_size)
         self.threads = threads
         self.max_tokens = int(onnx_manifest(str(self.folder)).get("max_tokens", 256))
-        self._session: Any = None  # onnxruntime.InferenceSession, loaded on first use
+        self._encoder: Any = None  # OpenVinoEncoder or OnnxRuntimeEncoder, loaded on first use
         self._tokenizer: Any = None  # tokenizers.Tokenizer
 
     def _load(self) -> None:
-        if not (self.folder / "model.onnx").exists() or not (self.folder / "tokenizer.json").exists():
-            raise EmbeddingError(f"no model.onnx and tokenizer.json in {self.folder} (run scripts/export_onnx.py)")
+        model = model_file(self.folder)
+        if model is None or not (self.folder / "tokenizer.json").exists():
+            raise EmbeddingError(
+                f"no model.xml (or model.onnx) and tokenizer.json in {self.folder} (run scripts/export_onnx.py)"
+            )
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.no_padding()  # batches are padded here, after sorting by length
         tokenizer.enable_truncation(max_length=self.max_tokens)  # sentence-transformers' max_seq_length
-        self._session = onnx_session(self.folder / "model.onnx", self.threads)
+        encoder = OpenVinoEncoder if model.suffix == ".xml" else OnnxRuntimeEncoder
+        self._encoder = encoder(model, self.threads)
         self._tokenizer = tokenizer
 
     @property
@@ -94,14 +139,16 @@ class OnnxEmbedder:
 
     def _run(self, ids: list[list[int]]) -> np.ndarray:
         """Pooled, normalised vectors of one batch of token ids."""
-        width = max(len(row) for row in ids)
+        longest = max(len(row) for row in ids)
+        # Widths rounded up to a multiple of 32 let the runtime reuse its kernels for a shape it has seen.
+        width = min(-(-longest // PAD_TO) * PAD_TO, max(longest, self.max_tokens))
         input_ids = np.zeros((len(ids), width), dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for row, tokens in enumerate(ids):
             input_ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
         feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-        tokens = self._session.run(None, feeds)[0]
+        tokens = self._encoder(feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

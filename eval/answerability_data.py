@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant import Assistant
 from assistant.abstain import CollectionTerms, answerability_features, scaled_idf
+from assistant.errors import IndexMismatchError
 from assistant.followup import lexical_rewrite
 from assistant.text import content_words
 
@@ -30,9 +31,14 @@ def jsonl(path: Path) -> list[dict]:
 
 
 def index_of(name: str, papers_file: Path | None, embedder=None) -> Assistant:
-    """An assistant over one collection, built once (bundled corpus when `papers_file` is None)."""
+    """An assistant over one collection, built once (bundled corpus when `papers_file` is None); a cached index
+    built with another embedder or chunking is re-made from the papers it holds."""
     key = hashlib.sha1(str(papers_file).encode()).hexdigest()[:8] if papers_file else "bundled"
     folder = CACHE / f"{name}-{key}"
+    try:
+        Assistant(index_dir=folder, corpus=None, embedder=embedder)
+    except IndexMismatchError:
+        Assistant(index_dir=folder, corpus=None, embedder=embedder, check_index=False).ingest([], rebuild=True)
     if papers_file is None:
         return Assistant(index_dir=folder, embedder=embedder)
     assistant = Assistant(index_dir=folder, corpus=None, embedder=embedder)

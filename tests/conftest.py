@@ -47,7 +47,7 @@ def _isolated(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The default embedder (the bundled all-MiniLM-L6-v2 in ONNX Runtime), loaded once for the whole session."""
+    """The default embedder (the bundled int8 all-MiniLM-L6-v2 in OpenVINO), loaded once for the whole session."""
     model = make_embedder(Settings())
     assert model.dimension == 384  # loads the weights here, once
     return model

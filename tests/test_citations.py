@@ -10,6 +10,7 @@ from assistant.citations import (
     normalise_markers,
     parse_markers,
     renumber,
+    sentence_pieces,
     split_sentences,
     with_markers,
 )
@@ -88,6 +89,26 @@ SPLITS = {
 @pytest.mark.parametrize("text, expected", SPLITS.values(), ids=SPLITS.keys())
 def test_split_sentences__exact_output(text, expected):
     assert split_sentences(text) == expected
+
+
+PIECES = {
+    "keeps_spacing_and_newlines": ("A holds [1].  B, e.g. cats.\nD.", ["A holds [1].  ", "B, e.g. cats.\n", "D."]),
+    "abbreviation_does_not_cut": ("Smith et al. show it. Then X.", ["Smith et al. show it. ", "Then X."]),
+    "leading_space_stays_with_the_first": ("  Cats purr. Dogs bark.", ["  Cats purr. ", "Dogs bark."]),
+    "empty_text": ("", []),
+}
+
+
+@pytest.mark.parametrize("text, expected", PIECES.values(), ids=PIECES.keys())
+def test_sentence_pieces__join_back_into_the_text(text, expected):
+    assert sentence_pieces(text) == expected
+    assert "".join(sentence_pieces(text)) == text
+
+
+@pytest.mark.parametrize("text", [text for text, _ in SPLITS.values()], ids=SPLITS.keys())
+def test_sentence_pieces__cut_where_split_sentences_does(text):
+    normal = " ".join(text.split())
+    assert [p.strip() for p in sentence_pieces(normal) if p.strip()] == split_sentences(text)
 
 
 # ---- parse_markers --------------------------------------------------------------------------------

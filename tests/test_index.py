@@ -224,6 +224,27 @@ def test_cli_ingest_rebuild__replaces_an_index_built_with_other_settings(fresh_i
         Assistant(index_dir=fresh_index_copy)  # default settings (512 tokens) now mismatch
 
 
+def test_cli_ingest_rebuild_without_files__re_embeds_the_papers_the_index_holds(fresh_index_copy, tmp_path):
+    before = Assistant(index_dir=fresh_index_copy, corpus=None).papers()
+    files_before = json.loads((fresh_index_copy / "manifest.json").read_text())["files"]
+    command = [sys.executable, "-m", "assistant.cli", "--index-dir", str(fresh_index_copy), "ingest"]
+    env = dict(os.environ, ASSISTANT_CHUNK__SIZE="128", ASSISTANT_PROGRESS="false")
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert refused.returncode == 2 and "needs files to read" in refused.stderr
+    result = subprocess.run(
+        [*command, "--rebuild", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["files"], summary["total_papers"]) == (0, 218)
+    manifest = json.loads((fresh_index_copy / "manifest.json").read_text())
+    assert manifest["fingerprint"]["chunk_size"] == 128 and manifest["files"] == files_before
+    after = Assistant(index_dir=fresh_index_copy, settings=Settings(chunk={"size": 128}), corpus=None)
+    assert [p.to_dict() for p in after.papers()] == [p.to_dict() for p in before]
+    assert manifest["chunks"] > 219  # 128-token chunks: more of them than the 219 of 512 tokens
+    assert after.search("Stable-SPAM 4-bit training", k=1)[0].title.startswith("Stable-SPAM")
+
+
 # ---- a killed ingest -------------------------------------------------------------------------
 
 WORDS = [
