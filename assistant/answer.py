@@ -19,9 +19,7 @@ from . import extractive, finding
 from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
-from .citations import (
-    with_markers,
-)
+from .citations import split_sentences, with_markers
 from .config import settings_with
 from .embeddings import count_tokens
 from .errors import BackendError
@@ -266,19 +264,24 @@ class Chain:
         """The named papers side by side (up to 4): verbatim sentences per column, and the same sentences as the
         answer's quotes (row by row); no table when fewer than two papers fill it."""
         numbers = [n for n, h in enumerate(hits, 1) if h.paper_id in named][:4]
+        columns = [extractive.ASKED, *extractive.COLUMNS]
         rows, quotes = [], []
-        for n, cells in self.extractor.table(question, hits, numbers):
+        names = distinctive_papers(question, hits, self.terms(), question_names(question))[1]  # those naming papers
+        for n, cells in self.extractor.table(question, hits, numbers, names):
             if not cells:
                 continue
             hit = hits[n - 1]
             rendered = {column: [render_math(s) for s in sentences] for column, sentences in cells.items()}
             rows.append(ComparisonRow(hit.paper_id, hit.title, n, {c: " ".join(ss) for c, ss in rendered.items()}))
-            quotes += [
-                (extractive.labelled(hit.title, s), [n]) for c in extractive.COLUMNS for s in rendered.get(c, [])
+            quotes += [  # a cell may hold a sentence with the one it leans on: quoted as two sentences
+                (extractive.labelled(hit.title, part), [n])
+                for c in columns
+                for s in rendered.get(c, [])
+                for part in split_sentences(s)
             ]
         if len(rows) < 2:
             return None, []
-        return Comparison(list(extractive.COLUMNS), rows), quotes
+        return Comparison([c for c in columns if any(c in row.cells for row in rows)], rows), quotes
 
     def named_papers(self, question: str, hits: list[Hit]) -> list[str]:
         """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability."""

@@ -22,6 +22,11 @@ def answer_to_text(answer: Answer) -> str:
         if answer.sources:
             lines.append("\nClosest papers:")
             lines.extend(f"  - {h.title} ({h.paper_id})" for h in answer.sources[:3])
+    elif answer.table and answer.table.rows:  # a comparison: the table is the answer; its cells are the quotes
+        from .export import table_markdown
+
+        lines.append(table_markdown(answer.table))
+        lines.extend(_references(answer))
     else:
         from .citations import with_markers
 
@@ -33,14 +38,20 @@ def answer_to_text(answer: Answer) -> str:
                 for s in answer.sentences
             )
         )
-        lines.append("\nReferences:")
-        for c in answer.citations:
-            derived = " [no title in the source; the abstract's opening]" if _derived(answer, c.paper_id) else ""
-            lines.append(f"  [{c.number}] {c.title}{derived} ({c.paper_id})")
-            lines.extend(f'      evidence: "{e}"' for e in c.evidence)
+        lines.extend(_references(answer))
     lines.extend(f"note: {n}" for n in answer.notes)
     lines.append(f"— backend: {answer.backend}" + (f" ({answer.model})" if answer.model else ""))
     return "\n".join(lines)
+
+
+def _references(answer: Answer) -> list[str]:
+    """The numbered reference list, each paper with its evidence quotes."""
+    lines = ["\nReferences:"]
+    for c in answer.citations:
+        derived = " [no title in the source; the abstract's opening]" if _derived(answer, c.paper_id) else ""
+        lines.append(f"  [{c.number}] {c.title}{derived} ({c.paper_id})")
+        lines.extend(f'      evidence: "{e}"' for e in c.evidence)
+    return lines
 
 
 def _derived(answer, paper_id: str) -> bool:

@@ -224,6 +224,7 @@ def test_column_of__which_aspect_a_sentence_states(sentence, column):
 
 
 def test_compare__named_papers_side_by_side_with_verbatim_cells(seed_assistant):
+    from assistant.citations import split_sentences
     from assistant.export import export
     from assistant.text import render_math
     from assistant.tools import answer_payload
@@ -235,15 +236,45 @@ def test_compare__named_papers_side_by_side_with_verbatim_cells(seed_assistant):
     assert {r.title.split(":")[0] for r in table.rows} == {"Stable-SPAM", "EvoPress"}
     for row in table.rows:
         assert row.cells and answer.citations[row.number - 1].paper_id == row.paper_id
-        shown = render_math(seed_assistant.paper(row.paper_id).abstract)
-        assert all(cell in shown for cell in row.cells.values())  # each cell quotes its own paper
+        shown = " ".join(render_math(seed_assistant.paper(row.paper_id).abstract).split())
+        # each cell quotes its own paper (a sentence, or one with the sentence it leans on)
+        assert all(part in shown for cell in row.cells.values() for part in split_sentences(cell))
     assert all(s.verdict == "supported" for s in answer.sentences)
     markdown = export(answer, "markdown")
     assert "| paper | " in markdown and markdown.count("[1]") >= 1 and "## References" in markdown
     rows = export(answer, "csv").strip().splitlines()
-    assert rows[0].startswith("number,paper_id,title,problem,method,data,result") and len(rows) == 3
+    assert rows[0] == "number,paper_id,title," + ",".join(table.columns) and len(rows) == 3
+    assert "method" in table.columns and "on the question" not in table.columns  # nothing asked beyond the names
+    assert all(any(c in row.cells for row in table.rows) for c in table.columns)  # no empty column
     assert answer_payload(answer)["table"]["rows"][0]["cells"]
     assert '<table class="comparison">' in answer_html(answer, 0)
+    from assistant.terminal import answer_to_text
+
+    text = answer_to_text(answer)  # the CLI shows the table itself, then the references
+    assert text.startswith("| paper | ") and "\nReferences:" in text and "“Stable-SPAM" not in text.split("References")[0]
+
+
+def test_compare__what_the_question_asks_gets_its_own_column(seed_assistant):
+    answer = seed_assistant.ask("How do the update rules of Lion and AdaBelief differ from Adam?", backend="extractive")
+    assert answer.table is not None and answer.table.columns[0] == "on the question"
+    cells = {row.title.split(":")[0]: row.cells for row in answer.table.rows}
+    assert "sign operation" in cells["Symbolic Discovery of Optimization Algorithms"]["on the question"]
+    quoted = [cell for row in answer.table.rows for cell in row.cells.values()]
+    assert len(quoted) == len(set(quoted))  # no sentence in two columns
+
+
+@pytest.mark.parametrize(
+    "question, names, expected",
+    [
+        ("How do the update rules of Lion and AdaBelief differ?", ["Lion", "AdaBelief"], {"update", "rule"}),
+        ("Compare Stable-SPAM and EvoPress", ["Stable-SPAM", "EvoPress"], set()),
+        ("Stable-SPAM vs EvoPress: which is faster?", ["Stable-SPAM", "EvoPress"], {"faster"}),
+    ],
+)
+def test_asked_words__what_a_comparison_asks_beyond_the_names(question, names, expected):
+    from assistant.extractive import asked_words
+
+    assert asked_words(question, names) == expected
 
 
 def test_compare__csv_of_an_answer_without_a_table_is_refused(seed_assistant):
