@@ -312,7 +312,8 @@ class Chain:
             return extractive.paper_list(chosen, hits, self.settings.retrieval.list_shown)
         if missing := extractive.no_figure(question, chosen, hits):  # "How much faster is it?" with no figure
             return missing
-        quotes = [(sentence, [number]) for sentence, number in chosen]  # math as Unicode, as in every answer
+        # math as Unicode, as in every answer; a quote in the authors' voice ("we", "our") names its paper
+        quotes = [(extractive.attributed(sentence, hits[number - 1].title), [number]) for sentence, number in chosen]
         if finding.is_yes_no(question) and self.verifier.claim_model is not None:
             return finding.quoted_answer(
                 self.verifier, question, hits, quotes, answer, self.settings.retrieval.finding_papers

@@ -22,6 +22,7 @@ from .shapes import (  # noqa: F401  (re-exported: the answer shapes lived here)
     FIGURE_RE,
     MULTIPLIER_RE,
     Listing,
+    attributed,
     has_figure,
     labelled,
     no_figure,

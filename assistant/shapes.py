@@ -75,7 +75,32 @@ def labelled(title: str, sentence: str) -> str:
     return f"“{title}”: {sentence}"
 
 
+FIRST_PERSON_RE = re.compile(r"\b([Ww]e|[Oo]urs?|us)\b")
+
+
+def short_title(title: str) -> str:
+    """How an answer names a paper in a label: the name before the title's colon when there is a short one.
+
+    Example: short_title("DANCE: Data-Network Co-optimization") == "DANCE"; a title without a colon stays whole.
+    """
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head) <= 40 else title
+
+
+def attributed(sentence: str, title: str) -> str:
+    """A quote in the authors' own voice ("we propose", "our attack") labelled with its paper, so the answer does not
+    seem to claim it; other quotes stay as they are.
+
+    Example: attributed("We propose X.", "X: Fast Y") == "“X”: We propose X."; attributed("X is fast.", "T") == "X is fast."
+    """
+    return labelled(short_title(title), sentence) if FIRST_PERSON_RE.search(sentence) else sentence
+
+
 def quoted_text(text: str, title: str) -> str:
-    """The verbatim part of an answer sentence: without the “title”: label a paper list puts in front."""
-    prefix = f"“{title}”: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    """The verbatim part of an answer sentence: without the “title”: label a paper list or a first-person quote
+    puts in front (the whole title, or its short name)."""
+    for name in dict.fromkeys((title, short_title(title))):
+        prefix = f"“{name}”: "
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.extractive import depends_on_previous, labelled, question_kind, quoted_text, sentence_role, units
@@ -82,6 +84,31 @@ def test_labelled_and_quoted_text__a_listed_paper_line_keeps_its_quote_verbatim(
     assert line == "“DANCE: Co-optimization?”: We propose DANCE."
     assert quoted_text(line, "DANCE: Co-optimization?") == "We propose DANCE."
     assert quoted_text("We propose DANCE.", "Other") == "We propose DANCE."
+
+
+ATTRIBUTIONS = {
+    "we_at_the_start": ("We propose DANCE.", "DANCE: Co-optimization", "“DANCE”: We propose DANCE."),
+    "our_inside": ("Notably, our model wins.", "Stable-SPAM: How to Train", "“Stable-SPAM”: Notably, our model wins."),
+    "no_colon_keeps_the_whole_title": ("We show X.", "Symbolic Discovery", "“Symbolic Discovery”: We show X."),
+    "third_person_stays": ("DANCE slims the data.", "DANCE: Co-optimization", "DANCE slims the data."),
+    "us_the_country_is_not_first_person": ("Data from US hospitals.", "T: x", "Data from US hospitals."),
+    "long_head_keeps_the_whole_title": ("We do it.", "A" * 50 + ": b", "“" + "A" * 50 + ": b”: We do it."),
+}
+
+
+@pytest.mark.parametrize("sentence, title, expected", ATTRIBUTIONS.values(), ids=ATTRIBUTIONS.keys())
+def test_attributed__first_person_quotes_name_their_paper_and_stay_verbatim(sentence, title, expected):
+    from assistant.extractive import attributed
+
+    assert attributed(sentence, title) == expected
+    assert quoted_text(expected, title) == sentence
+
+
+def test_extractive_answer__first_person_sentences_are_attributed(seed_assistant):
+    answer = seed_assistant.ask("How does Stable-SPAM stabilise 4-bit training?", backend="extractive")
+    voiced = [s.text for s in answer.sentences if re.search(r"\b([Ww]e|[Oo]ur)\b", s.text)]
+    assert voiced and all(text.startswith("“Stable-SPAM”: ") for text in voiced)
+    assert all(s.verdict == "supported" and s.judge == "verbatim" for s in answer.sentences)
 
 
 # ---- answers over the seed corpus (real Chroma, real embeddings) -----------------------------------
@@ -251,7 +278,9 @@ def test_compare__named_papers_side_by_side_with_verbatim_cells(seed_assistant):
     from assistant.terminal import answer_to_text
 
     text = answer_to_text(answer)  # the CLI shows the table itself, then the references
-    assert text.startswith("| paper | ") and "\nReferences:" in text and "“Stable-SPAM" not in text.split("References")[0]
+    assert (
+        text.startswith("| paper | ") and "\nReferences:" in text and "“Stable-SPAM" not in text.split("References")[0]
+    )
 
 
 def test_compare__what_the_question_asks_gets_its_own_column(seed_assistant):
