@@ -26,7 +26,7 @@ from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
-from .records import Answer, Comparison, ComparisonRow, Hit, Paper
+from .records import Answer, Citation, Comparison, ComparisonRow, Hit, Paper
 from .retrieve import Filters
 from .support import SupportCheck, abstain
 from .text import render_math
@@ -149,6 +149,10 @@ class Chain:
             return
         t = time.perf_counter()
         raw = yield from self._answer_text(standalone, hits, name, model, answer, deadline)
+        if answer.backend != "extractive" and extractive.COMPARE_RE.search(standalone):
+            named = self.named_papers(standalone, answer.sources)  # the papers the prompt numbered
+            if len(named) >= 2:  # the table beside a generated comparison: quotes, checked by construction
+                answer.table = self._table(standalone, answer.sources, named)[0]
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self._check(standalone, answer, raw, strict)
@@ -181,9 +185,15 @@ class Chain:
         self.support.finish(answer, raw, strict)
         if answer.finding is None and not answer.abstained and finding.is_yes_no(question):
             finding.of_generated(self.verifier, question, answer, self.settings.retrieval.finding_papers)
+        if answer.table and answer.abstained:
+            answer.table = None
         if answer.table:  # rows carry the final citation numbers
             numbers = {c.paper_id: c.number for c in answer.citations}
-            answer.table.rows = [r for r in answer.table.rows if r.paper_id in numbers]
+            for row in answer.table.rows:  # a compared paper the generated text left uncited is cited by its row
+                if row.paper_id not in numbers:
+                    quotes = [part for cell in row.cells.values() for part in split_sentences(cell)]
+                    numbers[row.paper_id] = len(answer.citations) + 1
+                    answer.citations.append(Citation(numbers[row.paper_id], row.paper_id, row.title, quotes[:2]))
             for row in answer.table.rows:
                 row.number = numbers[row.paper_id]
 

@@ -60,16 +60,18 @@ def to_reply(answer: Answer) -> str:
         "contradicted": " *(contradicted by a cited paper)*",
         "uncited": " *(uncited: no source supports it)*",
     }
+    prose = " ".join(
+        _md(with_markers(s.text, s.citations))
+        + flags.get(s.verdict, "")
+        + (" *(cited post hoc)*" if s.attributed else "")
+        for s in answer.sentences
+    )
+    if answer.table and answer.backend != "extractive" and prose:  # a generated comparison, then the table
+        lines += [prose, ""]
     lines.append(
         table_markdown(answer.table)  # a comparison: the papers side by side
         if answer.table
-        else " ".join(
-            _md(with_markers(s.text, s.citations))
-            + flags.get(s.verdict, "")
-            + (" *(cited post hoc)*" if s.attributed else "")
-            for s in answer.sentences
-        )
-        or _md(answer.text)
+        else prose or _md(answer.text)
     )
     lines += references(answer)
     lines.append(

@@ -350,7 +350,7 @@ class Extractor:
         return _in_reading_order(chosen)
 
     def table(
-        self, question: str, hits: list[Hit], numbers: list[int], names: list[str] = ()
+        self, question: str, hits: list[Hit], numbers: list[int], names: list[str] | tuple = ()
     ) -> list[tuple[int, dict[str, list[str]]]]:
         """For each paper (1-based source numbers), the quotable sentences of each column closest to the question.
 

@@ -22,7 +22,7 @@ def answer_to_text(answer: Answer) -> str:
         if answer.sources:
             lines.append("\nClosest papers:")
             lines.extend(f"  - {h.title} ({h.paper_id})" for h in answer.sources[:3])
-    elif answer.table and answer.table.rows:  # a comparison: the table is the answer; its cells are the quotes
+    elif answer.table and answer.backend == "extractive":  # a comparison: the table is the answer, cells its quotes
         from .export import table_markdown
 
         lines.append(table_markdown(answer.table))
@@ -38,6 +38,10 @@ def answer_to_text(answer: Answer) -> str:
                 for s in answer.sentences
             )
         )
+        if answer.table:  # a generated comparison, with the papers' own sentences side by side
+            from .export import table_markdown
+
+            lines.append("\n" + table_markdown(answer.table))
         lines.extend(_references(answer))
     lines.extend(f"note: {n}" for n in answer.notes)
     lines.append(f"— backend: {answer.backend}" + (f" ({answer.model})" if answer.model else ""))

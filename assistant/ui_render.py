@@ -78,10 +78,12 @@ def answer_html(answer, turn: int) -> str:
     """A finished answer as chat HTML: linked [n] markers, flagged sentences, abstention, meta line."""
     if answer.abstained:
         body = f'<span class="abstained-badge">{html.escape(answer.text)}</span>' + closest_html(answer)
-    elif getattr(answer, "table", None):
+    elif getattr(answer, "table", None) and answer.backend == "extractive":  # the table is the whole answer
         body = table_html(answer.table, turn)
     elif answer.sentences:
         body = " ".join(sentence_html(s, turn) for s in answer.sentences)
+        if getattr(answer, "table", None):  # a generated comparison, with the papers' own sentences beside it
+            body += table_html(answer.table, turn)
     else:
         body = link_markers(answer.text, turn)
     return f'<div class="answer{" abstained" if answer.abstained else ""}">{body}</div>{meta_html(answer)}'

@@ -326,8 +326,12 @@ def test_chain__backend_error_mid_stream_falls_back_to_an_extractive_answer(assi
     assert not answer.abstained and not answer.text.startswith("Stable-SPAM clips")
     assert answer.sentences and all(s.citations for s in answer.sentences)
     by_number = {c.number: c.paper_id for c in answer.citations}
-    for sentence in answer.sentences:
-        assert any(sentence.text in shown_abstract(chain_assistant, by_number[n]) for n in sentence.citations)
+    for sentence in answer.sentences:  # verbatim, after the paper's label a first-person quote carries
+        assert any(
+            extractive.quoted_text(sentence.text, chain_assistant.paper(by_number[n]).title)
+            in shown_abstract(chain_assistant, by_number[n])
+            for n in sentence.citations
+        )
 
 
 def test_chain__fallback_answer_lists_every_retrieved_paper_even_if_the_prompt_held_fewer(
@@ -484,9 +488,11 @@ def test_extractive__every_sentence_is_verbatim_from_a_cited_abstract_and_suppor
     assert answer.sentences
     for sentence in answer.sentences:
         assert sentence.citations and sentence.verdict == "supported"
-        assert any(sentence.text in shown_abstract(chain_assistant, by_number[n]) for n in sentence.citations), (
-            sentence.text
-        )
+        assert any(
+            extractive.quoted_text(sentence.text, chain_assistant.paper(by_number[n]).title)
+            in shown_abstract(chain_assistant, by_number[n])
+            for n in sentence.citations
+        ), sentence.text
     for citation in answer.citations:
         assert all(e in shown_abstract(chain_assistant, citation.paper_id) for e in citation.evidence)
 
@@ -602,3 +608,25 @@ def test_extractive__which_papers_opens_with_a_count_and_lists_every_match(chain
     count = int(re.search(r"\d+", head.text).group())
     assert count == len({n for s in lines for n in s.citations}) >= 2  # every match is cited
     assert all(s.verdict in ("supported", "listing") for s in lines)
+
+
+def test_generated_comparison__the_table_cites_a_compared_paper_the_text_left_out(assistant, fake):
+    question = "Compare Stable-SPAM and EvoPress"
+    shown = assistant.search(question, k=assistant.settings.retrieval.k)
+    spam = number_of(shown, "Stable-SPAM")
+    fake.enqueue(f"Stable-SPAM stabilizes 4-bit training with enhanced gradient normalization and clipping [{spam}].")
+    answer = assistant.ask(question)
+    assert answer.backend == "openai" and answer.table is not None
+    by_title = {row.title.split(":")[0]: row for row in answer.table.rows}
+    assert set(by_title) == {"Stable-SPAM", "EvoPress"}
+    numbers = {c.paper_id: c.number for c in answer.citations}
+    assert numbers[by_title["Stable-SPAM"].paper_id] == by_title["Stable-SPAM"].number == 1  # cited by the text
+    evopress = answer.citations[by_title["EvoPress"].number - 1]
+    assert evopress.paper_id == by_title["EvoPress"].paper_id and evopress.number == 2  # cited by its row
+    assert evopress.evidence and all(e in " ".join(by_title["EvoPress"].cells.values()) for e in evopress.evidence)
+
+
+def test_generated_answer__no_table_when_the_model_cannot_answer(assistant, fake):
+    fake.enqueue(CANNOT_ANSWER)
+    answer = assistant.ask("Compare Stable-SPAM and EvoPress")
+    assert answer.abstained and answer.table is None

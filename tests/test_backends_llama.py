@@ -18,6 +18,7 @@ from assistant.api import Assistant
 from assistant.backends import Deadline, LlamaServer, OpenAIBackend, default_gguf
 from assistant.config import LLMSettings, Settings
 from assistant.errors import BackendError
+from assistant.extractive import quoted_text
 from assistant.models import TEST_MODEL
 from assistant.ports import free_port
 from assistant.prompts import CANNOT_ANSWER
@@ -173,7 +174,7 @@ def test_unreachable_endpoint__with_fallback_answers_extractively_and_says_why(s
         "answered with the extractive backend instead"
     )
     assert [c.title for c in answer.citations] == [TITLE]
-    assert all(s.text in answer.sources[0].abstract for s in answer.sentences)
+    assert all(quoted_text(s.text, answer.sources[0].title) in answer.sources[0].abstract for s in answer.sentences)
 
 
 def test_server_killed_mid_stream__raises_backend_error_not_a_partial_answer(gguf):
@@ -217,7 +218,9 @@ def test_server_killed_mid_stream__assistant_falls_back_and_notes_the_failure(gg
             f"openai backend failed: the connection to the endpoint {doomed.base_url} "
             "broke before the answer was complete"
         )
-        assert answer.citations and all(s.text in answer.sources[0].abstract for s in answer.sentences)
+        assert answer.citations and all(
+            quoted_text(s.text, answer.sources[0].title) in answer.sources[0].abstract for s in answer.sentences
+        )
     finally:
         doomed.stop()
 
@@ -488,3 +491,31 @@ def test_llama_server__sourdough_after_llm_training_history_abstains(server, ggu
     )
     answer = assistant.ask("What is the best recipe for sourdough bread?", history=LLM_TRAINING_HISTORY)
     assert answer.abstained and answer.text == CANNOT_ANSWER and answer.citations == []
+
+
+def test_assistant__a_generated_comparison_carries_the_table_of_quotes(server, gguf, seed_index_dir, embedder):
+    from assistant.citations import split_sentences
+    from assistant.export import export
+    from assistant.text import render_math
+
+    assistant = llm_assistant(
+        seed_index_dir,
+        embedder,
+        backend="openai",
+        base_url=server.base_url,
+        model=gguf.stem,
+        context_window=2048,
+        max_tokens=64,
+    )
+    answer = assistant.ask("Compare Stable-SPAM and EvoPress", k=4)
+    assert answer.backend == "openai" and not answer.abstained, answer.text
+    table = answer.table
+    assert table is not None and {row.title.split(":")[0] for row in table.rows} == {"Stable-SPAM", "EvoPress"}
+    cited = {c.number: c.paper_id for c in answer.citations}
+    assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for row in table.rows:  # every row is a citation of the answer, even when the model did not cite that paper
+        assert cited[row.number] == row.paper_id
+        abstract = " ".join(render_math(assistant.paper(row.paper_id).abstract).split())  # cells show math rendered
+        assert all(part in abstract for cell in row.cells.values() for part in split_sentences(cell))
+    markdown = export(answer, "markdown")
+    assert "| paper | " in markdown and markdown.index("| paper | ") > 0  # the generated text comes first
