@@ -93,7 +93,8 @@ def attributed(sentence: str, title: str) -> str:
 
     Example: attributed("We propose X.", "X: Fast Y") == "“X”: We propose X."; attributed("X is fast.", "T") == "X is fast."
     """
-    return labelled(short_title(title), sentence) if FIRST_PERSON_RE.search(sentence) else sentence
+    already = sentence.startswith("“") and "”: " in sentence  # a listed paper's line names its paper already
+    return labelled(short_title(title), sentence) if FIRST_PERSON_RE.search(sentence) and not already else sentence
 
 
 def quoted_text(text: str, title: str) -> str:

@@ -92,6 +92,7 @@ ATTRIBUTIONS = {
     "no_colon_keeps_the_whole_title": ("We show X.", "Symbolic Discovery", "“Symbolic Discovery”: We show X."),
     "third_person_stays": ("DANCE slims the data.", "DANCE: Co-optimization", "DANCE slims the data."),
     "us_the_country_is_not_first_person": ("Data from US hospitals.", "T: x", "Data from US hospitals."),
+    "a_listed_line_is_labelled_once": ("“T: x”: We do it.", "T: x", "“T: x”: We do it."),
     "long_head_keeps_the_whole_title": ("We do it.", "A" * 50 + ": b", "“" + "A" * 50 + ": b”: We do it."),
 }
 
@@ -101,7 +102,7 @@ def test_attributed__first_person_quotes_name_their_paper_and_stay_verbatim(sent
     from assistant.extractive import attributed
 
     assert attributed(sentence, title) == expected
-    assert quoted_text(expected, title) == sentence
+    assert quoted_text(expected, title) == quoted_text(sentence, title)  # the quote itself is untouched
 
 
 def test_extractive_answer__first_person_sentences_are_attributed(seed_assistant):
