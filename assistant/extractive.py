@@ -47,7 +47,8 @@ LEAD_IN_RE = re.compile(
     r"^(to (this|that) end|to do so|specifically|in particular|"
     r"for (this|that) (purpose|reason)|in (this|that) (way|case|setting|context)|as such|based on (this|these)|"
     r"building on (this|these)|motivated by (this|these)[^,]{0,40}|inspired by (this|these)[^,]{0,40}|"
-    r"on the other hand|similarly|likewise|subsequently|finally|then|next|first|second|third),",
+    r"on the other hand|similarly|likewise|subsequently|finally|then|next|first|second|third|"
+    r"in (both|either|these|those) \w+( \w+)?),",  # "In both folds, …": which two, the sentence before says
     re.IGNORECASE,
 )
 # Publisher and funding boilerplate: never quoted as a finding.
@@ -110,6 +111,7 @@ DATA_RE = re.compile(
     r"tasks|languages|evaluat\w+ on|experiments? on)\b",
     re.IGNORECASE,
 )
+MAX_UNIT = 3  # sentences in one quoted unit: a dependent sentence, and what it leans on
 COLUMNS = ("problem", "method", "data", "result")
 ASKED = "on the question"  # the column for what a comparison question asks beyond naming the papers
 ASKED_SENTENCES = 3
@@ -190,8 +192,8 @@ def sentence_role(sentence: str) -> str:
 
 
 def units(sentences: list[str]) -> list[list[int]]:
-    """Quotable units: one sentence, or a dependent sentence with its predecessor; sentences that address the
-    reader and publisher or funding boilerplate never.
+    """Quotable units: one sentence, or a dependent sentence with the sentences before it back to one that stands
+    on its own (at most MAX_UNIT in all); sentences that address the reader and publisher or funding boilerplate never.
 
     Example: units(["A holds.", "It is fast.", "B.", "© 2023 Springer."]) == [[0], [0, 1], [2]]
     """
@@ -199,12 +201,14 @@ def units(sentences: list[str]) -> list[list[int]]:
     for i, sentence in enumerate(sentences):
         if addresses_reader(sentence) or BOILERPLATE_RE.search(sentence):
             continue
-        if depends_on_previous(sentence):
-            if i == 0 or addresses_reader(sentences[i - 1]) or BOILERPLATE_RE.search(sentences[i - 1]):
-                continue
-            result.append([i - 1, i])
-        else:
-            result.append([i])
+        unit = [i]
+        while depends_on_previous(sentences[unit[0]]) and len(unit) < MAX_UNIT:  # back to a sentence that stands
+            before = unit[0] - 1
+            if before < 0 or addresses_reader(sentences[before]) or BOILERPLATE_RE.search(sentences[before]):
+                break
+            unit.insert(0, before)
+        if not depends_on_previous(sentences[unit[0]]):
+            result.append(unit)
     return result
 
 
@@ -305,10 +309,10 @@ class Extractor:
                 role = sentence_role(sentences[last])
                 if role in skip:
                     continue
-                if not LEAD_IN_RE.match(sentences[last]) and any(
+                if (not LEAD_IN_RE.match(sentences[last]) or len(unit) > 2) and any(
                     sentence_role(sentences[i]) == "background" for i in unit[:-1]
-                ):  # a unit that opens with background would lead with it; a lead-in's setting is what it needs
-                    role = "background"
+                ):  # a unit that opens with background would lead with it; a lead-in's one sentence of setting is
+                    role = "background"  # what it needs, a longer run of background is not
                 overlap = len(query_words & content_words(" ".join(sentences[i] for i in unit))) / max(
                     1, len(query_words)
                 )

@@ -41,6 +41,8 @@ def test_question_kind__shape_of_answer_asked_for(question, kind):
         ("However, we introduce DANCE, a co-optimization framework.", False),
         ("Large language models are widely used.", False),
         ("Iterative pruning is slow.", False),
+        ("In both folds, the computational and energy costs are notable.", True),  # which two folds?
+        ("In practice, pruning is slow.", False),
     ],
 )
 def test_depends_on_previous__pronoun_or_linking_openings_unless_a_contribution(sentence, dependent):
@@ -167,6 +169,9 @@ def test_extractive__code_availability_is_quoted_only_when_the_question_asks_for
         (["Segmentation is costly.", "To this end, we propose DANCE, a co-optimization."], [[0], [0, 1]]),
         (["To this end, we propose DANCE."], []),  # a lead-in with nothing before it
         (["Experts are redundant.", "Specifically, given a pair of experts, we merge them."], [[0], [0, 1]]),
+        # a lead-in whose antecedent leans back too: quoted with both, back to a sentence that stands
+        (["A is costly.", "In both folds, costs grow.", "To this end, we propose X."], [[0], [0, 1], [0, 1, 2]]),
+        (["It is slow.", "They fail.", "These break.", "Also, X."], []),  # nothing stands within MAX_UNIT
     ],
 )
 def test_units__no_boilerplate_and_lead_ins_keep_their_antecedent(sentences, quotable):
