@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
-from . import extractive, finding
+from . import extractive, finding, tables
 from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
@@ -149,7 +149,7 @@ class Chain:
             return
         t = time.perf_counter()
         raw = yield from self._answer_text(standalone, hits, name, model, answer, deadline)
-        if answer.backend != "extractive" and extractive.COMPARE_RE.search(standalone):
+        if answer.backend != "extractive" and tables.COMPARE_RE.search(standalone):
             named = self.named_papers(standalone, answer.sources)  # the papers the prompt numbered
             if len(named) >= 2:  # the table beside a generated comparison: quotes, checked by construction
                 answer.table = self._table(standalone, answer.sources, named)[0]
@@ -274,10 +274,10 @@ class Chain:
         """The named papers side by side (up to 4): verbatim sentences per column, and the same sentences as the
         answer's quotes (row by row); no table when fewer than two papers fill it."""
         numbers = [n for n, h in enumerate(hits, 1) if h.paper_id in named][:4]
-        columns = [extractive.ASKED, *extractive.COLUMNS]
+        columns = [tables.ASKED, *tables.COLUMNS]
         rows, quotes = [], []
         names = distinctive_papers(question, hits, self.terms(), question_names(question))[1]  # those naming papers
-        for n, cells in self.extractor.table(question, hits, numbers, names):
+        for n, cells in tables.table(self.extractor, question, hits, numbers, names):
             if not cells:
                 continue
             hit = hits[n - 1]
@@ -313,7 +313,7 @@ class Chain:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
         named = self.named_papers(question, hits)
-        if extractive.COMPARE_RE.search(question) and len(named) >= 2:
+        if tables.COMPARE_RE.search(question) and len(named) >= 2:
             answer.table, quotes = self._table(question, hits, named)
             if answer.table:
                 return quotes

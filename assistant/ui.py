@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from functools import lru_cache
 from typing import Any
 
 import gradio as gr
@@ -120,14 +121,34 @@ def corpus_choices(papers) -> tuple[list, list[str]]:
     return [ALL] + listings, [ALL] + years
 
 
-def export_paths(answer) -> tuple[str, str | None]:
-    """Write an answer's Markdown and BibTeX exports to a fresh temporary folder; BibTeX only when it cites papers."""
+EXPORTS_KEPT = 50  # answers whose export files stay on disk; older ones are deleted as new ones come
+
+
+@lru_cache(maxsize=1)
+def exports_root():
+    """One temporary folder per process for the answers' export files, removed when the process ends."""
     import tempfile
+
+    return tempfile.TemporaryDirectory(prefix="assistant-exports-")
+
+
+def export_paths(answer, kept: int = EXPORTS_KEPT) -> tuple[str, str | None]:
+    """Write an answer's Markdown and BibTeX exports to a fresh folder; BibTeX only when it cites papers.
+
+    The folders live in `exports_root()`; only the newest `kept` stay (Gradio has served the older ones).
+    """
+    import shutil
+    import tempfile
+    import time
     from pathlib import Path
 
     from .export import to_bibtex, to_markdown
 
-    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    root = Path(exports_root().name)
+    older = sorted(root.iterdir())  # named by creation time
+    for stale in older[: max(0, len(older) - kept + 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"answer-{time.time_ns():020d}-", dir=root))
     markdown = folder / "answer.md"
     markdown.write_text(to_markdown(answer), encoding="utf-8")
     bibtex = to_bibtex(answer)

@@ -251,7 +251,7 @@ def test_follow_up_without_a_figure_says_so_instead_of_repeating(seed_assistant)
     ],
 )
 def test_column_of__which_aspect_a_sentence_states(sentence, column):
-    from assistant.extractive import column_of
+    from assistant.tables import column_of
 
     assert column_of(sentence) == column
 
@@ -307,7 +307,7 @@ def test_compare__what_the_question_asks_gets_its_own_column(seed_assistant):
     ],
 )
 def test_asked_words__what_a_comparison_asks_beyond_the_names(question, names, expected):
-    from assistant.extractive import asked_words
+    from assistant.tables import asked_words
 
     assert asked_words(question, names) == expected
 

@@ -517,3 +517,16 @@ def test_check_tab__supporting_papers_with_the_rationale_marked(open_app, extrac
     assert "Supporting" in supporting.inner_text() and STABLE_SPAM_TITLE in supporting.inner_text()
     assert supporting.locator("mark").count() >= 1
     assert "papers checked" in page.locator("#check-result .check-summary").inner_text() and not elsewhere
+
+
+def test_export_paths__keep_only_the_newest_answers_in_one_folder_per_process():
+    from pathlib import Path
+
+    from assistant.records import Answer
+    from assistant.ui import export_paths, exports_root
+
+    written = [export_paths(Answer(question=f"q{i}", text=f"answer {i}"), kept=2)[0] for i in range(3)]
+    root = Path(exports_root().name)
+    assert all(Path(p).parent.parent == root for p in written)
+    assert not Path(written[0]).exists() and all(Path(p).exists() for p in written[1:])
+    assert len(list(root.iterdir())) == 2 and Path(written[2]).read_text(encoding="utf-8").strip()
