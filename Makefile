@@ -20,7 +20,7 @@ WHEELHOUSE ?= $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-
 
 .PHONY: chat test lint bench eval fuzz docs install install-test lock
 
-# The assistant itself runs without PyTorch (ONNX Runtime embeds). Tests, benchmarks and training
+# The assistant itself runs without PyTorch (OpenVINO runs the bundled int8 embedder). Tests, benchmarks and training
 # compare with or use the PyTorch model: they install torch first, pinned, so pip takes the CPU build.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
