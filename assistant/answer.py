@@ -284,7 +284,7 @@ class Chain:
             rendered = {column: [render_math(s) for s in sentences] for column, sentences in cells.items()}
             rows.append(ComparisonRow(hit.paper_id, hit.title, n, {c: " ".join(ss) for c, ss in rendered.items()}))
             quotes += [  # a cell may hold a sentence with the one it leans on: quoted as two sentences
-                (extractive.labelled(hit.title, part), [n])
+                (extractive.labelled(extractive.label_title(hit), part), [n])
                 for c in columns
                 for s in rendered.get(c, [])
                 for part in split_sentences(s)

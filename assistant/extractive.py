@@ -24,6 +24,7 @@ from .shapes import (  # noqa: F401  (re-exported: the answer shapes lived here)
     Listing,
     attributed,
     has_figure,
+    label_title,
     labelled,
     no_figure,
     paper_list,
@@ -319,7 +320,7 @@ class Extractor:
                 continue
             contribution = [p for p in single if CONTRIBUTION_RE.search(p[1][0])]
             pick = max(contribution or single, key=lambda p: p[0])
-            lines.append((labelled(hit.title, pick[1][0]), number))
+            lines.append((labelled(label_title(hit), pick[1][0]), number))
         return lines
 
 

@@ -42,7 +42,7 @@ def paper_list(lines: list[tuple[str, int]], hits: list[Hit], shown: int) -> lis
     result += [(sentence, [number]) for sentence, number in lines[:shown]]
     rest = lines[shown:]
     if rest:
-        titles = ", ".join(f"“{hits[number - 1].title}”" for _, number in rest)
+        titles = ", ".join(f"“{label_title(hits[number - 1])}”" for _, number in rest)
         result.append((Listing(f"Also matching: {titles}."), [number for _, number in rest]))
     return result
 
@@ -85,6 +85,12 @@ def short_title(title: str) -> str:
     """
     head = title.split(":", 1)[0].strip()
     return head if ":" in title and 0 < len(head) <= 40 else title
+
+
+def label_title(hit: Hit) -> str:
+    """The name a label gives a paper: its title, or for a title made from the abstract (the source had none) the
+    method name that title starts with, so an abstract's opening is never presented as a title."""
+    return short_title(hit.title) if hit.metadata.get("title_derived") else hit.title
 
 
 def attributed(sentence: str, title: str) -> str:

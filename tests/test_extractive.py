@@ -317,3 +317,13 @@ def test_compare__csv_of_an_answer_without_a_table_is_refused(seed_assistant):
 
     with pytest.raises(ValueError, match="no table"):
         export(seed_assistant.ask("What is DANCE?", backend="extractive"), "csv")
+
+
+def test_paper_list__a_title_made_from_the_abstract_is_never_shown_as_a_title(seed_assistant):
+    answer = seed_assistant.ask("Which papers study backdoor attacks?", backend="extractive")
+    derived = [h for h in answer.sources if h.metadata.get("title_derived")]
+    assert derived, "the bundled corpus lists TSC without a title"
+    for hit in derived:
+        for sentence in answer.sentences:
+            assert f"“{hit.title}”" not in sentence.text  # the abstract's opening, never as a label
+    assert any(s.text.startswith("“TSC”: ") and s.verdict == "supported" for s in answer.sentences)
