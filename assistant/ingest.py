@@ -20,7 +20,7 @@ from pathlib import Path
 from .chunking import chunk_paper
 from .corpus import describe_merge, merge_into, normalise
 from .embeddings import embed_with_progress
-from .errors import CorpusError, IndexMismatchError
+from .errors import AssistantError, CorpusError, IndexMismatchError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
 from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, norm_key
@@ -64,6 +64,8 @@ class IngestRun:
             if SUFFIXES.get(path.suffix.lower()) is None:
                 next(iter_papers(path), None)  # raises the format's own "unsupported file type" error
         with self.index.writer():
+            if self.rebuild and not self.paths and not self.store.count_papers():
+                raise AssistantError(f"nothing to rebuild: the index in {self.index.dir} holds no papers; give files")
             if not self.rebuild:
                 self.index.check_compatible()
             try:

@@ -86,21 +86,24 @@ def table(
                 for i in quotable
                 if sentence_role(sentences[i]) != "availability"
             }
-            best = sorted(closeness, key=lambda i: -closeness[i])[:ASKED_SENTENCES]
-            if best:
-                cells[ASKED] = [" ".join(sentences[j] for j in quotable[i]) for i in sorted(best)]
-                taken.update(j for i in best for j in quotable[i])
-        for column in COLUMNS:
-            fits = sorted(
-                (i for i in quotable if not taken & set(quotable[i]) and column_of(sentences[i]) == column),
-                key=lambda i: -float(sims[i]),
-            )
-            chosen: list[int] = []
-            for i in fits:  # the method, what a comparison is mostly about, gets two units (in abstract order)
-                if len(chosen) < (METHOD_SENTENCES if column == "method" else 1) and not set(quotable[i]) & taken:
-                    chosen.append(i)
-                    taken.update(quotable[i])
-            if chosen:
-                cells[column] = [" ".join(sentences[j] for j in quotable[i]) for i in sorted(chosen)]
+            if found := _pick(
+                sorted(closeness, key=lambda i: -closeness[i]), ASKED_SENTENCES, quotable, sentences, taken
+            ):
+                cells[ASKED] = found
+        for column in COLUMNS:  # the method, what a comparison is mostly about, gets two units
+            fits = sorted((i for i in quotable if column_of(sentences[i]) == column), key=lambda i: -float(sims[i]))
+            if found := _pick(fits, METHOD_SENTENCES if column == "method" else 1, quotable, sentences, taken):
+                cells[column] = found
         rows.append((number, cells))
     return rows
+
+
+def _pick(ranked: list[int], limit: int, quotable: dict, sentences: list[str], taken: set[int]) -> list[str]:
+    """The best `limit` units that share no sentence with one already in the table (marked in `taken`), in
+    abstract order, each as its sentences joined."""
+    chosen: list[int] = []
+    for i in ranked:
+        if len(chosen) < limit and not taken & set(quotable[i]):
+            chosen.append(i)
+            taken.update(quotable[i])
+    return [" ".join(sentences[j] for j in quotable[i]) for i in sorted(chosen)]

@@ -231,6 +231,9 @@ def test_cli_ingest_rebuild_without_files__re_embeds_the_papers_the_index_holds(
     env = dict(os.environ, ASSISTANT_CHUNK__SIZE="128", ASSISTANT_PROGRESS="false")
     refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert refused.returncode == 2 and "needs files to read" in refused.stderr
+    empty = [sys.executable, "-m", "assistant.cli", "--index-dir", str(tmp_path / "empty"), "ingest", "--rebuild"]
+    nothing = subprocess.run(empty, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert nothing.returncode == 2 and "nothing to rebuild" in nothing.stderr and "Traceback" not in nothing.stderr
     result = subprocess.run(
         [*command, "--rebuild", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
     )
