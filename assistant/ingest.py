@@ -9,11 +9,14 @@ paper as another source. Everything else is new. Out of scope: reading formats (
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_
 from .records import Chunk, IngestSummary, Paper
 from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, norm_key
 
-INGEST_BATCH = 512  # papers per round of chunking, embedding and upserting: bounds memory
+INGEST_BATCH = 128  # papers per round of chunking, embedding and upserting: bounds memory, paces the pipeline
 GET_BATCH = 1000  # ids per Chroma get: far below SQLite's variable limit
 MERGES_REPORTED = 50  # merged copies named in the summary; duplicates_merged counts them all
 
@@ -100,10 +103,7 @@ class IngestRun:
             file=sys.stderr,
             smoothing=0.1,
         ) as bar:
-            while batch := list(islice(papers, INGEST_BATCH)):
-                progress = BatchProgress(bar, len(batch))  # moves as the batch's chunks are embedded
-                self._add(batch, progress)
-                progress.finish()
+            self._pipeline(papers, bar)
         if self.rebuild:
             self.dropped += [
                 cid
@@ -139,8 +139,31 @@ class IngestRun:
         db.execute("INSERT INTO old_chunks SELECT chunk_id FROM chunks")
         self.store.clear()
 
-    def _add(self, batch: list[Paper], advance=None) -> None:
-        """Place a batch of incoming papers, write their rows, and embed the chunks that changed."""
+    def _pipeline(self, papers: Iterable[Paper], bar) -> None:
+        """Read, place and store each batch while the previous one is embedded in a worker thread.
+
+        The embedder (OpenVINO, ONNX Runtime, an HTTP server) releases the GIL, so reading, chunking and
+        SQLite writes overlap with embedding; vectors are upserted into Chroma in batch order, here.
+        """
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-embed")
+        pending: Embedding | None = None
+        embedder = self.index.embedder  # read here: the writer holds the index's lock
+        try:
+            pool.submit(warm, embedder)  # the model loads while the first batch is read and chunked
+            while batch := list(islice(papers, INGEST_BATCH)):
+                progress = BatchProgress(bar, len(batch))  # moves as the batch's chunks are embedded
+                todo, years = self._add(batch, pending)
+                job = Embedding(todo, years, progress, pool.submit(embed, embedder, todo, progress) if todo else None)
+                if pending is not None:
+                    self._upsert(pending)
+                pending = job
+            if pending is not None:
+                self._upsert(pending)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # on an error, a running batch is not waited for
+
+    def _add(self, batch: list[Paper], pending: Embedding | None = None) -> tuple[list[Chunk], dict]:
+        """Place a batch of incoming papers and write their rows; returns the chunks to embed, and years by paper."""
 
         size, overlap = self.index.settings.chunk.size, self.index.settings.chunk.overlap
         to_embed, years, regrouped = [], {}, []
@@ -161,9 +184,11 @@ class IngestRun:
                 to_embed += chunks
             elif old.year != paper.year:
                 regrouped.append(paper.paper_id)
-        # a copy may re-make a chunk
-        self._embed_missing(list({c.chunk_id: c for c in to_embed}.values()), years, advance)
         self._update_years(regrouped, years)
+        # a copy may re-make a chunk; the batch being embedded is not in Chroma yet
+        waiting = {} if pending is None else {c.chunk_id: c.text for c in pending.chunks}
+        fresh = [c for c in {c.chunk_id: c for c in to_embed}.values() if waiting.get(c.chunk_id) != c.text]
+        return self._missing(fresh), years
 
     def _place(self, incoming: Paper) -> tuple[Paper, Paper | None, str]:
         """Decide what an incoming paper becomes: (paper to store, the stored one it updates, its abstract key).
@@ -212,10 +237,10 @@ class IngestRun:
         if len(self.summary.merged) < MERGES_REPORTED:
             self.summary.merged.append(describe_merge(copy, kept))
 
-    def _embed_missing(self, chunks: list[Chunk], years: dict, advance=None) -> None:
-        """Embed and upsert the chunks Chroma does not hold with the same text (a killed run's work is kept)."""
+    def _missing(self, chunks: list[Chunk]) -> list[Chunk]:
+        """The chunks Chroma does not hold with the same text (a killed run's work is kept)."""
         if not chunks:
-            return
+            return []
         collection = self.index.chroma_collection
         todo = []
         for start in range(0, len(chunks), GET_BATCH):
@@ -223,22 +248,25 @@ class IngestRun:
             got = collection.get(ids=[c.chunk_id for c in part], include=["documents"])
             held = dict(zip(got["ids"], got["documents"]))
             todo += [c for c in part if held.get(c.chunk_id) != c.text]
-        if not todo:
-            return
-        report = None if advance is None else (lambda done: advance(done / len(todo)))
-        vectors = embed_with_progress(self.index.embedder, [c.text for c in todo], report)
-        self.dimension = int(len(vectors[0]))
-        step = self.index.max_batch
-        for start in range(0, len(todo), step):
-            part = todo[start : start + step]
-            collection.upsert(
-                ids=[c.chunk_id for c in part],
-                documents=[c.text for c in part],
-                embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
-                metadatas=[chroma_metadata(c, years.get(c.paper_id)) for c in part],
-            )
-            self.upserted += [c.chunk_id for c in part]
-        self.summary.chunks_embedded += len(todo)
+        return todo
+
+    def _upsert(self, job: Embedding) -> None:
+        """Wait for a batch's vectors and upsert them into Chroma."""
+        if job.vectors is not None:
+            vectors, todo = job.vectors.result(), job.chunks
+            self.dimension = int(len(vectors[0]))
+            collection, step = self.index.chroma_collection, self.index.max_batch
+            for start in range(0, len(todo), step):
+                part = todo[start : start + step]
+                collection.upsert(
+                    ids=[c.chunk_id for c in part],
+                    documents=[c.text for c in part],
+                    embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
+                    metadatas=[chroma_metadata(c, job.years.get(c.paper_id)) for c in part],
+                )
+                self.upserted += [c.chunk_id for c in part]
+            self.summary.chunks_embedded += len(todo)
+        job.progress.finish()
 
     def _update_years(self, paper_ids: list[str], years: dict) -> None:
         chunks = [c for pid in paper_ids for c in self.store.chunks_of(pid)]
@@ -254,6 +282,29 @@ class IngestRun:
             self.index.forget_chunks([c for c in self.upserted if c not in committed])
         except Exception:  # cleaning is best effort: leftovers are ignored by queries and reused later
             pass
+
+
+@dataclass
+class Embedding:
+    """A batch's chunks on their way into Chroma: their vectors are being computed in the worker thread."""
+
+    chunks: list[Chunk]
+    years: dict  # paper id -> year, for Chroma's metadata
+    progress: BatchProgress
+    vectors: Future | None = field(default=None)
+
+
+def embed(embedder, chunks: list[Chunk], progress: BatchProgress):
+    """The chunks' vectors, moving the batch's share of the bar as they are computed (runs in the worker)."""
+    return embed_with_progress(embedder, [c.text for c in chunks], lambda done: progress(done / len(chunks)))
+
+
+def warm(embedder) -> None:
+    """Load an embedder's model now (where it loads lazily), so the first batch does not wait for it."""
+    load = getattr(embedder, "warm", None)
+    if load is not None:
+        with contextlib.suppress(Exception):  # the first real embedding reports the problem, with its own message
+            load()
 
 
 class BatchProgress:

@@ -10,6 +10,7 @@ instead (another export) runs in ONNX Runtime. Out of scope: other embedding pro
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,13 @@ class OnnxEmbedder:
         self.max_tokens = int(onnx_manifest(str(self.folder)).get("max_tokens", 256))
         self._encoder: Any = None  # OpenVinoEncoder or OnnxRuntimeEncoder, loaded on first use
         self._tokenizer: Any = None  # tokenizers.Tokenizer
+        self._loading = threading.Lock()  # an ingest warms the model in its worker thread
+
+    def warm(self) -> None:
+        """Load and compile the model now rather than on the first text (idempotent, thread-safe)."""
+        with self._loading:
+            if self._tokenizer is None:
+                self._load()
 
     def _load(self) -> None:
         model = model_file(self.folder)
@@ -133,7 +141,7 @@ class OnnxEmbedder:
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to the model's limit (once per text; batches reuse them)."""
         if self._tokenizer is None:
-            self._load()
+            self.warm()
         # sentence-transformers strips surrounding whitespace before tokenizing
         return [e.ids for e in self._tokenizer.encode_batch([str(t).strip() for t in texts])]
 

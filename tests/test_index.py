@@ -333,8 +333,9 @@ def synthetic_papers(n: int, words: int = 60) -> list[dict]:
 def wait_for_progress(process: subprocess.Popen, timeout: float, beyond: int = 0) -> str:
     """Read the child's stderr until tqdm shows more than `beyond` papers; returns what was read.
 
-    The bar moves per embedded batch, before Chroma holds the vectors: `beyond=INGEST_BATCH` waits until
-    the second batch is being embedded, so the first one's vectors are in Chroma.
+    The bar moves per embedded batch, before Chroma holds the vectors. Batch k+1 is embedded while batch k
+    is upserted, so `beyond=2 * INGEST_BATCH` (the third batch is being embedded) means the first batch's
+    vectors are in Chroma.
     """
     seen, deadline = b"", time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
@@ -370,7 +371,7 @@ def test_ingest__killed_midway_leaves_the_old_index_and_resumes_without_re_embed
         cwd=tmp_path,
     )
     try:
-        wait_for_progress(process, timeout=240, beyond=INGEST_BATCH)
+        wait_for_progress(process, timeout=240, beyond=2 * INGEST_BATCH)
         assert process.poll() is None, "the ingest finished before it could be killed"
         process.send_signal(signal.SIGKILL)
     finally:
@@ -605,3 +606,39 @@ def test_ingest__one_file_of_many_records_in_batches_within_chroma_limits(tmp_pa
     assert (summary.entries, summary.new_papers, summary.total_papers) == (100_000, 100_000, 100_000)
     assert consistent(assistant) == (100_000, 100_000) == (100_000, assistant.index.chroma_collection.count())
     assert assistant.search("Study 99999", k=1, mode="bm25")[0].title == "Synthetic study 99999"
+
+
+def test_ingest__a_copy_in_the_next_batch_is_merged_while_the_first_is_still_being_embedded(tmp_path):
+    """Batch k+1 is read while batch k is embedded: a copy of one of its papers must not embed twice."""
+    records = synthetic_papers(INGEST_BATCH + 1)
+    records[-1] = dict(records[0])  # the same record again, in the second batch
+    assistant = hashed(tmp_path / "index")
+    summary = assistant.ingest([write_jsonl(tmp_path / "copies.jsonl", records)])
+    assert (summary.entries, summary.new_papers, summary.duplicates_merged) == (INGEST_BATCH + 1, INGEST_BATCH, 1)
+    assert summary.chunks_embedded == INGEST_BATCH == assistant.index.chroma_collection.count()
+    assert consistent(assistant) == (INGEST_BATCH, INGEST_BATCH)
+
+
+def test_ingest__embedder_failing_in_a_later_batch_leaves_the_index_as_it_was(tmp_path):
+    """The worker thread's error reaches the ingest, which rolls back: no paper, no vector is left."""
+    from assistant.embeddings import HashingEmbedder
+    from assistant.errors import EmbeddingError
+
+    class FailsOnThirdCall(HashingEmbedder):
+        calls = 0
+
+        def embed(self, texts):
+            FailsOnThirdCall.calls += 1
+            if FailsOnThirdCall.calls == 3:
+                raise EmbeddingError("embeddings endpoint failed: connection reset")
+            return super().embed(texts)
+
+    first = write_jsonl(tmp_path / "first.jsonl", synthetic_papers(10))
+    assistant = Assistant(index_dir=tmp_path / "index", corpus=None, embedder=FailsOnThirdCall())
+    assistant.ingest([first])  # call 1
+    big = write_jsonl(tmp_path / "big.jsonl", synthetic_papers(3 * INGEST_BATCH, words=20)[10:])
+    with pytest.raises(EmbeddingError, match="connection reset"):
+        assistant.ingest([big])  # calls 2, 3 (fails while batch 2 is embedded), ...
+    assert consistent(assistant) == (10, 10)
+    assert assistant.index.chroma_collection.count() == 10
+    assert {p.title for p in assistant.papers()} == {f"Synthetic study {i}" for i in range(10)}
