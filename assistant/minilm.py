@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from .config import PACKAGE_DIR
 from .errors import EmbeddingError
 
 ONNX_DIR = PACKAGE_DIR / "data" / "minilm"
+# From this many texts on (an ingest's batch of papers), small batches run side by side in OpenVINO's throughput
+# streams: about 10% faster on 2 cores, at the cost of compiling the model a second time (0.6 s, once a process).
+BULK_TEXTS, BULK_BATCH = 128, 16
 PAD_TO = 32  # token widths of a batch are rounded up to this (masked padding does not change the vectors)
 
 
@@ -72,15 +76,44 @@ class OpenVinoEncoder:
     def __init__(self, path: Path, threads: int | None = None):
         import openvino
 
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
-        self._model = openvino.Core().compile_model(str(path), "CPU", config)
+        self._path, self._config = path, {"INFERENCE_NUM_THREADS": threads} if threads else {}
+        self._core = openvino.Core()
+        self._model = self._core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY", **self._config})
+        self._bulk: Any = None  # compiled for throughput on the first `many`
+        self._bulk_lock = threading.Lock()
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         request = self._model.create_infer_request()
         request.infer(feeds)
         return request.get_output_tensor(0).data.copy()
+
+    def prepare_bulk(self) -> Any:
+        """The model compiled for throughput (several inference streams), compiled on first use."""
+        with self._bulk_lock:
+            if self._bulk is None:
+                hint = {"PERFORMANCE_HINT": "THROUGHPUT", **self._config}
+                self._bulk = self._core.compile_model(str(self._path), "CPU", hint)
+            return self._bulk
+
+    def many(self, batches: Iterable[dict[str, np.ndarray]]) -> Iterator[np.ndarray]:
+        """Token states of each batch, in order, from a model compiled for throughput: OpenVINO runs several
+        batches at once in streams that share the cores (about 10% faster than one batch at a time on 2 cores).
+        """
+        import openvino
+
+        queue = openvino.AsyncInferQueue(self.prepare_bulk())  # as many requests as the streams can run at once
+        done: dict[int, np.ndarray] = {}
+        queue.set_callback(lambda request, n: done.__setitem__(n, request.get_output_tensor(0).data.copy()))
+        waiting = 0
+        for n, feeds in enumerate(batches):
+            queue.start_async(feeds, n)  # waits for a free request
+            while waiting in done:
+                yield done.pop(waiting)
+                waiting += 1
+        queue.wait_all()
+        while waiting in done:
+            yield done.pop(waiting)
+            waiting += 1
 
 
 def model_file(folder: Path) -> Path | None:
@@ -100,6 +133,13 @@ def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
+def pooled(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token states over the attention mask, L2-normalised (sentence-transformers' pooling)."""
+    weights = mask[:, :, None].astype(np.float32)
+    means = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+
+
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 (OpenVINO, or ONNX Runtime for a model.onnx); vectors are L2-normalised float32, like sentence-transformers'."""
 
@@ -113,11 +153,16 @@ class OnnxEmbedder:
         self._tokenizer: Any = None  # tokenizers.Tokenizer
         self._loading = threading.Lock()  # an ingest warms the model in its worker thread
 
-    def warm(self) -> None:
-        """Load and compile the model now rather than on the first text (idempotent, thread-safe)."""
+    def warm(self, bulk: bool = True) -> None:
+        """Load and compile the model now rather than on the first text (idempotent, thread-safe).
+
+        `bulk` also compiles it for many texts at once (what an ingest needs)."""
         with self._loading:
             if self._tokenizer is None:
                 self._load()
+        prepare = getattr(self._encoder, "prepare_bulk", None)
+        if prepare is not None and bulk:
+            prepare()
 
     def _load(self) -> None:
         model = model_file(self.folder)
@@ -141,12 +186,12 @@ class OnnxEmbedder:
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to the model's limit (once per text; batches reuse them)."""
         if self._tokenizer is None:
-            self.warm()
+            self.warm(bulk=False)
         # sentence-transformers strips surrounding whitespace before tokenizing
         return [e.ids for e in self._tokenizer.encode_batch([str(t).strip() for t in texts])]
 
-    def _run(self, ids: list[list[int]]) -> np.ndarray:
-        """Pooled, normalised vectors of one batch of token ids."""
+    def _feeds(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
+        """One batch of token ids as the model's inputs, padded to a shared width."""
         longest = max(len(row) for row in ids)
         # Widths rounded up to a multiple of 32 let the runtime reuse its kernels for a shape it has seen.
         width = min(-(-longest // PAD_TO) * PAD_TO, max(longest, self.max_tokens))
@@ -155,11 +200,7 @@ class OnnxEmbedder:
         for row, tokens in enumerate(ids):
             input_ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
-        feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-        tokens = self._encoder(feeds)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
 
     def embed(self, texts: list[str], progress=None) -> np.ndarray:
         """Embed texts in length-sorted batches; returns (n, dim) float32 in input order.
@@ -171,8 +212,15 @@ class OnnxEmbedder:
         ids = self.tokenize(texts)
         out = np.zeros((len(texts), 0), dtype=np.float32)
         done = 0
-        for batch in length_batches([len(row) for row in ids], self.batch_size):
-            vectors = self._run([ids[i] for i in batch])
+        bulk = len(texts) >= BULK_TEXTS and hasattr(self._encoder, "prepare_bulk")
+        batches = length_batches(
+            [len(row) for row in ids], min(self.batch_size, BULK_BATCH) if bulk else self.batch_size
+        )
+        feeds = (self._feeds([ids[i] for i in batch]) for batch in batches)  # made as the runtime takes them
+        states = self._encoder.many(feeds) if bulk else map(self._encoder, feeds)
+        for batch, tokens in zip(batches, states):
+            lengths = np.array([len(ids[i]) for i in batch])
+            vectors = pooled(tokens, np.arange(tokens.shape[1])[None, :] < lengths[:, None])
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors

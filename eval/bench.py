@@ -72,7 +72,7 @@ def main() -> None:
     from assistant.config import Settings, default_embedding_model
     from assistant.embeddings import make_embedder
 
-    embedder = make_embedder(Settings())  # the default: ONNX Runtime; eval/bench_speed.py compares with PyTorch
+    embedder = make_embedder(Settings())  # the default: OpenVINO int8; eval/bench_speed.py compares with PyTorch
     embedder.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp) / "index", progress=False)

@@ -1,6 +1,6 @@
 """Speed without PyTorch (issue 19): cold `assistant ask`, ingest vs raw PyTorch encode, SciFact nDCG@10, torch-free check.
 
-Usage: python eval/bench_speed.py [--pubmedqa PATH] [--skip-scifact] [--runs 3]
+Usage: python eval/bench_speed.py [--pubmedqa PATH] [--skip-scifact] [--runs 3] [--ingest-runs 3]
 Prints figures with the git commit; nothing here asserts on time. Needs the `bench` extra (the
 PyTorch reference). Data are read in place from ../shared/datasets.
 """
@@ -63,25 +63,30 @@ def heavy_modules_after_ask(index_dir: Path) -> list[str]:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def ingest_vs_raw(path: Path, tmp: Path) -> dict:
-    """Ingest of a JSONL file with the default settings, then a raw PyTorch fp32 encode of the same chunk texts."""
+def ingest_vs_raw(path: Path, tmp: Path, runs: int) -> dict:
+    """Ingest of a JSONL file with the default settings, and a raw PyTorch fp32 encode of the same chunk texts,
+    taken in turns `runs` times (each ingest into a new index); medians of each."""
     from assistant.api import Assistant
     from assistant.config import Settings, default_embedding_model
 
-    settings = Settings(index_dir=tmp / "pubmedqa", progress=False)
-    assistant = Assistant(settings=settings, corpus=None)
-    started = time.perf_counter()
-    summary = assistant.ingest([path])
-    ingest_s = time.perf_counter() - started
-    texts = [c.text for c in assistant.index.state.chunks]
-    from sentence_transformers import SentenceTransformer
+    ingests, raws, texts, summary = [], [], [], None
+    model = None
+    for run in range(runs):
+        settings = Settings(index_dir=tmp / f"pubmedqa-{run}", progress=False)
+        assistant = Assistant(settings=settings, corpus=None)
+        started = time.perf_counter()
+        summary = assistant.ingest([path])
+        ingests.append(time.perf_counter() - started)
+        texts = [c.text for c in assistant.index.state.chunks]
+        if model is None:
+            from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(default_embedding_model(), device="cpu")
-    model.encode(["warm up"])
-    started = time.perf_counter()
-    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    raw_s = time.perf_counter() - started
-    return {"papers": summary.total_papers, "chunks": len(texts), "ingest_s": ingest_s, "raw_s": raw_s}
+            model = SentenceTransformer(default_embedding_model(), device="cpu")
+            model.encode(["warm up"])
+        started = time.perf_counter()
+        model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        raws.append(time.perf_counter() - started)
+    return {"papers": summary.total_papers, "chunks": len(texts), "ingest_s": ingests, "raw_s": raws}
 
 
 def ingest_with_servers(path: Path, tmp: Path, servers: int) -> dict:
@@ -134,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pubmedqa", type=Path, default=PUBMEDQA, help="JSONL of abstracts to ingest")
     parser.add_argument("--runs", type=int, default=3, help="cold asks timed")
+    parser.add_argument("--ingest-runs", type=int, default=3, help="ingests and raw encodes timed, in turns")
     parser.add_argument("--skip-scifact", action="store_true", help="skip SciFact nDCG@10 (about 10 minutes)")
     parser.add_argument(
         "--servers",
@@ -164,11 +170,13 @@ def main() -> None:
             f"of {[round(t, 2) for t in times]}"
         )
         print(f"heavy modules in sys.modules after Assistant().ask: {heavy_modules_after_ask(bundled) or 'none'}")
-        figures = ingest_vs_raw(args.pubmedqa, Path(tmp))
+        figures = ingest_vs_raw(args.pubmedqa, Path(tmp), args.ingest_runs)
+        ingest_s, raw_s = statistics.median(figures["ingest_s"]), statistics.median(figures["raw_s"])
         print(
-            f"ingest of {figures['papers']} papers ({figures['chunks']} chunks): {figures['ingest_s']:.1f} s; "
-            f"raw PyTorch fp32 SentenceTransformer.encode of the same texts: {figures['raw_s']:.1f} s; "
-            f"ratio {figures['ingest_s'] / figures['raw_s']:.2f}"
+            f"ingest of {figures['papers']} papers ({figures['chunks']} chunks), median of "
+            f"{[round(t, 1) for t in figures['ingest_s']]}: {ingest_s:.1f} s; raw PyTorch fp32 "
+            f"SentenceTransformer.encode of the same texts, in turns, median of "
+            f"{[round(t, 1) for t in figures['raw_s']]}: {raw_s:.1f} s; ratio {ingest_s / raw_s:.2f}"
         )
     if not args.skip_scifact:
         scifact = subprocess.run(

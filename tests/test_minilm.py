@@ -15,7 +15,16 @@ from assistant.config import SEEDS_DIR, Settings
 from assistant.corpus import merge, seed_files
 from assistant.formats import iter_papers
 from assistant.index import chunk_paper
-from assistant.minilm import ONNX_DIR, OnnxEmbedder, length_batches, model_file, onnx_fingerprint, onnx_manifest
+from assistant.minilm import (
+    BULK_BATCH,
+    BULK_TEXTS,
+    ONNX_DIR,
+    OnnxEmbedder,
+    length_batches,
+    model_file,
+    onnx_fingerprint,
+    onnx_manifest,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +67,18 @@ def test_embed__keeps_input_order_and_reports_progress_per_batch(embedder):
     alone = embedder.embed_query(texts[0])
     # activation scales are fixed at export (static int8), so a text's vector does not depend on its batch
     assert float(alone @ vectors[0]) > 0.999
+
+
+@pytest.mark.slow
+def test_embed__many_texts_run_side_by_side_with_the_same_vectors_in_input_order(embedder):
+    """From BULK_TEXTS texts on, small batches run in OpenVINO's throughput streams, finishing in any order."""
+    texts = seed_chunk_texts()[::-1]  # longest and shortest spread out, so batches are re-ordered by length
+    done: list[int] = []
+    together = embedder.embed(texts, progress=done.append)
+    apart = np.concatenate([embedder.embed(texts[i : i + 50]) for i in range(0, len(texts), 50)])
+    assert len(texts) >= BULK_TEXTS and embedder._encoder._bulk is not None
+    assert done[-1] == len(texts) and done == sorted(done) and len(done) == -(-len(texts) // BULK_BATCH)
+    assert (together * apart).sum(axis=1).min() > 0.9999
 
 
 @pytest.mark.slow
