@@ -10,6 +10,7 @@ paper as another source. Everything else is new. Out of scope: reading formats (
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import sys
@@ -153,7 +154,9 @@ class IngestRun:
             while batch := list(islice(papers, INGEST_BATCH)):
                 progress = BatchProgress(bar, len(batch))  # moves as the batch's chunks are embedded
                 todo, years = self._add(batch, pending)
-                job = Embedding(todo, years, progress, pool.submit(embed, embedder, todo, progress) if todo else None)
+                # the caller's context goes with the batch: Gradio finds its progress bar through context variables
+                work = pool.submit(contextvars.copy_context().run, embed, embedder, todo, progress) if todo else None
+                job = Embedding(todo, years, progress, work)
                 if pending is not None:
                     self._upsert(pending)
                 pending = job

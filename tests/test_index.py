@@ -642,3 +642,23 @@ def test_ingest__embedder_failing_in_a_later_batch_leaves_the_index_as_it_was(tm
     assert consistent(assistant) == (10, 10)
     assert assistant.index.chroma_collection.count() == 10
     assert {p.title for p in assistant.papers()} == {f"Synthetic study {i}" for i in range(10)}
+
+
+def test_ingest__the_embedding_worker_sees_the_callers_context_variables(tmp_path):
+    """The UI's progress bar (Gradio's tqdm tracking) is found through context variables set by the caller."""
+    import contextvars
+
+    from assistant.embeddings import HashingEmbedder
+
+    request = contextvars.ContextVar("request", default=None)
+    seen: list = []
+
+    class Recording(HashingEmbedder):
+        def embed(self, texts):
+            seen.append(request.get())
+            return super().embed(texts)
+
+    request.set("ui-event-7")
+    assistant = Assistant(index_dir=tmp_path / "index", corpus=None, embedder=Recording())
+    assistant.ingest([write_jsonl(tmp_path / "papers.jsonl", synthetic_papers(2 * INGEST_BATCH + 1))])
+    assert seen == ["ui-event-7"] * 3
