@@ -115,7 +115,7 @@ class PaperIndex:
 
     def _open(self) -> None:
         if (self.dir / LEGACY_STORE).exists():
-            from .ingest import migrate_json_store
+            from .migrate import migrate_json_store
 
             migrate_json_store(self)
         version = self.store.meta("version") if self.store.exists else None

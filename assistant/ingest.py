@@ -1,10 +1,10 @@
-"""Writing papers into an index: a streaming ingest in one transaction, and migrating a version-2 `store.json`.
+"""Writing papers into an index: a streaming ingest in one transaction, embedding in a worker thread.
 
 Identity: a paper whose id is already indexed and that carries an external identifier (DOI,
 arXiv id, PMID, a record id) replaces the stored one (its chunks are re-made, sources kept);
 a paper without identifiers whose normalised abstract is already indexed is merged into that
 paper as another source. Everything else is new. Out of scope: reading formats (see
-`formats`), the store's tables (see `store`), queries (see `retrieve`).
+`formats`), the store's tables (see `store`), queries (see `retrieve`), old `store.json` indexes (see `migrate`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Iterable
@@ -24,10 +23,10 @@ from pathlib import Path
 from .chunking import chunk_paper
 from .corpus import describe_merge, merge_into, normalise
 from .embeddings import embed_with_progress
-from .errors import AssistantError, CorpusError, IndexMismatchError
+from .errors import AssistantError, CorpusError
 from .formats import SUFFIXES, Problems, iter_papers, refuse_if_strict, streams_as_jsonl
 from .records import Chunk, IngestSummary, Paper
-from .store import LEGACY_STORE, REBUILD_HINT, STORE_VERSION, norm_key
+from .store import norm_key
 
 INGEST_BATCH = 128  # papers per round of chunking, embedding and upserting: bounds memory, paces the pipeline
 GET_BATCH = 1000  # ids per Chroma get: far below SQLite's variable limit
@@ -370,38 +369,3 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def migrate_json_store(index) -> None:
-    """Move a version-2 `store.json` into the SQLite store; Chroma's vectors are kept (years added)."""
-
-    legacy = index.dir / LEGACY_STORE
-    with index.writer():
-        if not legacy.exists():  # another process migrated it while we waited
-            return
-        data = json.loads(legacy.read_text(encoding="utf-8"))
-        manifest = data.get("manifest", {})
-        if manifest.get("version") != 2:
-            raise IndexMismatchError(
-                f"the index in {index.dir} was written by another version of assistant "
-                f"(store version {manifest.get('version')}, expected 2 or {STORE_VERSION}); {REBUILD_HINT}"
-            )
-        papers = [Paper.from_dict(p) for p in data["papers"]]
-        chunks = [Chunk(**c) for c in data["chunks"]]
-        with index.store.transaction():
-            index.store.clear()
-            for paper in papers:
-                index.store.put_paper(paper, norm_key(normalise(paper.abstract)))
-            index.store.put_chunks(chunks)
-            for key in ("fingerprint", "dimension", "collection", "files"):
-                index.store.set_meta(key, manifest.get(key))
-            index.store.set_meta("version", STORE_VERSION)
-        years = {p.paper_id: p.year for p in papers}
-        dated = [c for c in chunks if years.get(c.paper_id) is not None]
-        for start in range(0, len(dated), GET_BATCH):
-            part = dated[start : start + GET_BATCH]
-            index.chroma_collection.update(
-                ids=[c.chunk_id for c in part], metadatas=[chroma_metadata(c, years[c.paper_id]) for c in part]
-            )
-        legacy.rename(legacy.with_name(LEGACY_STORE + ".v2-migrated"))
-        index.write_manifest_copy()
