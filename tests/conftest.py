@@ -18,7 +18,8 @@ from assistant.embeddings import make_embedder
 from assistant.ports import free_port
 
 DROPPED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "CHROMA_PORT")
-FIXED = {**OFFLINE_ENVIRONMENT, "ASSISTANT_PROGRESS": "false"}
+# OpenVINO's compiled-model cache writes 60 MB per folder: off in tests, where each test has its own cache folder
+FIXED = {**OFFLINE_ENVIRONMENT, "ASSISTANT_PROGRESS": "false", "ASSISTANT_EMBEDDING__COMPILE_CACHE": "false"}
 
 
 def isolate_environment(mp: pytest.MonkeyPatch, index_dir: Path) -> None:

@@ -214,3 +214,42 @@ def test_embedder__a_folder_without_a_model_is_a_clear_error(tmp_path):
     (tmp_path / "tokenizer.json").write_text((ONNX_DIR / "tokenizer.json").read_text())
     with pytest.raises(EmbeddingError, match="no model.xml"):
         OnnxEmbedder(tmp_path).embed(["x"])
+
+
+COMPILE_IN_CACHE = """
+import sys
+from assistant.minilm import OnnxEmbedder
+print(OnnxEmbedder(cache_dir=sys.argv[1]).embed(["sparse attention for long documents"])[0][:4].tolist())
+"""
+
+
+@pytest.mark.slow
+def test_compile_cache__written_once_shared_by_processes_and_a_damaged_blob_is_recompiled(tmp_path):
+    cache = tmp_path / "openvino"
+    texts = seed_chunk_texts()[:8]
+    uncached = OnnxEmbedder().embed(texts)
+    # three processes compiling into the same empty folder at once
+    processes = [
+        subprocess.Popen([sys.executable, "-c", COMPILE_IN_CACHE, str(cache)], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0] and len(set(outputs)) == 1
+    blobs = list(cache.glob("*.blob"))
+    assert len(blobs) == 1 and blobs[0].stat().st_size > 1_000_000
+    assert (OnnxEmbedder(cache_dir=cache).embed(texts) * uncached).sum(axis=1).min() > 0.9999  # read from the blob
+    blobs[0].chmod(0o600)
+    blobs[0].write_bytes(b"half a blob")
+    assert (OnnxEmbedder(cache_dir=cache).embed(texts) * uncached).sum(axis=1).min() > 0.9999
+    assert blobs[0].stat().st_size > 1_000_000  # compiled again and rewritten
+
+
+def test_compile_cache__off_by_setting_writes_nothing(tmp_path):
+    from assistant.embeddings import make_embedder
+
+    settings = Settings(cache_dir=tmp_path / "cache", embedding={"compile_cache": False})
+    embedder = make_embedder(settings)
+    embedder.embed(["one text"])
+    assert embedder.cache_dir is None and not (tmp_path / "cache").exists()
+    on = Settings(cache_dir=tmp_path / "cache", embedding={"compile_cache": True})  # the default (tests turn it off)
+    assert make_embedder(on).cache_dir == tmp_path / "cache" / "openvino"
