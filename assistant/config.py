@@ -216,7 +216,8 @@ class Settings(BaseSettings):
     verify: VerifySettings = Field(default_factory=VerifySettings, description="Support check of answer sentences.")
     progress: bool = Field(True, description="Show progress bars on long work.")
     cache_dir: Path = Field(
-        default_factory=default_cache_dir, description="Cache folder (LLM judge replies, judge calibrations)."
+        default_factory=default_cache_dir,
+        description="Cache folder (LLM judge replies, judge calibrations, OpenVINO's compiled embedder).",
     )
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings, description="Evaluation files.")
 
