@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import hashlib
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +59,8 @@ class IngestRun:
         self.by_citation: dict[tuple, Paper] = {}  # (title, first author, year) -> first paper of this ingest
         self.kept: list[Paper] | None = None  # a rebuild without files re-makes the papers the index holds
         self.kept_files: dict = {}
+        self.years: dict[str, int | None] = {}  # paper id -> year as now placed, read when a batch is upserted
+        self.stop = threading.Event()  # set when the ingest ends early: the worker stops after its current batch
 
     def run(self) -> IngestSummary:
         started = time.perf_counter()
@@ -103,7 +106,7 @@ class IngestRun:
             file=sys.stderr,
             smoothing=0.1,
         ) as bar:
-            self._pipeline(papers, bar)
+            self._pipeline(papers, bar, bulk=total >= INGEST_BATCH)
         if self.rebuild:
             self.dropped += [
                 cid
@@ -139,7 +142,7 @@ class IngestRun:
         db.execute("INSERT INTO old_chunks SELECT chunk_id FROM chunks")
         self.store.clear()
 
-    def _pipeline(self, papers: Iterable[Paper], bar) -> None:
+    def _pipeline(self, papers: Iterable[Paper], bar, bulk: bool = True) -> None:
         """Read, place and store each batch while the previous one is embedded in a worker thread.
 
         The embedder (OpenVINO, ONNX Runtime, an HTTP server) releases the GIL, so reading, chunking and
@@ -149,33 +152,37 @@ class IngestRun:
         pending: Embedding | None = None
         embedder = self.index.embedder  # read here: the writer holds the index's lock
         try:
-            pool.submit(warm, embedder)  # the model loads while the first batch is read and chunked
+            pool.submit(warm, embedder, bulk)  # the model loads while the first batch is read and chunked
             while batch := list(islice(papers, INGEST_BATCH)):
                 progress = BatchProgress(bar, len(batch))  # moves as the batch's chunks are embedded
-                todo, years = self._add(batch, pending)
+                todo = self._add(batch, pending)
                 # the caller's context goes with the batch: Gradio finds its progress bar through context variables
-                work = pool.submit(contextvars.copy_context().run, embed, embedder, todo, progress) if todo else None
-                job = Embedding(todo, years, progress, work)
+                context = contextvars.copy_context()
+                work = pool.submit(context.run, embed, embedder, todo, progress, self.stop) if todo else None
+                job = Embedding(todo, progress, work)
                 if pending is not None:
                     self._upsert(pending)
                 pending = job
             if pending is not None:
                 self._upsert(pending)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # on an error, a running batch is not waited for
+            self.stop.set()  # on an error or Ctrl-C, a running batch ends at its next step, unwaited for
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    def _add(self, batch: list[Paper], pending: Embedding | None = None) -> tuple[list[Chunk], dict]:
-        """Place a batch of incoming papers and write their rows; returns the chunks to embed, and years by paper."""
+    def _add(self, batch: list[Paper], pending: Embedding | None = None) -> list[Chunk]:
+        """Place a batch of incoming papers and write their rows; returns the chunks to embed.
 
+        `pending` is the batch being embedded: its chunks are not in Chroma yet.
+        """
         size, overlap = self.index.settings.chunk.size, self.index.settings.chunk.overlap
-        to_embed, years, regrouped = [], {}, []
+        to_embed, regrouped = [], []
         for incoming in batch:
             self.summary.entries += 1
             paper, old, key = self._place(incoming)
             if paper.paper_id not in self.touched:
                 self._note_likely_duplicate(paper)
             self.touched.add(paper.paper_id)
-            years[paper.paper_id] = paper.year
+            self.years[paper.paper_id] = paper.year
             if old is not None and paper.to_dict() == old.to_dict():
                 continue
             self.store.put_paper(paper, key)
@@ -186,11 +193,13 @@ class IngestRun:
                 to_embed += chunks
             elif old.year != paper.year:
                 regrouped.append(paper.paper_id)
-        self._update_years(regrouped, years)
-        # a copy may re-make a chunk; the batch being embedded is not in Chroma yet
         waiting = {} if pending is None else {c.chunk_id: c.text for c in pending.chunks}
-        fresh = [c for c in {c.chunk_id: c for c in to_embed}.values() if waiting.get(c.chunk_id) != c.text]
-        return self._missing(fresh), years
+        self._update_years(regrouped, set(waiting))  # pending chunks take the year when they are upserted
+        # A copy may re-make a chunk. One waiting with the same text is not embedded twice; one waiting with
+        # another text is embedded again whatever Chroma holds now (the waiting text will overwrite it first).
+        fresh = list({c.chunk_id: c for c in to_embed}.values())
+        remade = [c for c in fresh if c.chunk_id in waiting and waiting[c.chunk_id] != c.text]
+        return self._missing([c for c in fresh if c.chunk_id not in waiting]) + remade
 
     def _place(self, incoming: Paper) -> tuple[Paper, Paper | None, str]:
         """Decide what an incoming paper becomes: (paper to store, the stored one it updates, its abstract key).
@@ -264,17 +273,18 @@ class IngestRun:
                     ids=[c.chunk_id for c in part],
                     documents=[c.text for c in part],
                     embeddings=[list(map(float, v)) for v in vectors[start : start + step]],
-                    metadatas=[chroma_metadata(c, job.years.get(c.paper_id)) for c in part],
+                    metadatas=[chroma_metadata(c, self.years.get(c.paper_id)) for c in part],
                 )
                 self.upserted += [c.chunk_id for c in part]
             self.summary.chunks_embedded += len(todo)
         job.progress.finish()
 
-    def _update_years(self, paper_ids: list[str], years: dict) -> None:
-        chunks = [c for pid in paper_ids for c in self.store.chunks_of(pid)]
+    def _update_years(self, paper_ids: list[str], waiting: set[str]) -> None:
+        chunks = [c for pid in paper_ids for c in self.store.chunks_of(pid) if c.chunk_id not in waiting]
         if chunks:
             self.index.chroma_collection.update(
-                ids=[c.chunk_id for c in chunks], metadatas=[chroma_metadata(c, years[c.paper_id]) for c in chunks]
+                ids=[c.chunk_id for c in chunks],
+                metadatas=[chroma_metadata(c, self.years[c.paper_id]) for c in chunks],
             )
 
     def _clean_failed(self) -> None:
@@ -291,22 +301,33 @@ class Embedding:
     """A batch's chunks on their way into Chroma: their vectors are being computed in the worker thread."""
 
     chunks: list[Chunk]
-    years: dict  # paper id -> year, for Chroma's metadata
     progress: BatchProgress
     vectors: Future | None = field(default=None)
 
 
-def embed(embedder, chunks: list[Chunk], progress: BatchProgress):
+class Stopped(Exception):
+    """The ingest ended early; the worker drops the batch it was embedding."""
+
+
+def embed(embedder, chunks: list[Chunk], progress: BatchProgress, stop: threading.Event):
     """The chunks' vectors, moving the batch's share of the bar as they are computed (runs in the worker)."""
-    return embed_with_progress(embedder, [c.text for c in chunks], lambda done: progress(done / len(chunks)))
+
+    def report(done: int) -> None:
+        if stop.is_set():
+            raise Stopped
+        progress(done / len(chunks))
+
+    return embed_with_progress(embedder, [c.text for c in chunks], report)
 
 
-def warm(embedder) -> None:
-    """Load an embedder's model now (where it loads lazily), so the first batch does not wait for it."""
+def warm(embedder, bulk: bool = True) -> None:
+    """Load an embedder's model now (where it loads lazily), so the first batch does not wait for it.
+
+    `bulk`: also prepare what many texts at once need (an ingest with at least one full batch)."""
     load = getattr(embedder, "warm", None)
     if load is not None:
         with contextlib.suppress(Exception):  # the first real embedding reports the problem, with its own message
-            load()
+            load(bulk=bulk)
 
 
 class BatchProgress:
@@ -315,13 +336,16 @@ class BatchProgress:
     Example: BatchProgress(bar, 512)(0.5) moves the bar by 256 papers.
     """
 
+    _lock = threading.Lock()  # the worker moves one batch's share while the ingest finishes the previous one
+
     def __init__(self, bar, papers: int):
         self.bar, self.papers, self.shown = bar, papers, 0
 
     def __call__(self, fraction: float) -> None:
-        target = int(self.papers * min(fraction, 1.0))
-        self.bar.update(target - self.shown)
-        self.shown = target
+        with self._lock:
+            target = int(self.papers * min(fraction, 1.0))
+            self.bar.update(target - self.shown)
+            self.shown = target
 
     def finish(self) -> None:
         self(1.0)

@@ -9,6 +9,7 @@ instead (another export) runs in ONNX Runtime. Out of scope: other embedding pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator
@@ -109,15 +110,19 @@ class OpenVinoEncoder:
         done: dict[int, np.ndarray] = {}
         queue.set_callback(lambda request, n: done.__setitem__(n, request.get_output_tensor(0).data.copy()))
         waiting = 0
-        for n, feeds in enumerate(batches):
-            queue.start_async(feeds, n)  # waits for a free request
+        try:
+            for n, feeds in enumerate(batches):
+                queue.start_async(feeds, n)  # waits for a free request
+                while waiting in done:
+                    yield done.pop(waiting)
+                    waiting += 1
+            queue.wait_all()
             while waiting in done:
                 yield done.pop(waiting)
                 waiting += 1
-        queue.wait_all()
-        while waiting in done:
-            yield done.pop(waiting)
-            waiting += 1
+        finally:  # also when the caller stops early: no request may outlive its queue
+            with contextlib.suppress(Exception):
+                queue.wait_all()
 
 
 def usable_folder(folder: Path) -> bool:
@@ -242,7 +247,7 @@ class OnnxEmbedder:
         )
         feeds = (self._feeds([ids[i] for i in batch]) for batch in batches)  # made as the runtime takes them
         states = self._encoder.many(feeds) if bulk else map(self._encoder, feeds)
-        for batch, tokens in zip(batches, states):
+        for batch, tokens in zip(batches, states, strict=True):
             lengths = np.array([len(ids[i]) for i in batch])
             vectors = pooled(tokens, np.arange(tokens.shape[1])[None, :] < lengths[:, None])
             if out.shape[1] == 0:

@@ -609,7 +609,7 @@ def test_ingest__one_file_of_many_records_in_batches_within_chroma_limits(tmp_pa
 
 
 def test_ingest__a_copy_in_the_next_batch_is_merged_while_the_first_is_still_being_embedded(tmp_path):
-    """Batch k+1 is read while batch k is embedded: a copy of one of its papers must not embed twice."""
+    """Batch k+1 is read while batch k is embedded: a copy of one of its papers is merged, not embedded again."""
     records = synthetic_papers(INGEST_BATCH + 1)
     records[-1] = dict(records[0])  # the same record again, in the second batch
     assistant = hashed(tmp_path / "index")
@@ -662,3 +662,32 @@ def test_ingest__the_embedding_worker_sees_the_callers_context_variables(tmp_pat
     assistant = Assistant(index_dir=tmp_path / "index", corpus=None, embedder=Recording())
     assistant.ingest([write_jsonl(tmp_path / "papers.jsonl", synthetic_papers(2 * INGEST_BATCH + 1))])
     assert seen == ["ui-event-7"] * 3
+
+
+def test_ingest__a_year_filled_in_by_a_copy_in_the_next_batch_reaches_chroma(tmp_path):
+    """The first copy is still being embedded when its copy (with the year) is read: Chroma gets the year."""
+    records = synthetic_papers(INGEST_BATCH + 1)
+    records[0]["doi"] = "10.1000/late-year"
+    records[-1] = {**records[0], "year": 2021}  # the same paper, in the second batch, now with its year
+    assistant = hashed(tmp_path / "index")
+    assistant.ingest([write_jsonl(tmp_path / "papers.jsonl", records)])
+    paper = next(p for p in assistant.papers() if p.doi == "10.1000/late-year")
+    held = assistant.index.chroma_collection.get(ids=[f"{paper.paper_id}:0"], include=["metadatas"])
+    assert paper.year == 2021 and held["metadatas"][0]["year"] == 2021
+    assert [h.paper_id for h in assistant.search("Study 0:", k=3, filters={"year": 2021})] == [paper.paper_id]
+
+
+def test_ingest__a_chunk_re_made_twice_across_batches_ends_with_the_stored_text(tmp_path):
+    """Stored with its title; the next ingest first meets a title-less copy (a derived title), then the titled
+    one in the next batch: Chroma must end with the titled text, as the store does, not the derived one."""
+    titled = {**synthetic_papers(1)[0], "doi": "10.1000/twice"}
+    assistant = hashed(tmp_path / "index")
+    assistant.ingest([write_jsonl(tmp_path / "first.jsonl", [titled])])
+    untitled = {k: v for k, v in titled.items() if k != "title"}
+    others = synthetic_papers(INGEST_BATCH + 1, words=20)[1:]
+    assistant.ingest([write_jsonl(tmp_path / "second.jsonl", [untitled, *others[: INGEST_BATCH - 1], titled])])
+    paper = next(p for p in assistant.papers() if p.doi == "10.1000/twice")
+    stored = assistant.index.store.chunk_texts([f"{paper.paper_id}:0"])
+    held = assistant.index.chroma_collection.get(ids=[f"{paper.paper_id}:0"], include=["documents"])
+    assert paper.title == titled["title"] and not paper.title_derived
+    assert held["documents"] == [stored[f"{paper.paper_id}:0"]] and held["documents"][0].startswith(titled["title"])
