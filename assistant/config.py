@@ -69,7 +69,7 @@ class EmbeddingSettings(Section):
     )
     compile_cache: bool = Field(
         True,
-        description="Keep OpenVINO's compiled model in <cache_dir>/openvino (about 60 MB per compilation): a new process then starts embedding in about 0.1 s instead of 0.7 s (provider 'onnx').",
+        description="Keep OpenVINO's compiled model in <cache_dir>/openvino (one blob of about 60 MB): a new process then starts embedding in about 0.1 s instead of 0.7 s (provider 'onnx').",
     )
 
 
