@@ -80,8 +80,8 @@ class OpenVinoEncoder:
         self._path, self._config = path, {"INFERENCE_NUM_THREADS": threads} if threads else {}
         self._core = openvino.Core()
         if cache_dir is not None and usable_folder(cache_dir):
-            # OpenVINO names each compiled blob by the model and its settings, recompiles a damaged one,
-            # and tolerates processes compiling into the same folder at once (tests/test_minilm.py).
+            # One blob per model and device (both compilations share it: the hint applies when it loads);
+            # OpenVINO recompiles a damaged blob and tolerates processes writing it at once (tests/test_minilm.py).
             self._core.set_property({"CACHE_DIR": str(cache_dir)})
         self._model = self._core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY", **self._config})
         self._bulk: Any = None  # compiled for throughput on the first `many`
