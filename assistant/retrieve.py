@@ -63,15 +63,16 @@ COMPARISONS = {
 }
 
 
-def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
-    """Reciprocal-rank fusion of ranked id lists.
+def rrf(rankings: list[list[str]], k: int = 60, weights: list[float] | None = None) -> dict[str, float]:
+    """Reciprocal-rank fusion of ranked id lists, each counted with its weight (default 1).
 
     Example: rrf([["a", "b"], ["b"]], k=60) == {"a": 1/61, "b": 1/62 + 1/61}
+    Example: rrf([["a"], ["b"]], k=60, weights=[0.5, 1.0]) == {"a": 0.5/61, "b": 1/61}
     """
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
@@ -163,7 +164,11 @@ class Retriever:
         n = max(settings.candidates, 3 * k)
         dense = self._dense(query, n, scope) if mode != "bm25" else []
         lexical = self.index.store.lexical(query, n, scope.sql, scope.params) if mode != "dense" else []
-        fused = rrf([[cid for cid, _, _ in dense], [cid for cid, _, _ in lexical]], settings.rrf_k)
+        fused = rrf(
+            [[cid for cid, _, _ in dense], [cid for cid, _, _ in lexical]],
+            settings.rrf_k,
+            [settings.dense_weight, 1.0],
+        )
         return self._group(fused, dense, lexical, k)
 
     def _dense(self, query: str, n: int, scope: Scope) -> list[tuple[str, str, float]]:

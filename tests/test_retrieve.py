@@ -71,6 +71,26 @@ def test_rrf__sums_reciprocal_ranks(rankings, k, expected):
     assert scores == pytest.approx(expected) and set(scores) == set(expected)
 
 
+@pytest.mark.parametrize(
+    "rankings, weights, expected",
+    [
+        ([["a"], ["b"]], [0.5, 1.0], {"a": 0.5 / 61, "b": 1 / 61}),
+        ([["a", "b"], ["b", "a"]], [0.7, 1.0], {"a": 0.7 / 61 + 1 / 62, "b": 0.7 / 62 + 1 / 61}),
+        ([["a"], ["b"]], [0.0, 1.0], {"a": 0.0, "b": 1 / 61}),
+        ([["a"], ["b"]], None, {"a": 1 / 61, "b": 1 / 61}),
+    ],
+    ids=["docstring-example", "lighter-first-ranking-loses-the-tie", "zero-weight", "no-weights-means-ones"],
+)
+def test_rrf__weights_scale_each_rankings_share(rankings, weights, expected):
+    scores = rrf(rankings, k=60, weights=weights)
+    assert scores == pytest.approx(expected) and set(scores) == set(expected)
+
+
+def test_rrf__weights_must_match_the_rankings():
+    with pytest.raises(ValueError):
+        rrf([["a"], ["b"]], weights=[1.0])
+
+
 def test_rrf__item_in_both_rankings_beats_items_in_one():
     scores = rrf([["a", "b", "c"], ["c", "d"]], k=60)
     assert max(scores, key=scores.get) == "c"
@@ -178,6 +198,14 @@ def test_search_hybrid__distinctive_query_finds_its_paper_first(seed_assistant, 
 @pytest.mark.parametrize("query, title", QUERIES, ids=QUERY_IDS)
 def test_search_single_retriever__distinctive_query_finds_its_paper_in_top_5(seed_assistant, query, title, mode):
     assert title in [hit.title for hit in seed_assistant.search(query, k=5, mode=mode)]
+
+
+@pytest.mark.parametrize("weight, same_as", [(0.0, "bm25"), (1000.0, "dense")], ids=["bm25-alone", "dense-dominates"])
+def test_search__dense_weight_moves_the_hybrid_ranking_toward_one_retriever(seed_assistant, monkeypatch, weight, same_as):
+    query = "pruning large language models for efficient inference"
+    monkeypatch.setattr(seed_assistant.index.settings.retrieval, "dense_weight", weight)
+    hybrid = [hit.paper_id for hit in seed_assistant.search(query, k=5, mode="hybrid")]
+    assert hybrid == [hit.paper_id for hit in seed_assistant.search(query, k=5, mode=same_as)]
 
 
 @pytest.mark.slow
