@@ -201,7 +201,9 @@ def test_search_single_retriever__distinctive_query_finds_its_paper_in_top_5(see
 
 
 @pytest.mark.parametrize("weight, same_as", [(0.0, "bm25"), (1000.0, "dense")], ids=["bm25-alone", "dense-dominates"])
-def test_search__dense_weight_moves_the_hybrid_ranking_toward_one_retriever(seed_assistant, monkeypatch, weight, same_as):
+def test_search__dense_weight_moves_the_hybrid_ranking_toward_one_retriever(
+    seed_assistant, monkeypatch, weight, same_as
+):
     query = "pruning large language models for efficient inference"
     monkeypatch.setattr(seed_assistant.index.settings.retrieval, "dense_weight", weight)
     hybrid = [hit.paper_id for hit in seed_assistant.search(query, k=5, mode="hybrid")]
