@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from . import extractive, finding, tables
-from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
+from .abstain import CollectionTerms, Decision, coined, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import split_sentences, with_markers
@@ -26,7 +26,7 @@ from .errors import BackendError
 from .followup import acceptable_rewrite, clean_rewrite, lexical_rewrite
 from .passages import best_passages
 from .prompts import CANNOT_ANSWER, render
-from .records import Answer, Citation, Comparison, ComparisonRow, Hit, Paper
+from .records import Answer, Citation, Hit, Paper
 from .retrieve import Filters
 from .support import SupportCheck, abstain
 from .text import render_math
@@ -138,8 +138,14 @@ class Chain:
         answer.sources = hits
         # the answerability model was fitted on retrieval.k hits: a list question's wider retrieval is not its evidence
         decision = decide(own, hits[: retrieval.k] if listing else hits, self.terms())
+        if decision.abstain and tables.COMPARE_RE.search(own) and len(compared := self.compared_papers(own)) >= 2:
+            # "How do MedHallu and ToolBeHonest differ in …": the named papers answer side by side, whatever share
+            # of the other words they hold
+            decision = Decision(False, "the question compares papers it names", compared, decision.known_names)
         if filters:
             decision = self.within_selection(own, decision, filters, answer)
+        if not decision.abstain and name != "extractive" and (missing := self.unknown_names(own)):
+            answer.notes.append(f"no indexed paper mentions {', '.join(missing)}: the answer covers the rest")
         if decision.abstain:
             abstain(answer, decision.reason)
             answer.model = ""
@@ -152,7 +158,7 @@ class Chain:
         if answer.backend != "extractive" and tables.COMPARE_RE.search(standalone):
             named = self.named_papers(standalone, answer.sources)  # the papers the prompt numbered
             if len(named) >= 2:  # the table beside a generated comparison: quotes, checked by construction
-                answer.table = self._table(standalone, answer.sources, named)[0]
+                answer.table = tables.comparison(self.extractor, self.terms(), standalone, answer.sources, named)[0]
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self._check(standalone, answer, raw, strict)
@@ -268,38 +274,31 @@ class Chain:
         )
         return Decision(True, f"none of the selected papers mentions {what}")
 
-    def _table(
-        self, question: str, hits: list[Hit], named: list[str]
-    ) -> tuple[Comparison | None, list[tuple[str, list[int]]]]:
-        """The named papers side by side (up to 4): verbatim sentences per column, and the same sentences as the
-        answer's quotes (row by row); no table when fewer than two papers fill it."""
-        numbers = [n for n, h in enumerate(hits, 1) if h.paper_id in named][:4]
-        columns = [tables.ASKED, *tables.COLUMNS]
-        rows, quotes = [], []
-        names = distinctive_papers(question, hits, self.terms(), question_names(question))[1]  # those naming papers
-        for n, cells in tables.table(self.extractor, question, hits, numbers, names):
-            if not cells:
-                continue
-            hit = hits[n - 1]
-            rendered = {column: [render_math(s) for s in sentences] for column, sentences in cells.items()}
-            rows.append(ComparisonRow(hit.paper_id, hit.title, n, {c: " ".join(ss) for c, ss in rendered.items()}))
-            quotes += [  # a cell may hold a sentence with the one it leans on: quoted as two sentences
-                (extractive.labelled(extractive.label_title(hit), part), [n])
-                for c in columns
-                for s in rendered.get(c, [])
-                for part in split_sentences(s)
-            ]
-        if len(rows) < 2:
-            return None, []
-        return Comparison([c for c in columns if any(c in row.cells for row in rows)], rows), quotes
-
     def named_papers(self, question: str, hits: list[Hit]) -> list[str]:
-        """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability."""
+        """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability; a name no
+        paper mentions ("Compare GaLore and DANCE") points at nothing, and the coined ones beside it still count."""
+        terms = self.terms()
+        names = question_names(question)
+        if any(not terms.knows(n) for n in names):  # only coined names then: "DANCE" beside "GaLore", not "India"
+            names = [n for n in names if terms.knows(n) and coined(n)]
+            return distinctive_papers(question, hits, terms, names)[0] if names else []
+        return distinctive_papers(question, hits, terms, names)[0]
+
+    def compared_papers(self, question: str) -> list[str]:
+        """The papers a comparison names by the coined names their titles introduce ("How do MedHallu and
+        ToolBeHonest differ …"): two names or more, each in at most 3 titles, every name of the question known."""
         terms = self.terms()
         names = question_names(question)
         if any(not terms.knows(n) for n in names):
             return []
-        return distinctive_papers(question, hits, terms, names)[0]
+        titled = [ids for n in names if coined(n) and 0 < len(ids := terms.coined_in_titles.get(n.lower(), set())) <= 3]
+        papers = sorted(set().union(*titled)) if titled else []
+        return papers if len(titled) >= 2 and len(papers) >= 2 else []
+
+    def unknown_names(self, question: str) -> list[str]:
+        """The names a question uses that no indexed paper mentions. Example: ["GaLore"] for "Compare GaLore and DANCE"."""
+        terms = self.terms()
+        return [n for n in question_names(question) if not terms.knows(n)]
 
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
@@ -312,9 +311,16 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
+        missing = self.unknown_names(question)  # a partial answer first says what the collection lacks
+        lead: list[tuple[str, list[int]]] = (
+            [(extractive.Listing(f"No indexed paper mentions {', '.join(missing)}."), [])] if missing else []
+        )
+        return lead + self._quotes(question, hits, answer)
+
+    def _quotes(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         named = self.named_papers(question, hits)
         if tables.COMPARE_RE.search(question) and len(named) >= 2:
-            answer.table, quotes = self._table(question, hits, named)
+            answer.table, quotes = tables.comparison(self.extractor, self.terms(), question, hits, named)
             if answer.table:
                 return quotes
         chosen = [(render_math(sentence), number) for sentence, number in self.extractor.choose(question, hits, named)]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
-from .extractive import FINDING_RE, sentence_role, units
-from .records import Hit
-from .text import content_words
+from .abstain import distinctive_papers, question_names
+from .citations import split_sentences
+from .extractive import FINDING_RE, label_title, labelled, sentence_role, units
+from .records import Comparison, ComparisonRow, Hit
+from .text import content_words, render_math
 
 COMPARE_RE = re.compile(
     r"^\s*compare\b|\b(vs\.?|versus)\s|\bdiffer(s|ent|ence|ences)?\b|\bcompared? (to|with)\b|\bcontrast\b"
@@ -107,3 +109,30 @@ def _pick(ranked: list[int], limit: int, quotable: dict, sentences: list[str], t
             chosen.append(i)
             taken.update(quotable[i])
     return [" ".join(sentences[j] for j in quotable[i]) for i in sorted(chosen)]
+
+
+def comparison(
+    extractor, terms, question: str, hits: list[Hit], named: list[str]
+) -> tuple[Comparison | None, list[tuple[str, list[int]]]]:
+    """The named papers side by side (up to 4): verbatim sentences per column, and the same sentences as the
+    answer's quotes (row by row); no table when fewer than two papers fill it. `terms` is the collection's
+    `abstain.CollectionTerms`."""
+    numbers = [n for n, h in enumerate(hits, 1) if h.paper_id in named][:4]
+    columns = [ASKED, *COLUMNS]
+    rows, quotes = [], []
+    names = distinctive_papers(question, hits, terms, question_names(question))[1]  # those naming papers
+    for n, cells in table(extractor, question, hits, numbers, names):
+        if not cells:
+            continue
+        hit = hits[n - 1]
+        rendered = {column: [render_math(s) for s in sentences] for column, sentences in cells.items()}
+        rows.append(ComparisonRow(hit.paper_id, hit.title, n, {c: " ".join(ss) for c, ss in rendered.items()}))
+        quotes += [  # a cell may hold a sentence with the one it leans on: quoted as two sentences
+            (labelled(label_title(hit), part), [n])
+            for c in columns
+            for s in rendered.get(c, [])
+            for part in split_sentences(s)
+        ]
+    if len(rows) < 2:
+        return None, []
+    return Comparison([c for c in columns if any(c in row.cells for row in rows)], rows), quotes

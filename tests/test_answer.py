@@ -630,3 +630,54 @@ def test_generated_answer__no_table_when_the_model_cannot_answer(assistant, fake
     fake.enqueue(CANNOT_ANSWER)
     answer = assistant.ask("Compare Stable-SPAM and EvoPress")
     assert answer.abstained and answer.table is None
+
+
+def test_extractive__a_comparison_of_two_named_papers_is_answered_whatever_else_it_asks(assistant):
+    # the answerability model alone abstained here: few of "domain, size, top models perform" are in the papers
+    question = "How do MedHallu and ToolBeHonest differ in domain, size, and how well top models perform?"
+    answer = assistant.ask(question, backend="extractive")
+    assert not answer.abstained and answer.table is not None
+    assert {row.title.split(":")[0] for row in answer.table.rows} == {"MedHallu", "ToolBeHonest"}
+
+
+@pytest.mark.parametrize(
+    "question, unknown, known",
+    [
+        ("Compare GaLore and DANCE", "GaLore", "DANCE"),
+        ("Does DANCE use GaLore?", "GaLore", "DANCE"),
+    ],
+    ids=["compare", "yes-no"],
+)
+def test_extractive__a_name_no_paper_mentions_is_said_first_and_the_known_one_is_answered(
+    assistant, question, unknown, known
+):
+    answer = assistant.ask(question, backend="extractive")
+    assert not answer.abstained
+    head, *rest = answer.sentences
+    assert head.text == f"No indexed paper mentions {unknown}." and head.verdict == "listing" and not head.citations
+    cited = {c.title.split(":")[0] for c in answer.citations}
+    assert cited == {known}, cited  # not papers that merely come next in the ranking
+    assert rest and all(s.verdict == "supported" for s in rest)
+
+
+def test_generated_answer__a_name_no_paper_mentions_is_noted(assistant, fake):
+    shown = assistant.search("Compare GaLore and EvoPress", k=assistant.settings.retrieval.k)
+    fake.enqueue(f"EvoPress searches for dynamic compression profiles [{number_of(shown, 'EvoPress')}].")
+    answer = assistant.ask("Compare GaLore and EvoPress")
+    assert answer.backend == "openai" and not answer.abstained
+    assert any(n.startswith("no indexed paper mentions GaLore") for n in answer.notes), answer.notes
+
+
+@pytest.mark.parametrize(
+    "question, titles",
+    [
+        ("How do MedHallu and ToolBeHonest differ in domain and size?", {"MedHallu", "ToolBeHonest"}),
+        ("Compare GaLore and DANCE", set()),  # a name no paper mentions: the answerability model decides
+        ("How does EvoPress differ from pruning?", set()),  # one named paper is no comparison of papers
+        ("Is DANCE better compared to plain training?", set()),
+    ],
+    ids=["two-coined-titles", "an-unknown-name", "one-name", "one-name-compared-to"],
+)
+def test_compared_papers__two_papers_named_by_the_names_their_titles_coin(assistant, question, titles):
+    found = assistant.chain.compared_papers(question)
+    assert {assistant.paper(pid).title.split(":")[0] for pid in found} == titles
