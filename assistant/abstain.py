@@ -184,6 +184,26 @@ def named_papers(name: str, collection: CollectionTerms, max_papers: int, opens_
     )
 
 
+def unknown_names(question: str, collection: CollectionTerms) -> list[str]:
+    """The names a question uses that no indexed paper mentions. Example: ["GaLore"] for "Compare GaLore and DANCE"."""
+    return [n for n in question_names(question) if not collection.knows(n)]
+
+
+def compared_papers(question: str, collection: CollectionTerms, max_titles: int = 3) -> list[str]:
+    """The papers a comparison names by the coined names their titles introduce ("How do MedHallu and ToolBeHonest
+    differ …"): two names or more, each coined in at most `max_titles` titles, and every name of the question known."""
+    names = question_names(question)
+    if any(not collection.knows(n) for n in names):
+        return []
+    titled = [
+        ids
+        for n in names
+        if coined(n) and 0 < len(ids := collection.coined_in_titles.get(n.lower(), set())) <= max_titles
+    ]
+    papers = sorted(set().union(*titled)) if titled else []
+    return papers if len(titled) >= 2 and len(papers) >= 2 else []
+
+
 def title_phrases(question: str, collection: CollectionTerms, max_papers: int = 2) -> set[str]:
     """Papers whose title holds three or more consecutive content words of the question, when few titles do."""
     words = [w for w in TOKEN_RE.findall(question.lower())]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
+from . import abstain as answerability
 from . import extractive, finding, tables
-from .abstain import CollectionTerms, Decision, coined, decide, distinctive_papers, question_names
+from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import split_sentences, with_markers
@@ -136,16 +137,7 @@ class Chain:
             return
         hits = self.with_named_papers(standalone, hits, filters)
         answer.sources = hits
-        # the answerability model was fitted on retrieval.k hits: a list question's wider retrieval is not its evidence
-        decision = decide(own, hits[: retrieval.k] if listing else hits, self.terms())
-        if decision.abstain and tables.COMPARE_RE.search(own) and len(compared := self.compared_papers(own)) >= 2:
-            # "How do MedHallu and ToolBeHonest differ in …": the named papers answer side by side, whatever share
-            # of the other words they hold
-            decision = Decision(False, "the question compares papers it names", compared, decision.known_names)
-        if filters:
-            decision = self.within_selection(own, decision, filters, answer)
-        if not decision.abstain and name != "extractive" and (missing := self.unknown_names(own)):
-            answer.notes.append(f"no indexed paper mentions {', '.join(missing)}: the answer covers the rest")
+        decision = self.decision(own, hits[: retrieval.k] if listing else hits, hits, filters, answer)
         if decision.abstain:
             abstain(answer, decision.reason)
             answer.model = ""
@@ -162,6 +154,11 @@ class Chain:
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self._check(standalone, answer, raw, strict)
+        missing = answerability.unknown_names(standalone, self.terms())
+        if (
+            missing and not answer.abstained and (answer.backend != "extractive" or answer.table)
+        ):  # else the lead says it
+            answer.notes.append(f"no indexed paper mentions {', '.join(missing)}: the answer covers the rest")
         timings["verify"] = _ms(t)
         answer.timings_ms = {**timings, "total": _ms(started)}
         yield answer
@@ -202,6 +199,16 @@ class Chain:
                     answer.citations.append(Citation(numbers[row.paper_id], row.paper_id, row.title, quotes[:2]))
             for row in answer.table.rows:
                 row.number = numbers[row.paper_id]
+
+    def decision(self, own: str, evidence: list[Hit], hits: list[Hit], filters, answer: Answer) -> Decision:
+        """Answer or abstain: the answerability model over the `evidence` hits (a list question's wider retrieval is
+        not its evidence: the model was fitted on retrieval.k hits), a comparison of named papers, the selection."""
+        decision = decide(own, evidence, self.terms())
+        if decision.abstain and tables.COMPARE_RE.search(own) and len(compared := self.compared(own, hits)) >= 2:
+            # "How do MedHallu and ToolBeHonest differ in …": the named papers answer side by side, whatever share
+            # of the other words they hold
+            decision = Decision(False, "the question compares papers it names", compared, decision.known_names)
+        return self.within_selection(own, decision, filters, answer) if filters else decision
 
     def ask(self, question: str, **kwargs) -> Answer:
         return [item for item in self.stream(question, **kwargs)][-1]
@@ -275,30 +282,22 @@ class Chain:
         return Decision(True, f"none of the selected papers mentions {what}")
 
     def named_papers(self, question: str, hits: list[Hit]) -> list[str]:
-        """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability; a name no
-        paper mentions ("Compare GaLore and DANCE") points at nothing, and the coined ones beside it still count."""
+        """The papers a question names (DANCE, MedHallu), best-ranked first, whatever the answerability. When a name
+        no paper mentions is among them ("Compare GaLore and DANCE"), only the known coined names count (no
+        capitalised words, no title phrases)."""
         terms = self.terms()
         names = question_names(question)
         if any(not terms.knows(n) for n in names):  # only coined names then: "DANCE" beside "GaLore", not "India"
-            names = [n for n in names if terms.knows(n) and coined(n)]
+            names = [n for n in names if terms.knows(n) and answerability.coined(n)]
             return distinctive_papers(question, hits, terms, names)[0] if names else []
         return distinctive_papers(question, hits, terms, names)[0]
 
-    def compared_papers(self, question: str) -> list[str]:
-        """The papers a comparison names by the coined names their titles introduce ("How do MedHallu and
-        ToolBeHonest differ …"): two names or more, each in at most 3 titles, every name of the question known."""
-        terms = self.terms()
-        names = question_names(question)
-        if any(not terms.knows(n) for n in names):
-            return []
-        titled = [ids for n in names if coined(n) and 0 < len(ids := terms.coined_in_titles.get(n.lower(), set())) <= 3]
-        papers = sorted(set().union(*titled)) if titled else []
-        return papers if len(titled) >= 2 and len(papers) >= 2 else []
-
-    def unknown_names(self, question: str) -> list[str]:
-        """The names a question uses that no indexed paper mentions. Example: ["GaLore"] for "Compare GaLore and DANCE"."""
-        terms = self.terms()
-        return [n for n in question_names(question) if not terms.knows(n)]
+    def compared(self, question: str, hits: list[Hit]) -> list[str]:
+        """The papers a comparison names (`compared_papers`), best-ranked first, when all of them are among the hits
+        and the named papers (so their table can be made); else []."""
+        wanted = set(answerability.compared_papers(question, self.terms()))
+        found = [pid for pid in self.named_papers(question, hits) if pid in wanted]
+        return found if len(found) == len(wanted) and wanted <= {h.paper_id for h in hits} else []
 
     def terms(self) -> CollectionTerms:
         """Which papers name each word of the collection; rebuilt when the corpus changes."""
@@ -311,13 +310,18 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
-        missing = self.unknown_names(question)  # a partial answer first says what the collection lacks
-        lead: list[tuple[str, list[int]]] = (
-            [(extractive.Listing(f"No indexed paper mentions {', '.join(missing)}."), [])] if missing else []
-        )
-        return lead + self._quotes(question, hits, answer)
+        missing = answerability.unknown_names(
+            question, self.terms()
+        )  # a partial answer first says what the collection lacks
+        if not missing:
+            return self._quotes(question, hits, answer)
+        quotes = self._quotes(question, hits, answer, finding_lead=False)  # no yes/no finding on half a question
+        lead = extractive.Listing(f"No indexed paper mentions {', '.join(missing)}.")
+        return [(lead, []), *quotes] if quotes else []
 
-    def _quotes(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
+    def _quotes(
+        self, question: str, hits: list[Hit], answer: Answer, finding_lead: bool = True
+    ) -> list[tuple[str, list[int]]]:
         named = self.named_papers(question, hits)
         if tables.COMPARE_RE.search(question) and len(named) >= 2:
             answer.table, quotes = tables.comparison(self.extractor, self.terms(), question, hits, named)
@@ -330,7 +334,7 @@ class Chain:
             return missing
         # math as Unicode, as in every answer; a quote in the authors' voice ("we", "our") names its paper
         quotes = [(extractive.attributed(sentence, hits[number - 1].title), [number]) for sentence, number in chosen]
-        if finding.is_yes_no(question) and self.verifier.claim_model is not None:
+        if finding_lead and finding.is_yes_no(question) and self.verifier.claim_model is not None:
             return finding.quoted_answer(
                 self.verifier, question, hits, quotes, answer, self.settings.retrieval.finding_papers
             )

@@ -70,7 +70,7 @@ def rrf(rankings: list[list[str]], k: int = 60, weights: list[float] | None = No
     Example: rrf([["a"], ["b"]], k=60, weights=[0.5, 1.0]) == {"a": 0.5/61, "b": 1/61}
     """
     scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+    for ranking, weight in zip(rankings, [1.0] * len(rankings) if weights is None else weights, strict=True):
         for rank, item in enumerate(ranking, 1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores

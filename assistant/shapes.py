@@ -2,7 +2,7 @@
 that wants a number the closest abstract does not give.
 
 Pure functions over the project's result types; the `Listing` sentences they make are metadata, not claims.
-Out of scope: choosing the sentences (see `extractive`), comparison tables (see `extractive.Extractor.table`).
+Out of scope: choosing the sentences (see `extractive`), comparison tables (see `tables`).
 """
 
 from __future__ import annotations

@@ -95,7 +95,8 @@ class SupportCheck:
             )
         answer.citations = cite(answer.sentences, answer.sources, evidence)
         answer.text = " ".join(with_markers(s.text, s.citations) for s in answer.sentences)
-        if not answer.sentences:
+        if not any(s.citations or s.verdict not in ("listing", "finding") for s in answer.sentences):
+            # no sentences, or only a lead ("No indexed paper mentions …") or a count that cites nothing: no answer
             abstain(answer)
 
     def _check(

@@ -17,6 +17,7 @@ import pytest
 from fakes import FakeLLM
 
 from assistant import extractive
+from assistant.abstain import compared_papers
 from assistant.answer import Chain
 from assistant.api import Assistant
 from assistant.backends import resolve_backend
@@ -679,5 +680,56 @@ def test_generated_answer__a_name_no_paper_mentions_is_noted(assistant, fake):
     ids=["two-coined-titles", "an-unknown-name", "one-name", "one-name-compared-to"],
 )
 def test_compared_papers__two_papers_named_by_the_names_their_titles_coin(assistant, question, titles):
-    found = assistant.chain.compared_papers(question)
+    found = compared_papers(question, assistant.chain.terms())
     assert {assistant.paper(pid).title.split(":")[0] for pid in found} == titles
+
+
+@pytest.fixture
+def abstaining_model(monkeypatch):
+    """The answerability model abstaining on every question, so that only the comparison rule can answer."""
+    from assistant import answer as chain_module
+    from assistant.abstain import Decision
+
+    monkeypatch.setattr(chain_module, "decide", lambda *args, **kwargs: Decision(True, "stub: abstain"))
+
+
+MEDHALLU_VS_TOOLBEHONEST = "How do MedHallu and ToolBeHonest differ in domain, size, and how well top models perform?"
+
+
+def test_comparison_rule__answers_two_named_papers_the_model_abstains_on(assistant, abstaining_model):
+    answer = assistant.ask(MEDHALLU_VS_TOOLBEHONEST, backend="extractive")
+    assert not answer.abstained and answer.table is not None
+    assert {row.title.split(":")[0] for row in answer.table.rows} == {"MedHallu", "ToolBeHonest"}
+
+
+@pytest.mark.parametrize(
+    "question, filters",
+    [
+        ("How does DANCE differ from LoRA?", None),  # LoRA is in many abstracts: no table can name its paper
+        (MEDHALLU_VS_TOOLBEHONEST, "only-medhallu"),  # the selection holds one of the two
+        ("Compare GaLore and DANCE", None),
+    ],
+    ids=["a-widely-mentioned-name", "one-paper-selected", "an-unknown-name"],
+)
+def test_comparison_rule__keeps_the_abstention_without_both_papers(assistant, abstaining_model, question, filters):
+    if filters == "only-medhallu":
+        medhallu = [p.paper_id for p in assistant.papers() if p.title.startswith("MedHallu")]
+        filters = {"paper_ids": medhallu}
+    answer = assistant.ask(question, backend="extractive", filters=filters)
+    assert answer.abstained and answer.table is None
+
+
+def test_support_check__a_lead_that_cites_nothing_alone_is_no_answer(assistant, hits):
+    answer = Answer(question="Does DANCE use GaLore?", text="", sources=hits)
+    assistant.chain.support.finish(answer, [(extractive.Listing("No indexed paper mentions GaLore."), [])], False)
+    assert answer.abstained
+
+
+def test_extractive__a_name_no_paper_mentions_beside_a_table_is_noted(assistant, monkeypatch):
+    from assistant import answer as chain_module
+    from assistant.abstain import Decision
+
+    monkeypatch.setattr(chain_module, "decide", lambda *args, **kwargs: Decision(False, "stub: answer"))
+    answer = assistant.ask("Compare GaLore, MedHallu and ToolBeHonest", backend="extractive")
+    assert answer.table is not None and not answer.abstained
+    assert any(n.startswith("no indexed paper mentions GaLore") for n in answer.notes), answer.notes
