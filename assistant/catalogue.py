@@ -66,6 +66,11 @@ def parse_date(date: str | None) -> datetime | None:
     return None
 
 
+PAPERS_WORD_RE = re.compile(
+    r"\b(papers?|articles?|publications?|preprints?|entries|listings?|listed|published|posted)\b"
+)
+
+
 def metadata_query(question: str, papers: list[Paper]) -> MetadataQuery | None:
     """Parse a question about the collection; None when it is not one."""
     q = question.lower()
@@ -108,7 +113,10 @@ def _name_in(name: str, q: str) -> bool:
 
 
 def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
-    year = re.search(r"\b(?:dated|from|in|published)\s+((?:19|20)\d{2})\b", q)
+    year = re.search(r"\bdated\s+((?:19|20)\d{2})\b", q) or (
+        # "in 2015" selects papers only in a question about papers, not "did the boycott affect coverage in 2015?"
+        re.search(r"\b(?:from|in|published)\s+((?:19|20)\d{2})\b", q) if PAPERS_WORD_RE.search(q) else None
+    )
     exact = re.search(r"\b(?:exactly\s+)?(\d+|single|one|two|three)\s+authors?\b", q)
     if "more than one" in q and "listing" in q or "other listings" in q or "several listings" in q:
         return [p for p in scope if len(p.listings) > 1], "found in more than one listing"
