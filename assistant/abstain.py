@@ -112,14 +112,15 @@ class CollectionTerms:
             set()
         )  # words the collection writes in lower case ("localization", not only "LOcalization")
         for paper in papers:
-            self.titles[paper.paper_id] = paper.title.lower()
-            for name in NAME_RE.findall(paper.title):
+            title = own_title(paper)
+            self.titles[paper.paper_id] = title.lower()
+            for name in NAME_RE.findall(title):
                 if coined(name):
                     self.coined_in_titles.setdefault(name.lower(), set()).add(paper.paper_id)
             written_plain.update(w for w in NAME_RE.findall(f"{paper.title} {paper.abstract}") if w.islower())
             text = " ".join([paper.title, paper.abstract, *paper.authors, paper.organisation or ""]).lower()
             _add_tokens(self.by_token, text, paper.paper_id)
-            _add_tokens(self.by_title_token, paper.title.lower(), paper.paper_id)
+            _add_tokens(self.by_title_token, title.lower(), paper.paper_id)
             for word in content_words(f"{paper.title} {paper.abstract}"):
                 self.document_frequency[word] = self.document_frequency.get(word, 0) + 1
         for word in written_plain & set(self.coined_in_titles):
@@ -135,6 +136,21 @@ class CollectionTerms:
 
     def idf(self, word: str) -> float:
         return scaled_idf(len(self.titles), self.document_frequency.get(word, 0))
+
+
+def own_title(paper: Paper) -> str:
+    """What of a paper's title names it: a real title whole; of a title made from the abstract's opening (the
+    source gave none, or gave the opening as its title, as PubMedQA does) only a short name before a colon
+    ("C2R" of "C2R: Mixture-of-Experts has …"), else nothing. An abstract's first words name no paper.
+
+    Example: own_title(Paper("p", "Programmed cell death is the regulated…", "Programmed cell death is the regulated death.")) == ""
+    """
+    title, abstract = paper.title.strip(), paper.abstract.strip()
+    opening = title.rstrip("…").rstrip(". ")
+    if not paper.title_derived and not (len(opening) >= 20 and abstract.startswith(opening)):
+        return title
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head) <= 40 and not abstract.startswith(head) else ""
 
 
 def scaled_idf(papers: int, frequency: int) -> float:

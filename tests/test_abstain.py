@@ -13,6 +13,7 @@ from assistant.abstain import (
     coined,
     distinctive_papers,
     load_model,
+    own_title,
     question_names,
     title_phrases,
 )
@@ -131,6 +132,38 @@ def test_answerable_probability__follows_the_signs_it_was_fitted_under():
 def test_title_phrases__three_words_of_one_title_name_that_paper():
     assert title_phrases("What does multi-head low-rank adaptation do?", CollectionTerms(PAPERS)) == {"p3"}
     assert title_phrases("What is a study?", CollectionTerms(PAPERS)) == set()
+
+
+OPENING = "Noise exposure in the neonatal intensive care unit is believed to be a risk factor for hearing loss."
+
+
+@pytest.mark.parametrize(
+    "title, abstract, derived, expected",
+    [
+        ("DANCE: Data-Network Co-optimization", "We propose DANCE.", False, "DANCE: Data-Network Co-optimization"),
+        ("Noise exposure in the neonatal intensive care unit is…", OPENING, False, ""),  # PubMedQA gives the opening
+        (
+            "C2R: Mixture-of-Experts (MoE) has successfully scaled up…",
+            "Mixture-of-Experts (MoE) has scaled.",
+            True,
+            "C2R",
+        ),
+        ("Mixture-of-Experts (MoE) has successfully scaled up…", "Mixture-of-Experts (MoE) has scaled.", True, ""),
+        ("BACKGROUND: Noise exposure in the neonatal…", "BACKGROUND: Noise exposure in the neonatal unit.", False, ""),
+        ("Noise", "Noise is everywhere.", False, "Noise"),  # a short real title that opens its abstract stays
+    ],
+    ids=["real-title", "opening-given-as-title", "derived-with-name", "derived", "opening-with-heading", "short-real"],
+)
+def test_own_title__an_abstracts_opening_names_no_paper(title, abstract, derived, expected):
+    assert own_title(Paper(paper_id="p", title=title, abstract=abstract, title_derived=derived)) == expected
+
+
+def test_title_phrases__the_opening_of_an_abstract_given_as_its_title_names_nothing():
+    papers = [Paper(paper_id="p9", title="Noise exposure in the neonatal intensive care unit is…", abstract=OPENING)]
+    assert (
+        title_phrases("Does experience influence tests in the neonatal intensive care unit?", CollectionTerms(papers))
+        == set()
+    )
 
 
 # ---- the real chain (seed corpus, real Chroma, real embeddings) --------------------------------------
