@@ -75,6 +75,9 @@ def metadata_query(question: str, papers: list[Paper]) -> MetadataQuery | None:
     """Parse a question about the collection; None when it is not one."""
     q = question.lower()
     scope, described = _scope(q, papers)
+    if not described and not PAPERS_WORD_RE.search(q):
+        # about the world, not the collection: "coverage in Kenya in 2015", "the latest treatment", "a WHO policy"
+        return None
     selected, what = _select(q, scope)
     if selected is None and not described:
         return None
@@ -113,10 +116,7 @@ def _name_in(name: str, q: str) -> bool:
 
 
 def _select(q: str, scope: list[Paper]) -> tuple[list[Paper] | None, str]:
-    year = re.search(r"\bdated\s+((?:19|20)\d{2})\b", q) or (
-        # "in 2015" selects papers only in a question about papers, not "did the boycott affect coverage in 2015?"
-        re.search(r"\b(?:from|in|published)\s+((?:19|20)\d{2})\b", q) if PAPERS_WORD_RE.search(q) else None
-    )
+    year = re.search(r"\b(?:dated|from|in|published)\s+((?:19|20)\d{2})\b", q)
     exact = re.search(r"\b(?:exactly\s+)?(\d+|single|one|two|three)\s+authors?\b", q)
     if "more than one" in q and "listing" in q or "other listings" in q or "several listings" in q:
         return [p for p in scope if len(p.listings) > 1], "found in more than one listing"

@@ -8,8 +8,8 @@ from assistant.catalogue import metadata_query
 from assistant.records import Paper
 
 PAPERS = [
-    Paper(paper_id="p1", title="Polio vaccination coverage", abstract="A", year=2015),
-    Paper(paper_id="p2", title="Boycotts and vaccines", abstract="B", year=2016),
+    Paper(paper_id="p1", title="Polio vaccination coverage", abstract="A", year=2015, date="2015-03-01"),
+    Paper(paper_id="p2", title="Boycotts and vaccines", abstract="B", year=2016, date="2016-05-01"),
 ]
 
 
@@ -23,9 +23,24 @@ PAPERS = [
         # a question about the world in a year is not a question about the papers of that year
         ("Did the call for boycott by the bishops affect the polio vaccination coverage in Kenya in 2015?", None),
         ("Was mortality lower in 2015 than before the programme?", None),
+        ("Which paper is the newest?", ["p2"]),
+        ("What is the latest treatment for polio?", None),
+        ("Which papers are listed with an organisation?", []),
+        ("Can sub-Saharan Africa cope with the new policy of the World Health Organization?", None),
     ],
-    ids=["dated", "papers-from", "published-in", "entries-dated", "event-in-a-year", "finding-in-a-year"],
+    ids=[
+        "dated",
+        "papers-from",
+        "published-in",
+        "entries-dated",
+        "event-in-a-year",
+        "finding-in-a-year",
+        "newest-paper",
+        "latest-treatment",
+        "organisation-papers",
+        "an-organisation-in-the-world",
+    ],
 )
-def test_metadata_query__a_year_selects_papers_only_in_a_question_about_papers(question, selected):
+def test_metadata_query__only_a_question_about_the_papers_is_answered_from_the_catalogue(question, selected):
     query = metadata_query(question, PAPERS)
     assert (None if query is None else [p.paper_id for p in query.papers]) == selected
