@@ -147,10 +147,14 @@ def own_title(paper: Paper) -> str:
     """
     title, abstract = paper.title.strip(), paper.abstract.strip()
     opening = title.rstrip("…").rstrip(". ")
-    if not paper.title_derived and not (len(opening) >= 20 and abstract.startswith(opening)):
+    cut = title.endswith(("…", "..."))  # the opening, cut short: a real title that opens its abstract stays
+    if not paper.title_derived and not (cut and len(opening) >= 20 and abstract.startswith(opening)):
         return title
-    head = title.split(":", 1)[0].strip()
-    return head if ":" in title and 0 < len(head) <= 40 and not abstract.startswith(head) else ""
+    head, _, rest = title.partition(":")
+    head, rest = head.strip(), rest.rstrip("…").rstrip(". ").strip()
+    # a name put before the opening ("C2R: Mixture-of-Experts …"), not the abstract's own heading ("BACKGROUND: …")
+    own = not abstract.startswith(head) or (rest and abstract.startswith(rest))
+    return head if rest and 0 < len(head) <= 40 and own else ""
 
 
 def scaled_idf(papers: int, frequency: int) -> float:

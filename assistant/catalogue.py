@@ -66,8 +66,9 @@ def parse_date(date: str | None) -> datetime | None:
     return None
 
 
-PAPERS_WORD_RE = re.compile(
-    r"\b(papers?|articles?|publications?|preprints?|entries|listings?|listed|published|posted)\b"
+PAPERS_WORD_RE = re.compile(  # a question about the collection speaks of its papers (not "a study in 2015")
+    r"\b(papers?|articles?|publications?|preprints?|entries|listings?|listed|published|posted|abstracts?|"
+    r"documents?|the collection|corpus|indexed|(?:most|single|\d+|exactly \w+) authors?)\b"
 )
 
 

@@ -151,8 +151,24 @@ OPENING = "Noise exposure in the neonatal intensive care unit is believed to be 
         ("Mixture-of-Experts (MoE) has successfully scaled up…", "Mixture-of-Experts (MoE) has scaled.", True, ""),
         ("BACKGROUND: Noise exposure in the neonatal…", "BACKGROUND: Noise exposure in the neonatal unit.", False, ""),
         ("Noise", "Noise is everywhere.", False, "Noise"),  # a short real title that opens its abstract stays
+        (
+            "Deep learning for protein folding",
+            "Deep learning for protein folding. We present X.",
+            False,
+            "Deep learning for protein folding",
+        ),  # a real title an export put in front of the abstract
+        ("C2R: C2R: Mixture-of-Experts has…", "C2R: Mixture-of-Experts has scaled.", True, "C2R"),
     ],
-    ids=["real-title", "opening-given-as-title", "derived-with-name", "derived", "opening-with-heading", "short-real"],
+    ids=[
+        "real-title",
+        "opening-given-as-title",
+        "derived-with-name",
+        "derived",
+        "opening-with-heading",
+        "short-real",
+        "real-title-opening-its-abstract",
+        "derived-name-opening-its-abstract",
+    ],
 )
 def test_own_title__an_abstracts_opening_names_no_paper(title, abstract, derived, expected):
     assert own_title(Paper(paper_id="p", title=title, abstract=abstract, title_derived=derived)) == expected

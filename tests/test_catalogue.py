@@ -9,7 +9,7 @@ from assistant.records import Paper
 
 PAPERS = [
     Paper(paper_id="p1", title="Polio vaccination coverage", abstract="A", year=2015, date="2015-03-01"),
-    Paper(paper_id="p2", title="Boycotts and vaccines", abstract="B", year=2016, date="2016-05-01"),
+    Paper(paper_id="p2", title="Boycotts and vaccines", abstract="B", year=2016, date="2016-05-01", authors_count=3),
 ]
 
 
@@ -27,6 +27,11 @@ PAPERS = [
         ("What is the latest treatment for polio?", None),
         ("Which papers are listed with an organisation?", []),
         ("Can sub-Saharan Africa cope with the new policy of the World Health Organization?", None),
+        ("What is the oldest work in the collection?", ["p1"]),
+        ("Which documents are from 2016?", ["p2"]),
+        ("Which ones have exactly 3 authors?", ["p2"]),
+        ("Was a study in 2015 able to show lower mortality?", None),
+        ("Do medical records from 2015 show the latest trend?", None),  # "records" here are the world's
     ],
     ids=[
         "dated",
@@ -39,6 +44,11 @@ PAPERS = [
         "latest-treatment",
         "organisation-papers",
         "an-organisation-in-the-world",
+        "oldest-in-the-collection",
+        "documents-from",
+        "exactly-n-authors",
+        "a-study-in-a-year",
+        "medical-records",
     ],
 )
 def test_metadata_query__only_a_question_about_the_papers_is_answered_from_the_catalogue(question, selected):
