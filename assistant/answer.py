@@ -155,9 +155,7 @@ class Chain:
         t = time.perf_counter()
         self._check(standalone, answer, raw, strict)
         missing = answerability.unknown_names(standalone, self.terms())
-        if (
-            missing and not answer.abstained and (answer.backend != "extractive" or answer.table)
-        ):  # else the lead says it
+        if missing and not answer.abstained and (answer.backend != "extractive" or answer.table):  # no lead shown
             answer.notes.append(f"no indexed paper mentions {', '.join(missing)}: the answer covers the rest")
         timings["verify"] = _ms(t)
         answer.timings_ms = {**timings, "total": _ms(started)}
@@ -310,9 +308,8 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit], answer: Answer) -> list[tuple[str, list[int]]]:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
-        missing = answerability.unknown_names(
-            question, self.terms()
-        )  # a partial answer first says what the collection lacks
+        # a partial answer first says what the collection lacks
+        missing = answerability.unknown_names(question, self.terms())
         if not missing:
             return self._quotes(question, hits, answer)
         quotes = self._quotes(question, hits, answer, finding_lead=False)  # no yes/no finding on half a question
