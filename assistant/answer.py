@@ -17,7 +17,8 @@ from typing import Protocol
 
 from . import abstain as answerability
 from . import extractive, finding, tables
-from .abstain import CollectionTerms, Decision, decide, distinctive_papers, question_names
+from .abstain import CollectionTerms, Decision, distinctive_papers, question_names
+from .answerability import decide
 from .backends import Deadline, make_backend, resolve_backend
 from .catalogue import answer_from_metadata, metadata_query
 from .citations import split_sentences, with_markers

@@ -15,7 +15,8 @@ import random
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.abstain import CollectionTerms, answerability_features, scaled_idf
+from assistant.abstain import CollectionTerms, scaled_idf
+from assistant.answerability import answerability_features
 from assistant.errors import IndexMismatchError
 from assistant.followup import lexical_rewrite
 from assistant.text import content_words
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "eval" / "cache" / "answerability"
 K = 10
+FIT = {("bundled", "dev"), ("pubmedqa", "dev"), ("scifact", "train")}
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -137,19 +139,25 @@ def pubmedqa(embedder=None) -> list[dict]:
     return rows
 
 
-def scifact(embedder=None, others: int = 600, seed: int = 0) -> list[dict]:
-    """Train claims (split 'train') over their cited abstracts plus others; each claim with and without its abstracts."""
+def scifact_subset(others: int = 600, seed: int = 0) -> Path:
+    """The train claims' cited abstracts plus `others` chosen at random, written once into the cache."""
     folder = DATASETS / "scifact"
     claims = jsonl(folder / "claims_train.jsonl")
     cited = {str(d) for c in claims for d in c["cited_doc_ids"]}
-    papers = jsonl(folder / "papers.jsonl")
-    rest = [p for p in papers if p["id"].split(":")[1] not in cited]
-    chosen = [p for p in papers if p["id"].split(":")[1] in cited] + random.Random(seed).sample(rest, others)
     subset = CACHE / f"scifact-train-subset-{others}-{seed}.jsonl"
     if not subset.exists():
+        papers = jsonl(folder / "papers.jsonl")
+        rest = [p for p in papers if p["id"].split(":")[1] not in cited]
+        chosen = [p for p in papers if p["id"].split(":")[1] in cited] + random.Random(seed).sample(rest, others)
         subset.parent.mkdir(parents=True, exist_ok=True)
         subset.write_text("".join(json.dumps(p) + "\n" for p in chosen), encoding="utf-8")
-    assistant = index_of("scifact", subset, embedder)
+    return subset
+
+
+def scifact(embedder=None, others: int = 600, seed: int = 0) -> list[dict]:
+    """Train claims (split 'train') over their cited abstracts plus others; each claim with and without its abstracts."""
+    claims = jsonl(DATASETS / "scifact" / "claims_train.jsonl")
+    assistant = index_of("scifact", scifact_subset(others, seed), embedder)
     terms = CollectionTerms(assistant.papers())
     ids = {(p.external_id or p.key or "").split(":")[-1]: p.paper_id for p in assistant.papers()}
     rows = []

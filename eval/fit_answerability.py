@@ -1,7 +1,7 @@
 """Fit the answerability model on several fields at once and write assistant/data/answerability.json.
 
 Usage: python eval/fit_answerability.py [--refresh]
-Fits monotone gradient-boosted trees over `abstain.FEATURES` on: the bundled corpus's short questions (dev split),
+Fits monotone gradient-boosted trees over `answerability.FEATURES` on: the bundled corpus's short questions (dev split),
 PubMedQA dev questions (each with its paper, and with its paper taken out) and SciFact train claims
 (with and without their abstracts), each field weighted equally. The threshold is the highest
 probability at which answerable questions stay answered on the fitted data (on average over the
@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import answerability_data as data  # noqa: E402
 
-from assistant.abstain import FEATURES, MODEL_FILE, MONOTONE  # noqa: E402
+from assistant.answerability import FEATURES, MODEL_FILE, MONOTONE  # noqa: E402
 from assistant.trees import BoostedTrees  # noqa: E402
 
-FIT = {("bundled", "dev"), ("pubmedqa", "dev"), ("scifact", "train")}
+FIT = data.FIT
 MAX_ABSTAIN_ANSWERABLE = 0.02
 
 

@@ -15,7 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from assistant.abstain import CollectionTerms, decide
+from assistant.abstain import CollectionTerms
+from assistant.answerability import decide
 from assistant.api import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 from assistant.abstain import (
-    FEATURES,
-    MONOTONE,
     CollectionTerms,
-    answerability_features,
-    answerable_probability,
     coined,
     distinctive_papers,
-    load_model,
     own_title,
     question_names,
     title_phrases,
+)
+from assistant.answerability import (
+    FEATURES,
+    MONOTONE,
+    answerability_features,
+    answerable_probability,
+    load_model,
 )
 from assistant.records import Hit, Paper
 
