@@ -47,7 +47,7 @@ def test_trees__refuse_a_multiclass_model():
         BoostedTrees.from_sklearn(model)
 
 
-@pytest.mark.parametrize("module", ["verify", "abstain"])
+@pytest.mark.parametrize("module", ["verify", "answerability"])
 def test_shipped_models__load_with_their_features_and_threshold(module):
     import importlib
 
