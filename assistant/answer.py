@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
-from . import abstain as answerability
+from . import abstain as known
 from . import extractive, finding, tables
 from .abstain import CollectionTerms, Decision, distinctive_papers, question_names
 from .answerability import decide
@@ -155,7 +155,7 @@ class Chain:
         timings["generate"] = _ms(t)
         t = time.perf_counter()
         self._check(standalone, answer, raw, strict)
-        missing = answerability.unknown_names(standalone, self.terms())
+        missing = known.unknown_names(standalone, self.terms())
         if missing and not answer.abstained and (answer.backend != "extractive" or answer.table):  # no lead shown
             answer.notes.append(f"no indexed paper mentions {', '.join(missing)}: the answer covers the rest")
         timings["verify"] = _ms(t)
@@ -287,14 +287,14 @@ class Chain:
         terms = self.terms()
         names = question_names(question)
         if any(not terms.knows(n) for n in names):  # only coined names then: "DANCE" beside "GaLore", not "India"
-            names = [n for n in names if terms.knows(n) and answerability.coined(n)]
+            names = [n for n in names if terms.knows(n) and known.coined(n)]
             return distinctive_papers(question, hits, terms, names)[0] if names else []
         return distinctive_papers(question, hits, terms, names)[0]
 
     def compared(self, question: str, hits: list[Hit]) -> list[str]:
         """The papers a comparison names (`compared_papers`), best-ranked first, when all of them are among the hits
         and the named papers (so their table can be made); else []."""
-        wanted = set(answerability.compared_papers(question, self.terms()))
+        wanted = set(known.compared_papers(question, self.terms()))
         found = [pid for pid in self.named_papers(question, hits) if pid in wanted]
         return found if len(found) == len(wanted) and wanted <= {h.paper_id for h in hits} else []
 
@@ -310,7 +310,7 @@ class Chain:
         """The extractive answer as (verbatim sentence, [source number]) pairs, already split."""
         answer.model = extractive.MODEL
         # a partial answer first says what the collection lacks
-        missing = answerability.unknown_names(question, self.terms())
+        missing = known.unknown_names(question, self.terms())
         if not missing:
             return self._quotes(question, hits, answer)
         quotes = self._quotes(question, hits, answer, finding_lead=False)  # no yes/no finding on half a question

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "eval" / "cache" / "answerability"
 K = 10
-FIT = {("bundled", "dev"), ("pubmedqa", "dev"), ("scifact", "train")}
 
 
 def jsonl(path: Path) -> list[dict]:
